@@ -1,0 +1,1 @@
+"""Tingfeng's data-producing package: schema, spiders, store. Imports no graph/scoring/scheduler."""

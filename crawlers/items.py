@@ -1,0 +1,248 @@
+"""The platform-neutral schema every platform fills and everything downstream reads.
+
+Plain dataclasses: no Scrapy, no database. Times are aware UTC datetimes. Fields are identical
+across platforms; data only one platform has goes into ``extra``.
+
+Records:
+* ``Post``      a post, repost, comment, reply, article, answer or thread, keyed by (platform, post_id)
+* ``Author``    an account, keyed by (platform, author_id)
+* ``PostScore`` what scoring writes back onto a post (sentiment, label, emotion, model, risk hits)
+* ``CrawlRun``  one crawl (or monitor run) with its stats: the error ledger
+* ``Monitor``   a PR team's topic monitor (user data, kept in the store)
+* ``Alert``     one alert, deduplicated by ``alert_id`` and kept until it is sent
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Literal, TypeAlias
+
+__all__ = [
+    "KINDS",
+    "Alert",
+    "Author",
+    "AuthorKey",
+    "CrawlRun",
+    "Monitor",
+    "Post",
+    "PostKey",
+    "PostScore",
+    "from_dict",
+    "to_dict",
+    "utcnow",
+]
+
+PostKey: TypeAlias = tuple[str, str]
+"""(platform, post_id)"""
+AuthorKey: TypeAlias = tuple[str, str]
+"""(platform, author_id)"""
+
+Kind = Literal["original", "repost", "comment", "reply", "article", "answer", "thread"]
+KINDS: tuple[str, ...] = ("original", "repost", "comment", "reply", "article", "answer", "thread")
+
+
+def utcnow() -> datetime:
+    """The current time as an aware UTC datetime."""
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Post:
+    """One piece of content.
+
+    Propagation: ``parent_post_id`` is the post this one reposts or replies to (None for an
+    original), ``root_post_id`` the top of its cascade or thread. When a repost's parent is only
+    known by name (Weibo's ``//@name:`` chains) ``parent_author_name`` holds it and
+    ``repost_path`` holds the whole chain of names, nearest first.
+    """
+
+    platform: str
+    post_id: str
+    text: str = ""
+    created_at: datetime | None = None
+    kind: str = "original"
+    url: str | None = None
+    title: str | None = None
+    author_id: str | None = None
+    author_name: str | None = None
+    parent_post_id: str | None = None
+    root_post_id: str | None = None
+    parent_author_id: str | None = None
+    parent_author_name: str | None = None
+    repost_path: list[str] = field(default_factory=list)
+    repost_count: int | None = None
+    comment_count: int | None = None
+    like_count: int | None = None
+    read_count: int | None = None
+    region: str | None = None
+    topics: list[str] = field(default_factory=list)
+    fetched_at: datetime | None = None
+    deleted: bool | None = None
+    # Written by scoring (None until scored); crawlers leave them None.
+    sentiment: float | None = None
+    sentiment_label: str | None = None
+    emotion: str | None = None
+    sentiment_model: str | None = None
+    risk_hits: list[str] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> PostKey:
+        return (self.platform, self.post_id)
+
+
+@dataclass
+class Author:
+    """One account. ``rank`` is the platform's own level (Weibo mbrank, Zhihu level…)."""
+
+    platform: str
+    author_id: str
+    name: str | None = None
+    url: str | None = None
+    followers: int | None = None
+    following: int | None = None
+    posts: int | None = None
+    verified: bool | None = None
+    verified_type: str | None = None
+    verified_reason: str | None = None
+    rank: int | None = None
+    description: str | None = None
+    region: str | None = None
+    gender: str | None = None
+    updated_at: datetime | None = None
+    # Written by scoring.
+    tier: str | None = None
+    influence: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> AuthorKey:
+        return (self.platform, self.author_id)
+
+
+@dataclass
+class PostScore:
+    """Scores for one post, written with ``Store.set_scores``."""
+
+    sentiment: float
+    label: str
+    model: str
+    emotion: str | None = None
+    risk_hits: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CrawlRun:
+    """One crawl or monitor run. ``stats`` is the flat Scrapy-style stats dict (slash-named)."""
+
+    run_id: str
+    platform: str
+    topic: str | None = None
+    kind: str = "crawl"  # "crawl" | "monitor"
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    finish_reason: str | None = None
+    args: dict[str, Any] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Monitor:
+    """A topic monitor: a boolean query over platforms, on a schedule, with recipients.
+
+    Exactly one of ``every`` (seconds) and ``cron`` is set. ``thresholds`` overrides ALERT_*
+    settings for this monitor (keys are setting names).
+    """
+
+    name: str
+    query: str
+    platforms: list[str] = field(default_factory=list)
+    every: int | None = None
+    cron: str | None = None
+    recipients: list[str] = field(default_factory=list)
+    thresholds: dict[str, Any] = field(default_factory=dict)
+    paused: bool = False
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    last_run_at: datetime | None = None
+
+
+@dataclass
+class Alert:
+    """An alert. ``alert_id`` identifies rule + monitor + window: saving it twice is a no-op.
+
+    ``status`` is "pending" until a mailer delivers it, then "sent"; a failed send leaves it
+    pending (``attempts`` counts tries) so nothing is lost while the mail server is down.
+    """
+
+    alert_id: str
+    monitor: str
+    rule: str
+    severity: str
+    message: str
+    metric: str | None = None
+    value: float | None = None
+    threshold: float | None = None
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    created_at: datetime | None = None
+    status: str = "pending"
+    attempts: int = 0
+    sent_at: datetime | None = None
+    last_error: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+_DATETIME_FIELDS: dict[type, frozenset[str]] = {}
+
+
+def _datetime_fields(cls: type) -> frozenset[str]:
+    if cls not in _DATETIME_FIELDS:
+        _DATETIME_FIELDS[cls] = frozenset(
+            f.name for f in dataclasses.fields(cls) if "datetime" in str(f.type)
+        )
+    return _DATETIME_FIELDS[cls]
+
+
+def to_dict(record: Any) -> dict[str, Any]:
+    """A record as a JSON-ready dict: datetimes become ISO-8601 strings in UTC.
+
+    >>> to_dict(Post("weibo", "1", created_at=datetime(2024, 1, 2, tzinfo=timezone.utc)))["created_at"]
+    '2024-01-02T00:00:00+00:00'
+    """
+    out: dict[str, Any] = {}
+    dt_fields = _datetime_fields(type(record))
+    for f in dataclasses.fields(record):
+        value = getattr(record, f.name)
+        if f.name in dt_fields and value is not None:
+            value = value.astimezone(timezone.utc).isoformat()
+        elif isinstance(value, (list, dict)):
+            value = value.copy()
+        out[f.name] = value
+    return out
+
+
+def from_dict(cls: type[Any], data: dict[str, Any]) -> Any:
+    """Inverse of :func:`to_dict`; unknown keys are ignored, naive datetimes are taken as UTC.
+
+    >>> from_dict(Post, {"platform": "weibo", "post_id": "1", "created_at": "2024-01-02T00:00:00"}).created_at.tzinfo
+    datetime.timezone.utc
+    """
+    names = {f.name for f in dataclasses.fields(cls)}
+    dt_fields = _datetime_fields(cls)
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in names:
+            continue
+        if key in dt_fields and value is not None:
+            if isinstance(value, str):
+                value = datetime.fromisoformat(value)
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=timezone.utc)
+            else:
+                value = value.astimezone(timezone.utc)
+        kwargs[key] = value
+    return cls(**kwargs)

@@ -1,0 +1,159 @@
+"""The Store contract: domain-level methods every backend implements.
+
+No query syntax leaves a backend: callers speak ``upsert_posts`` and ``posts(topic=…)``, never
+SQL or Mongo filter dicts. Every datetime going in or out is aware UTC. Driver errors are
+translated into the ``StoreError`` family of ``crawlers.errors``.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from crawlers.errors import BackendUnavailable, IntegrityError, StoreError, UnknownScheme
+
+if TYPE_CHECKING:
+    from crawlers.items import Alert, Author, AuthorKey, CrawlRun, Monitor, Post, PostKey, PostScore
+
+__all__ = ["BackendUnavailable", "IntegrityError", "Store", "StoreError", "UnknownScheme"]
+
+
+class Store(abc.ABC):
+    """Abstract store. Subclasses implement every abstract method with the documented contract.
+
+    Upsert semantics (posts and authors): the record is keyed by (platform, id); a field that is
+    ``None`` in the incoming record keeps the stored value (a search result does not erase what a
+    detail page found); ``topics`` are unioned; ``extra`` dicts are merged key by key (incoming
+    wins). Scoring fields of posts (sentiment…) and authors (tier, influence) are only changed by
+    ``set_scores`` / ``set_author_scores`` or by an incoming non-None value.
+    """
+
+    # -- writes -----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def upsert_posts(self, posts: Iterable[Post]) -> int:
+        """Insert or merge posts. Returns how many records were written (new or updated).
+
+        Idempotent: the same batch upserted twice leaves one record per key.
+        :raises BackendUnavailable: if the database cannot be reached.
+        """
+
+    @abc.abstractmethod
+    def upsert_authors(self, authors: Iterable[Author]) -> int:
+        """Insert or merge authors, same semantics as ``upsert_posts``."""
+
+    @abc.abstractmethod
+    def set_scores(self, scores: Mapping[PostKey, PostScore]) -> int:
+        """Write sentiment, label, emotion, model version and risk hits onto stored posts.
+
+        Keys that match no stored post are ignored. Returns how many posts were updated.
+        """
+
+    @abc.abstractmethod
+    def set_author_scores(self, scores: Mapping[AuthorKey, tuple[str | None, float | None]]) -> int:
+        """Write (tier, influence) onto stored authors. Unknown keys are ignored."""
+
+    @abc.abstractmethod
+    def record_run(self, run: CrawlRun) -> None:
+        """Save a crawl or monitor run, replacing any run with the same ``run_id``."""
+
+    @abc.abstractmethod
+    def save_alert(self, alert: Alert) -> bool:
+        """Save a new alert. Returns False (and changes nothing) if ``alert_id`` already exists."""
+
+    @abc.abstractmethod
+    def update_alert(self, alert: Alert) -> None:
+        """Replace a stored alert's status fields (status, attempts, sent_at, last_error).
+
+        :raises KeyError: if no alert has that ``alert_id``.
+        """
+
+    @abc.abstractmethod
+    def save_monitor(self, monitor: Monitor) -> None:
+        """Insert or replace a monitor by name."""
+
+    @abc.abstractmethod
+    def delete_monitor(self, name: str) -> bool:
+        """Delete a monitor; returns False if there was none by that name."""
+
+    # -- reads ------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def posts(
+        self,
+        *,
+        topic: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        platform: str | None = None,
+    ) -> Iterator[Post]:
+        """Posts with ``since <= created_at < until`` (either bound optional), tagged with
+        ``topic`` if given, on ``platform`` if given, ordered by (created_at, platform, post_id).
+        Posts without ``created_at`` are returned only when neither bound is given, last."""
+
+    @abc.abstractmethod
+    def get_posts(self, keys: Iterable[PostKey]) -> dict[PostKey, Post]:
+        """The stored posts among ``keys`` (missing keys are absent from the result)."""
+
+    @abc.abstractmethod
+    def cascade(self, platform: str, root_post_id: str) -> list[Post]:
+        """The root post (if stored) and every post whose ``root_post_id`` is it, in
+        ``created_at`` order (root first)."""
+
+    @abc.abstractmethod
+    def unscored_posts(self, model: str, *, topic: str | None = None) -> Iterator[Post]:
+        """Posts whose ``sentiment_model`` differs from ``model`` (never scored included)."""
+
+    @abc.abstractmethod
+    def authors(self, keys: Iterable[AuthorKey] | None = None) -> dict[AuthorKey, Author]:
+        """The stored authors among ``keys``; all authors when ``keys`` is None."""
+
+    @abc.abstractmethod
+    def runs(
+        self,
+        *,
+        topic: str | None = None,
+        since: datetime | None = None,
+        platform: str | None = None,
+        kind: str | None = None,
+    ) -> list[CrawlRun]:
+        """Runs whose ``started_at >= since``, filtered as given, oldest first."""
+
+    @abc.abstractmethod
+    def alerts(
+        self,
+        *,
+        monitor: str | None = None,
+        since: datetime | None = None,
+        status: str | None = None,
+    ) -> list[Alert]:
+        """Alerts created at or after ``since``, filtered as given, oldest first."""
+
+    @abc.abstractmethod
+    def monitors(self) -> list[Monitor]:
+        """Every monitor, by name."""
+
+    @abc.abstractmethod
+    def get_monitor(self, name: str) -> Monitor | None:
+        """The monitor called ``name``, or None."""
+
+    @abc.abstractmethod
+    def counts(self) -> dict[str, int]:
+        """Record counts for a summary: ``posts``, ``posts/<kind>``, ``authors``, ``runs``,
+        ``alerts``, ``monitors``."""
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections. Idempotent."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

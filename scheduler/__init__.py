@@ -1,0 +1,1 @@
+"""Orchestration: the `tingfeng` command, crawl runner, monitors, alerts, mail, reports, charts."""
