@@ -50,15 +50,12 @@ LOG_LEVEL = os.environ.get("TINGFENG_LOG_LEVEL", "INFO")
 DOWNLOADER_MIDDLEWARES = {
     # Before RetryMiddleware (550) sees the response: platform soft failures become our policy.
     "crawlers.middlewares.PlatformErrorMiddleware": 560,
-    "crawlers.middlewares.SecretHeadersMiddleware": 400,
 }
 ITEM_PIPELINES = {
     "crawlers.pipelines.ValidatePipeline": 100,
     "crawlers.pipelines.StorePipeline": 300,
 }
-EXTENSIONS = {
-    "crawlers.extensions.ProgressLog": 500,
-}
+LOGSTATS_INTERVAL = 15.0  # progress lines (pages/min, items/min) during long crawls
 
 # --- Tingfeng: crawling -------------------------------------------------------------------
 # Overrides a platform's hosts: {"weibo": "http://127.0.0.1:8080"} sends https://m.weibo.cn/x to
@@ -80,3 +77,8 @@ TIEBA_COOKIE = os.environ.get("TIEBA_COOKIE", "")
 # --- Tingfeng: storage --------------------------------------------------------------------
 STORE_URI = os.environ.get("TINGFENG_STORE", f"sqlite:///{_data_dir() / 'tingfeng.db'}")
 STORE_BATCH_SIZE = 500
+# Write attempts before a batch is spooled to disk (replayed on the next crawl: nothing is lost).
+STORE_RETRIES = 3
+STORE_SPOOL_DIR = os.environ.get("TINGFENG_SPOOL_DIR", str(_data_dir() / "spool"))
+# Set by scheduler/runner.py so the runner can find this crawl's CrawlRun record.
+CRAWL_RUN_ID = ""

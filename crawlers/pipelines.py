@@ -1,0 +1,221 @@
+"""Item pipelines: ValidatePipeline (drop malformed items with a reason) → StorePipeline
+(batched idempotent upserts; the crawl's stats saved as a CrawlRun when it closes).
+
+A store that is down never loses items: after a few retries a batch is spooled to a JSON-lines
+file (STORE_SPOOL_DIR) and replayed into the store when the next crawl opens it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+from scrapy.exceptions import DropItem
+
+from crawlers.errors import StoreError
+from crawlers.items import KINDS, Author, CrawlRun, Post, from_dict, to_dict, utcnow
+from crawlers.storage import open_store
+
+if TYPE_CHECKING:
+    from scrapy import Spider
+    from scrapy.crawler import Crawler
+
+    from crawlers.storage import Store
+
+__all__ = ["StorePipeline", "ValidatePipeline", "replay_spool"]
+
+log = logging.getLogger(__name__)
+
+
+class ValidatePipeline:
+    """Drops items that would corrupt the store, with a reason Scrapy counts
+    (``item_dropped_reasons_count/DropItem``) and ours (``validate/<reason>``); fills in the
+    crawl's topic and ``fetched_at``."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ValidatePipeline:
+        return cls(crawler)
+
+    def _drop(self, reason: str, item: Any) -> DropItem:
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(f"validate/{reason}")
+        return DropItem(f"{reason}: {type(item).__name__} {getattr(item, 'post_id', getattr(item, 'author_id', ''))!r}")
+
+    def process_item(self, item: Any) -> Any:
+        spider = self.crawler.spider
+        if isinstance(item, Post):
+            if not item.platform or not item.post_id:
+                raise self._drop("missing_id", item)
+            if item.kind not in KINDS:
+                raise self._drop("unknown_kind", item)
+            if item.created_at is not None and item.created_at.tzinfo is None:
+                raise self._drop("naive_created_at", item)
+            if item.created_at is None:
+                assert self.crawler.stats is not None
+                self.crawler.stats.inc_value("validate/missing_created_at")  # kept, but counted
+            topic = getattr(spider, "topic", None)
+            if topic and topic not in item.topics:
+                item.topics.append(topic)
+            item.fetched_at = item.fetched_at or utcnow()
+            return item
+        if isinstance(item, Author):
+            if not item.platform or not item.author_id:
+                raise self._drop("missing_id", item)
+            item.updated_at = item.updated_at or utcnow()
+            return item
+        raise self._drop("unknown_item_type", item)
+
+
+class StorePipeline:
+    """Batched upserts into the store named by STORE_URI.
+
+    Settings: STORE_URI, STORE_BATCH_SIZE, STORE_RETRIES, STORE_SPOOL_DIR, CRAWL_RUN_ID (set by
+    the runner so it can find this crawl's record; a random id otherwise).
+    """
+
+    def __init__(self, crawler: Crawler, uri: str, batch_size: int, retries: int, spool_dir: Path) -> None:
+        self.crawler = crawler
+        self.uri = uri
+        self.batch_size = max(1, batch_size)
+        self.retries = retries
+        self.spool_dir = spool_dir
+        self.store: Store | None = None
+        self.posts: list[Post] = []
+        self.authors: list[Author] = []
+        self.run_id = crawler.settings.get("CRAWL_RUN_ID") or uuid.uuid4().hex[:12]
+        self.started_at = utcnow()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> StorePipeline:
+        s = crawler.settings
+        pipeline = cls(
+            crawler,
+            uri=s.get("STORE_URI"),
+            batch_size=s.getint("STORE_BATCH_SIZE", 500),
+            retries=s.getint("STORE_RETRIES", 3),
+            spool_dir=Path(s.get("STORE_SPOOL_DIR")),
+        )
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
+
+    def open_spider(self) -> None:
+        self.store = open_store(self.uri)
+        replayed = replay_spool(self.store, self.spool_dir)
+        if replayed:
+            log.info("replayed %d spooled records into %s", replayed, self.uri)
+            self._stat("tingfeng/spool_replayed", replayed)
+
+    async def process_item(self, item: Any) -> Any:
+        (self.posts if isinstance(item, Post) else self.authors).append(item)
+        if len(self.posts) >= self.batch_size or len(self.authors) >= self.batch_size:
+            await self._flush()
+        return item
+
+    async def close_spider(self) -> None:
+        await self._flush()
+
+    async def _flush(self) -> None:
+        posts, self.posts = self.posts, []
+        authors, self.authors = self.authors, []
+        for records, method, stat in ((posts, "upsert_posts", "posts"), (authors, "upsert_authors", "authors")):
+            if records:
+                await self._write(records, method, stat)
+
+    async def _write(self, records: list[Any], method: str, stat: str) -> None:
+        assert self.store is not None
+        for attempt in range(self.retries + 1):
+            try:
+                n = await asyncio.to_thread(getattr(self.store, method), records)
+                self._stat(f"tingfeng/{stat}_stored", n)
+                return
+            except StoreError as exc:
+                log.warning("store write failed (attempt %d/%d): %s", attempt + 1, self.retries + 1, exc)
+                if attempt < self.retries:
+                    await asyncio.sleep(min(2**attempt, 30))
+        path = spool(records, self.spool_dir)
+        self._stat("tingfeng/spooled", len(records))
+        log.error("store unavailable: %d %s spooled to %s; replayed on the next crawl", len(records), stat, path)
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        stats = dict(self.crawler.stats.get_stats()) if self.crawler.stats else {}
+        run = CrawlRun(
+            run_id=self.run_id,
+            platform=spider.name,
+            topic=getattr(spider, "topic", None),
+            started_at=self.started_at,
+            finished_at=utcnow(),
+            finish_reason=reason,
+            args={k: getattr(spider, k) for k in ("keywords", "max_pages") if hasattr(spider, k)}
+            | {"since": s.isoformat() if (s := getattr(spider, "since", None)) else None},
+            stats={k: _jsonable(v) for k, v in stats.items()},
+            errors=[str(stats["tingfeng/close_message"])] if "tingfeng/close_message" in stats else [],
+        )
+        if self.store is None:
+            return
+        try:
+            self.store.record_run(run)
+        except StoreError as exc:
+            spool([run], self.spool_dir)
+            log.error("could not record the crawl run (%s); spooled", exc)
+        finally:
+            self.store.close()
+
+    def _stat(self, key: str, n: int) -> None:
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value(key, n)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).isoformat()
+    if isinstance(value, (int, float, str, bool)) or value is None:
+        return value
+    return str(value)
+
+
+_SPOOL_TYPES: dict[str, type] = {"Post": Post, "Author": Author, "CrawlRun": CrawlRun}
+
+
+def spool(records: list[Any], spool_dir: Path) -> Path:
+    """Append ``records`` to a JSON-lines file in ``spool_dir`` (fsynced) and return its path."""
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    path = spool_dir / f"spool-{uuid.uuid4().hex}.jsonl"
+    with path.open("w", encoding="utf-8") as fh:
+        for record in records:
+            fh.write(json.dumps({"type": type(record).__name__, "data": to_dict(record)}, ensure_ascii=False) + "\n")
+        fh.flush()
+    return path
+
+
+def replay_spool(store: Store, spool_dir: Path) -> int:
+    """Write every spooled record into ``store``; each file is deleted once it is stored.
+    A file that fails stays for the next attempt. Returns the number of records replayed."""
+    total = 0
+    if not spool_dir.is_dir():
+        return 0
+    for path in sorted(spool_dir.glob("spool-*.jsonl")):
+        groups: dict[str, list[Any]] = {"Post": [], "Author": [], "CrawlRun": []}
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                groups[rec["type"]].append(from_dict(_SPOOL_TYPES[rec["type"]], rec["data"]))
+        try:
+            store.upsert_posts(groups["Post"])
+            store.upsert_authors(groups["Author"])
+            for run in groups["CrawlRun"]:
+                store.record_run(run)
+        except StoreError as exc:
+            log.warning("spool replay of %s failed, kept for later: %s", path, exc)
+            break
+        total += sum(len(g) for g in groups.values())
+        path.unlink()
+    return total

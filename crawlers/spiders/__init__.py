@@ -1,0 +1,1 @@
+"""Platform spiders. One module per platform; Scrapy discovers spiders here."""
