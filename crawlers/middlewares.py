@@ -72,10 +72,11 @@ class PlatformErrorMiddleware:
     async def process_response(self, request: Request, response: Response) -> Request | Response:
         spider = self.spider
         check = getattr(spider, "check_response", None)
-        if check is None:
+        # robots.txt is Scrapy's own business (RobotsTxtMiddleware), not a platform answer.
+        if check is None or request.meta.get("dont_obey_robotstxt") or request.url.endswith("/robots.txt"):
             return response
         try:
-            check(response)
+            check(response, request)
         except PlatformError as exc:
             return await self._handle(request, exc)
         if response.status < 400:

@@ -108,11 +108,22 @@ class StorePipeline:
         return pipeline
 
     def open_spider(self) -> None:
-        self.store = open_store(self.uri)
-        replayed = replay_spool(self.store, self.spool_dir)
-        if replayed:
-            log.info("replayed %d spooled records into %s", replayed, self.uri)
-            self._stat("tingfeng/spool_replayed", replayed)
+        if self._connect():
+            assert self.store is not None
+            replayed = replay_spool(self.store, self.spool_dir)
+            if replayed:
+                log.info("replayed %d spooled records into the store", replayed)
+                self._stat("tingfeng/spool_replayed", replayed)
+
+    def _connect(self) -> bool:
+        """Open the store if it is not open; a store that is down is not fatal (we spool)."""
+        if self.store is None:
+            try:
+                self.store = open_store(self.uri)
+            except StoreError as exc:
+                log.error("store unavailable, items will be spooled to %s: %s", self.spool_dir, exc)
+                return False
+        return True
 
     async def process_item(self, item: Any) -> Any:
         (self.posts if isinstance(item, Post) else self.authors).append(item)
@@ -131,8 +142,11 @@ class StorePipeline:
                 await self._write(records, method, stat)
 
     async def _write(self, records: list[Any], method: str, stat: str) -> None:
-        assert self.store is not None
         for attempt in range(self.retries + 1):
+            if not await asyncio.to_thread(self._connect):
+                if attempt < self.retries:
+                    await asyncio.sleep(min(2**attempt, 30))
+                continue
             try:
                 n = await asyncio.to_thread(getattr(self.store, method), records)
                 self._stat(f"tingfeng/{stat}_stored", n)
@@ -159,15 +173,17 @@ class StorePipeline:
             stats={k: _jsonable(v) for k, v in stats.items()},
             errors=[str(stats["tingfeng/close_message"])] if "tingfeng/close_message" in stats else [],
         )
-        if self.store is None:
-            return
         try:
+            if not self._connect():
+                raise StoreError("store unavailable")
+            assert self.store is not None
             self.store.record_run(run)
         except StoreError as exc:
             spool([run], self.spool_dir)
             log.error("could not record the crawl run (%s); spooled", exc)
         finally:
-            self.store.close()
+            if self.store is not None:
+                self.store.close()
 
     def _stat(self, key: str, n: int) -> None:
         if self.crawler.stats is not None:

@@ -34,7 +34,6 @@ ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = 1
 DOWNLOAD_DELAY = 2.0
-RANDOMIZE_DOWNLOAD_DELAY = True
 DOWNLOAD_TIMEOUT = 30
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 2.0
@@ -82,3 +81,77 @@ STORE_RETRIES = 3
 STORE_SPOOL_DIR = os.environ.get("TINGFENG_SPOOL_DIR", str(_data_dir() / "spool"))
 # Set by scheduler/runner.py so the runner can find this crawl's CrawlRun record.
 CRAWL_RUN_ID = ""
+
+# --- Tingfeng: mail and reports -----------------------------------------------------------
+# Where alert email goes: smtp://user@host:587?starttls=1, smtps://host:465, file:///path/outbox
+# (writes .eml files: the default, no mail server needed) or memory:// (tests).
+MAIL_URL = os.environ.get("TINGFENG_MAIL_URL", f"file://{_data_dir() / 'outbox'}")
+# Sender address of alert and digest emails.
+MAIL_FROM = os.environ.get("TINGFENG_MAIL_FROM", "tingfeng@localhost")
+# Recipients added to every monitor's own (comma-separated); used alone when a monitor has none.
+MAIL_TO = [a.strip() for a in os.environ.get("TINGFENG_MAIL_TO", "").split(",") if a.strip()]
+# SMTP login (environment only; a password in MAIL_URL wins). Never logged: URLs print masked.
+MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+# Upgrade smtp:// connections with STARTTLS (also ?starttls=1 in MAIL_URL); refuses clear text.
+MAIL_STARTTLS = os.environ.get("MAIL_STARTTLS", "") in ("1", "true", "yes")
+# Seconds to wait for the SMTP server (connect and each command).
+MAIL_TIMEOUT = 30.0
+# Backoff after the n-th failed send: retry no sooner than MAIL_RETRY_BASE * 2**(n-1) seconds.
+MAIL_RETRY_BASE = 60.0
+# Sends tried per alert before it is left pending for a person (10 tries ≈ 17 h at base 60 s).
+MAIL_MAX_ATTEMPTS = 10
+# Accounts listed in a KOL report unless --top says otherwise.
+REPORT_TOP_K = 50
+
+# --- Tingfeng: monitors and alerts --------------------------------------------------------
+# Time zone of monitor schedules (--cron '0 9 * * *' means 09:00 in this zone).
+MONITOR_TIMEZONE = os.environ.get("TINGFENG_TIMEZONE", "Asia/Shanghai")
+# Seconds between reconciliations of scheduler jobs with the monitors in the store.
+MONITOR_SYNC_INTERVAL = 60
+# Seconds a run may start late (service down or busy) and still run once; later runs are skipped.
+MONITOR_MISFIRE_GRACE = 1800
+# Monitor runs at the same time (each waits on crawl subprocesses, not the CPU).
+MONITOR_MAX_WORKERS = 4
+# Seconds before a run that found the store down is tried again.
+MONITOR_RETRY_DELAY = 300
+# SQLAlchemy URL of the scheduler's job store; empty: beside the store (x.db → x.jobs.sqlite).
+MONITOR_JOBSTORE = os.environ.get("TINGFENG_JOBSTORE", "")
+# Seconds of posts each run's metrics cover; widened to the schedule's period when longer.
+MONITOR_WINDOW = 3600
+# Seconds of a topic's posts read for cascades and "first time seen" (7 days).
+MONITOR_LOOKBACK = 604800
+# Searches per platform a query may expand to (its AND/OR combinations).
+MONITOR_MAX_KEYWORDS = 16
+# Seconds a single crawl subprocess may run before it is stopped.
+MONITOR_CRAWL_TIMEOUT = 1800
+# Spike rules fire only when the upper-tail p-value against the baseline is at most this.
+ALERT_SPIKE_PVALUE = 0.01
+# Spike and share rules stay quiet below this many posts in the window.
+ALERT_MIN_VOLUME = 20
+# A negative spike needs at least this many times the baseline's negative posts.
+ALERT_MIN_RATIO = 2.0
+# A volume spike needs at least this many times the baseline's posts.
+ALERT_VOLUME_GROWTH = 3.0
+# Share of negative posts in the window that alerts whatever the baseline (0.6 = 60%).
+ALERT_NEGATIVE_RATIO = 0.6
+# Risk-lexicon word hits in the window that raise an alert.
+ALERT_RISK_HITS = 5
+# Head-tier or 大V accounts posting on the topic for the first time that raise an alert.
+ALERT_HEAD_JOINED = 1
+# Consecutive crawls of a platform ending in a login wall, rate limit or block before alerting.
+ALERT_CRAWL_FAILURES = 3
+# Seconds after an alert during which the same monitor and rule stay quiet (unless it worsens).
+ALERT_COOLDOWN = 3600
+# Weeks of past runs the seasonal baseline (same hour of the week) looks back over.
+ALERT_HISTORY_WEEKS = 4
+# Send each monitor's daily digest email (metrics and the day's alerts).
+ALERT_DIGEST_ENABLED = os.environ.get("TINGFENG_DIGEST", "") in ("1", "true", "yes")
+# Hour of the day (MONITOR_TIMEZONE) the digest is sent.
+ALERT_DIGEST_HOUR = 9
+
+# --- WeChat and Zhihu ---------------------------------------------------------------------
+# Secret. uin=…&key=…&pass_ticket=…&appmsg_token=… copied from a WeChat-client profile_ext request; enables account history (-a biz=) and read counts.
+WECHAT_PROFILE_QUERY = os.environ.get("WECHAT_PROFILE_QUERY", "")
+# Supplies Zhihu's x-zse-96 signature: "cmd:<program args>" or "python:<module>:<function>" (see crawlers/zhihu_sign.py).
+ZHIHU_SIGNER = os.environ.get("ZHIHU_SIGNER", "")

@@ -55,8 +55,13 @@ _CLAUSE_END = re.compile(r"[,.;!?，。；！？、\s]")
 _NEG_SCOPE = 4  # characters after a negator that it flips ("不是很好" → 是很好)
 
 _BOS, _EOS, _SEP = "\x02", "\x03", "\x00"
+_NGRAMS = (1, 2, 3)
+_SKIP_BIGRAMS = False
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
-_PRIMES = (np.uint64(0x9E3779B185EBCA87), np.uint64(0xC2B2AE3D27D4EB4F), np.uint64(0x165667B19E3779F9))
+_PRIMES = (
+    np.uint64(0x9E3779B185EBCA87), np.uint64(0xC2B2AE3D27D4EB4F),
+    np.uint64(0x165667B19E3779F9), np.uint64(0x27D4EB2F165667C5),
+)
 
 
 @dataclass
@@ -122,7 +127,7 @@ def _ngram_hashes(texts: Sequence[str], bits: int) -> tuple[np.ndarray, np.ndarr
     doc_at = np.cumsum(is_sep)
     docs, idxs = [], []
     shift = np.uint64(64 - bits)
-    for n in (1, 2, 3):
+    for n in _NGRAMS:
         m = cp.size - n + 1
         if m <= 0:
             continue
@@ -138,13 +143,22 @@ def _ngram_hashes(texts: Sequence[str], bits: int) -> tuple[np.ndarray, np.ndarr
         h = h ^ (h >> np.uint64(31))
         docs.append(doc_at[:m][valid])
         idxs.append((h[valid] >> shift).astype(np.int64))
+    if _SKIP_BIGRAMS and cp.size > 2:
+        m = cp.size - 2
+        valid = ~is_sep[:m] & ~is_sep[1:m + 1] & ~is_sep[2:]
+        h = ((cp[:m] * _PRIMES[0]) ^ cp[2:]) * _PRIMES[3]
+        h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        h = h ^ (h >> np.uint64(31))
+        docs.append(doc_at[:m][valid])
+        idxs.append((h[valid] >> shift).astype(np.int64))
     doc = np.concatenate(docs) if docs else np.zeros(0, np.int64)
     idx = np.concatenate(idxs) if idxs else np.zeros(0, np.int64)
     return doc, idx, np.bincount(doc, minlength=len(texts))
 
 
 def featurize(
-    texts: Sequence[str], *, bits: int = 20, cues: bool = True
+    texts: Sequence[str | Normalized], *, bits: int = 20, cues: bool = True
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sparse hashed features of ``texts`` as coordinate arrays ``(doc, index, value)``.
 
@@ -156,8 +170,8 @@ def featurize(
 
     Parameters
     ----------
-    texts : sequence of str
-        Raw posts.
+    texts : sequence of str or Normalized
+        Raw posts, or posts already through :func:`normalize`.
     bits : int
         Hash space size as a power of two.
     cues : bool
@@ -173,7 +187,7 @@ def featurize(
     >>> sorted(set(doc.tolist())), int(index.max()) < 2**16
     ([0, 1], True)
     """
-    norm = [normalize(t) for t in texts]
+    norm = [t if isinstance(t, Normalized) else normalize(t) for t in texts]
     doc, idx, grams = _ngram_hashes([n.text for n in norm], bits)
     val = (1.0 / np.sqrt(np.maximum(grams, 1)))[doc]
     if cues:

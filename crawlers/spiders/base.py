@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import scrapy
 
-from crawlers.baseurls import base_for, rebase
+from crawlers.baseurls import base_for, rebase, unbase
 from crawlers.errors import ConfigError, UnexpectedPayload
 
 if TYPE_CHECKING:
+    from scrapy import Request
     from scrapy.http import Response
 
 __all__ = ["PlatformSpider", "parse_since_arg"]
@@ -129,11 +130,14 @@ class PlatformSpider(scrapy.Spider):
         )
 
     # -- responses ----------------------------------------------------------------------------------
-    def check_response(self, response: Response) -> None:
-        """Raise the platform's typed error for a soft failure; called by PlatformErrorMiddleware."""
+    def check_response(self, response: Response, request: Request | None = None) -> None:
+        """Raise the platform's typed error for a soft failure; called by PlatformErrorMiddleware
+        (which passes the request: in a downloader middleware ``response.meta`` is not bound yet)."""
         checker = type(self).checker
-        if checker is not None:
-            checker(response.status, response.body, response.meta.get("real_url", response.url))
+        if checker is None:
+            return
+        real_url = request.meta.get("real_url") if request is not None else None
+        checker(response.status, response.body, real_url or unbase(response.url, self.base_override))
 
     def parse_safely(self, response: Response, parser: Callable[..., list[T]], *args: Any, **kwargs: Any) -> list[T]:
         """``parser(*args, **kwargs)``; a payload it does not understand is counted, logged with

@@ -1,0 +1,241 @@
+"""SQL of SqliteStore: schema (version in PRAGMA user_version), statements, and the row shapes
+they read and write. Kept apart from sqlite.py so the store's logic reads on its own.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from crawlers.errors import IntegrityError
+from crawlers.items import Author, Post, from_dict
+from crawlers.storage._records import describe, json_text, record_doc
+
+__all__ = [
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "author_from_row",
+    "author_rows",
+    "post_from_row",
+    "post_rows",
+]
+
+SCHEMA_VERSION = 1
+
+# Datetime columns hold fixed-width UTC ISO text ('2024-01-02T03:04:05.000000+00:00'), so text
+# order is time order. `doc` is the record as JSON without None fields; posts and authors keep
+# `extra` in a column of its own so an unchanged extra costs one text comparison on upsert.
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS posts (
+        platform TEXT NOT NULL,
+        post_id TEXT NOT NULL,
+        created_at TEXT,
+        kind TEXT,
+        root_post_id TEXT,
+        sentiment_model TEXT,
+        doc TEXT NOT NULL,
+        extra TEXT NOT NULL DEFAULT '{}',
+        PRIMARY KEY (platform, post_id))""",
+    "CREATE INDEX IF NOT EXISTS posts_window ON posts (created_at, platform, post_id)",
+    "CREATE INDEX IF NOT EXISTS posts_root ON posts (platform, root_post_id)",
+    # Topic membership; created_at is copied here so a topic window is one index range scan.
+    """CREATE TABLE IF NOT EXISTS post_topics (
+        platform TEXT NOT NULL,
+        post_id TEXT NOT NULL,
+        topic TEXT NOT NULL,
+        created_at TEXT,
+        PRIMARY KEY (platform, post_id, topic)) WITHOUT ROWID""",
+    """CREATE INDEX IF NOT EXISTS post_topics_window
+        ON post_topics (topic, created_at, platform, post_id)""",
+    """CREATE TRIGGER IF NOT EXISTS posts_created_at_moved
+        AFTER UPDATE OF created_at ON posts WHEN old.created_at IS NOT new.created_at
+        BEGIN
+            UPDATE post_topics SET created_at = new.created_at
+            WHERE platform = new.platform AND post_id = new.post_id;
+        END""",
+    """CREATE TABLE IF NOT EXISTS authors (
+        platform TEXT NOT NULL,
+        author_id TEXT NOT NULL,
+        doc TEXT NOT NULL,
+        extra TEXT NOT NULL DEFAULT '{}',
+        PRIMARY KEY (platform, author_id))""",
+    """CREATE TABLE IF NOT EXISTS runs (
+        run_id TEXT PRIMARY KEY, platform TEXT, topic TEXT, kind TEXT, started_at TEXT,
+        doc TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS runs_started ON runs (started_at)",
+    """CREATE TABLE IF NOT EXISTS alerts (
+        alert_id TEXT PRIMARY KEY, monitor TEXT, status TEXT, created_at TEXT,
+        doc TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS alerts_created ON alerts (created_at)",
+    "CREATE TABLE IF NOT EXISTS monitors (name TEXT PRIMARY KEY, doc TEXT NOT NULL)",
+)
+
+# One json_each row (key, value, type) back to JSON. Reals get the shortest of 15 or 17
+# significant digits that reads back as the same double.
+_JSON_VALUE = """CASE type
+    WHEN 'object' THEN json(value) WHEN 'array' THEN json(value)
+    WHEN 'true' THEN json('true') WHEN 'false' THEN json('false')
+    WHEN 'real' THEN json(CASE WHEN CAST(printf('%!.15g', value) AS REAL) = value
+                               THEN printf('%!.15g', value) ELSE printf('%!.17g', value) END)
+    ELSE value END"""
+
+
+def _merged_extra(table: str) -> str:
+    """Stored ``extra`` merged key by key with the incoming one (incoming wins, one level)."""
+    return f"""CASE
+        WHEN excluded.extra IN ('{{}}', {table}.extra) THEN {table}.extra
+        WHEN {table}.extra = '{{}}' THEN excluded.extra
+        ELSE (SELECT json_group_object(key, {_JSON_VALUE}) FROM (
+            SELECT key, value, type FROM json_each({table}.extra)
+            WHERE key NOT IN (SELECT key FROM json_each(excluded.extra))
+            UNION ALL
+            SELECT key, value, type FROM json_each(excluded.extra)))
+    END"""
+
+
+# json_patch of a None-free document is exactly "incoming non-None fields win"; documents hold
+# no nested objects (extra lives in its own column), so the patch never recurses.
+UPSERT_POST = f"""INSERT INTO posts
+    (platform, post_id, created_at, kind, root_post_id, sentiment_model, doc, extra)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (platform, post_id) DO UPDATE SET
+        created_at = coalesce(excluded.created_at, posts.created_at),
+        kind = coalesce(excluded.kind, posts.kind),
+        root_post_id = coalesce(excluded.root_post_id, posts.root_post_id),
+        sentiment_model = coalesce(excluded.sentiment_model, posts.sentiment_model),
+        doc = json_patch(posts.doc, excluded.doc),
+        extra = {_merged_extra("posts")}"""
+
+# Runs after the post's upsert, so the stored created_at (not the incoming one, which may be
+# None) goes with the topic.
+ADD_TOPIC = """INSERT INTO post_topics (platform, post_id, topic, created_at)
+    SELECT platform, post_id, ?3, created_at FROM posts WHERE platform = ?1 AND post_id = ?2
+    ON CONFLICT DO NOTHING"""
+
+UPSERT_AUTHOR = f"""INSERT INTO authors (platform, author_id, doc, extra) VALUES (?, ?, ?, ?)
+    ON CONFLICT (platform, author_id) DO UPDATE SET
+        doc = json_patch(authors.doc, excluded.doc),
+        extra = {_merged_extra("authors")}"""
+
+# A null in a JSON patch removes the field, which reads back as None.
+SET_SCORES = """UPDATE posts SET sentiment_model = ?, doc = json_patch(doc, ?)
+    WHERE platform = ? AND post_id = ?"""
+SET_AUTHOR_SCORES = """UPDATE authors SET doc = json_patch(doc, ?)
+    WHERE platform = ? AND author_id = ?"""
+RECORD_RUN = """INSERT OR REPLACE INTO runs (run_id, platform, topic, kind, started_at, doc)
+    VALUES (?, ?, ?, ?, ?, ?)"""
+SAVE_ALERT = """INSERT INTO alerts (alert_id, monitor, status, created_at, doc)
+    VALUES (?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO NOTHING"""
+UPDATE_ALERT = "UPDATE alerts SET status = ?, doc = json_patch(doc, ?) WHERE alert_id = ?"
+SAVE_MONITOR = "INSERT OR REPLACE INTO monitors (name, doc) VALUES (?, ?)"
+
+# Post rows are (doc, extra, topics JSON, created_at, platform, post_id).
+_POST_COLUMNS = """p.doc, p.extra,
+    (SELECT json_group_array(topic) FROM post_topics AS t
+     WHERE t.platform = p.platform AND t.post_id = p.post_id)"""
+TOPIC_SOURCE = """post_topics AS k
+    JOIN posts AS p ON p.platform = k.platform AND p.post_id = k.post_id"""
+POSTS_BY_KEY = f"""SELECT {_POST_COLUMNS}, p.created_at, p.platform, p.post_id FROM posts AS p
+    WHERE (p.platform, p.post_id) IN (VALUES {{keys}})"""
+# Two index lookups (primary key, then posts_root); an OR would scan the whole platform.
+CASCADE = f"""SELECT {_POST_COLUMNS}, p.created_at, p.platform, p.post_id FROM posts AS p
+    WHERE p.platform = ?1 AND p.post_id = ?2
+    UNION ALL
+    SELECT {_POST_COLUMNS}, p.created_at, p.platform, p.post_id FROM posts AS p
+    WHERE p.platform = ?1 AND p.root_post_id = ?2 AND p.post_id != ?2"""
+# Author rows are (doc, extra, platform, author_id).
+ALL_AUTHORS = "SELECT doc, extra, platform, author_id FROM authors ORDER BY platform, author_id"
+AUTHORS_BY_KEY = """SELECT doc, extra, platform, author_id FROM authors
+    WHERE (platform, author_id) IN (VALUES {keys})"""
+
+
+def page_query(source: str, k: str, where: list[str], *, dated: bool) -> str:
+    """One keyset page of posts from ``source`` (alias ``k`` holds the ordering columns).
+
+    Dated pages run in (created_at, platform, post_id) order after the last row's key;
+    undated ones (created_at IS NULL) in (platform, post_id) order. Parameters: those of
+    ``where``, then the last key, then the page size.
+    """
+    if dated:
+        order = f"{k}.created_at, {k}.platform, {k}.post_id"
+        after = f"({order}) > (?, ?, ?)"
+    else:
+        order = f"{k}.platform, {k}.post_id"
+        after = f"{k}.created_at IS NULL AND ({order}) > (?, ?)"
+    conditions = " AND ".join([*where, after])
+    return f"""SELECT {_POST_COLUMNS}, {k}.created_at, {k}.platform, {k}.post_id
+        FROM {source} WHERE {conditions} ORDER BY {order} LIMIT ?"""
+
+
+def filtered(
+    select: str, when: str, key: str, *, since: str | None = None, **equal: str | None
+) -> tuple[str, list[str]]:
+    """``select`` with ``column = value`` for each non-None ``equal``, ``when >= since``,
+    ordered oldest first (undated last), then by ``key``. Column names are ours, not input."""
+    where, params = [], []
+    for column, value in equal.items():
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if since is not None:
+        where.append(f"{when} >= ?")
+        params.append(since)
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    return f"{select}{clause} ORDER BY {when} IS NULL, {when}, {key}", params
+
+
+# -- row shapes -------------------------------------------------------------------------------
+def post_rows(batch: list[Post], *, ascii_only: bool) -> tuple[list[Any], list[Any]]:
+    """Parameters for UPSERT_POST and ADD_TOPIC."""
+    rows: list[Any] = []
+    topic_rows: list[Any] = []
+    for post in batch:
+        doc, topics, doc_json, extra_json = _split(post, ascii_only)
+        rows.append((
+            post.platform, post.post_id, doc.get("created_at"), doc.get("kind"),
+            doc.get("root_post_id"), doc.get("sentiment_model"), doc_json, extra_json,
+        ))
+        topic_rows.extend((post.platform, post.post_id, topic) for topic in topics)
+    return rows, topic_rows
+
+
+def author_rows(batch: list[Author], *, ascii_only: bool) -> tuple[list[Any], list[Any]]:
+    """Parameters for UPSERT_AUTHOR (and no topic rows)."""
+    rows = []
+    for author in batch:
+        _, _, doc_json, extra_json = _split(author, ascii_only)
+        rows.append((author.platform, author.author_id, doc_json, extra_json))
+    return rows, []
+
+
+def _split(record: Any, ascii_only: bool) -> tuple[dict[str, Any], list[str], str, str]:
+    """(doc, topics, doc JSON, extra JSON) of a post or author."""
+    doc = record_doc(record)
+    topics = doc.pop("topics", None) or []
+    extra = doc.pop("extra", None)
+    try:
+        return doc, topics, json_text(doc, ascii_only=ascii_only), (
+            json_text(extra, ascii_only=ascii_only) if extra else "{}"
+        )
+    except (TypeError, ValueError) as exc:
+        raise IntegrityError(f"{describe(record)} cannot be stored as JSON: {exc}") from exc
+
+
+def post_from_row(row: tuple[Any, ...]) -> Post:
+    """A Post from a row that starts (doc, extra, topics JSON, …)."""
+    doc = json.loads(row[0])
+    if row[1] != "{}":
+        doc["extra"] = json.loads(row[1])
+    if row[2] != "[]":
+        doc["topics"] = sorted(json.loads(row[2]))
+    post: Post = from_dict(Post, doc)
+    return post
+
+
+def author_from_row(row: tuple[Any, ...]) -> Author:
+    """An Author from a row that starts (doc, extra, …)."""
+    doc = json.loads(row[0])
+    if row[1] != "{}":
+        doc["extra"] = json.loads(row[1])
+    author: Author = from_dict(Author, doc)
+    return author

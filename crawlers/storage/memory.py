@@ -1,0 +1,265 @@
+"""MemoryStore: the reference implementation of the Store contract, and the tests' double.
+
+Plain dicts of documents behind a lock. Nothing persists. Imports no database driver.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from crawlers.items import Alert, Author, CrawlRun, Monitor, Post, from_dict
+from crawlers.storage._records import json_doc, merge_docs, utc_text, window_key
+from crawlers.storage.base import Store
+
+if TYPE_CHECKING:
+    from crawlers.items import AuthorKey, PostKey, PostScore
+
+__all__ = ["MemoryStore"]
+
+
+class MemoryStore(Store):
+    """Every record kept as a document in a dict; copies go in and out, so callers cannot
+    change stored state by mutating what they passed or got back.
+
+    Documents hold datetimes as fixed-width UTC text, exactly as SqliteStore's JSON does, so
+    the two compare and order the same way.
+
+    Settings: none. ``open_store("memory://")`` returns a new, empty store each time.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._posts: dict[PostKey, dict[str, Any]] = {}
+        self._authors: dict[AuthorKey, dict[str, Any]] = {}
+        self._runs: dict[str, dict[str, Any]] = {}
+        self._alerts: dict[str, dict[str, Any]] = {}
+        self._monitors: dict[str, dict[str, Any]] = {}
+
+    @classmethod
+    def from_uri(cls, uri: str) -> MemoryStore:
+        return cls()
+
+    # -- writes -----------------------------------------------------------------------------
+    def upsert_posts(self, posts: Iterable[Post]) -> int:
+        return self._upsert(self._posts, posts)
+
+    def upsert_authors(self, authors: Iterable[Author]) -> int:
+        return self._upsert(self._authors, authors)
+
+    def _upsert(self, table: dict[Any, dict[str, Any]], records: Iterable[Any]) -> int:
+        docs = [(record.key, _doc_in(record)) for record in records]
+        with self._lock:
+            for key, doc in docs:
+                stored = table.get(key)
+                table[key] = doc if stored is None else merge_docs(stored, doc)
+        return len(docs)
+
+    def set_scores(self, scores: Mapping[PostKey, PostScore]) -> int:
+        with self._lock:
+            found = [(self._posts[k], score) for k, score in scores.items() if k in self._posts]
+            for doc, score in found:
+                _set_fields(doc, {
+                    "sentiment": score.sentiment,
+                    "sentiment_label": score.label,
+                    "emotion": score.emotion,
+                    "sentiment_model": score.model,
+                    "risk_hits": list(score.risk_hits),
+                })
+        return len(found)
+
+    def set_author_scores(self, scores: Mapping[AuthorKey, tuple[str | None, float | None]]) -> int:
+        with self._lock:
+            found = [(self._authors[k], s) for k, s in scores.items() if k in self._authors]
+            for doc, (tier, influence) in found:
+                _set_fields(doc, {"tier": tier, "influence": influence})
+        return len(found)
+
+    def record_run(self, run: CrawlRun) -> None:
+        doc = _doc_in(run)
+        with self._lock:
+            self._runs[run.run_id] = doc
+
+    def save_alert(self, alert: Alert) -> bool:
+        doc = _doc_in(alert)
+        with self._lock:
+            if alert.alert_id in self._alerts:
+                return False
+            self._alerts[alert.alert_id] = doc
+        return True
+
+    def update_alert(self, alert: Alert) -> None:
+        incoming = _doc_in(alert)
+        with self._lock:
+            doc = self._alerts.get(alert.alert_id)
+            if doc is None:
+                raise KeyError(alert.alert_id)
+            _set_fields(doc, {k: incoming.get(k) for k in _ALERT_STATUS_FIELDS})
+
+    def save_monitor(self, monitor: Monitor) -> None:
+        doc = _doc_in(monitor)
+        with self._lock:
+            self._monitors[monitor.name] = doc
+
+    def delete_monitor(self, name: str) -> bool:
+        with self._lock:
+            return self._monitors.pop(name, None) is not None
+
+    # -- reads ------------------------------------------------------------------------------
+    def posts(
+        self,
+        *,
+        topic: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        platform: str | None = None,
+    ) -> Iterator[Post]:
+        low = utc_text(since) if since else None
+        high = utc_text(until) if until else None
+        bounded = low is not None or high is not None
+        with self._lock:
+            docs = [
+                doc for doc in self._posts.values()
+                if (topic is None or topic in doc.get("topics", ()))
+                and (platform is None or doc["platform"] == platform)
+                and _within(doc.get("created_at"), low, high, bounded)
+            ]
+            docs.sort(key=_post_order)
+            posts = [_record_out(Post, doc) for doc in docs]
+        return iter(posts)
+
+    def get_posts(self, keys: Iterable[PostKey]) -> dict[PostKey, Post]:
+        with self._lock:
+            return {
+                key: _record_out(Post, self._posts[key]) for key in keys if key in self._posts
+            }
+
+    def cascade(self, platform: str, root_post_id: str) -> list[Post]:
+        with self._lock:
+            root = self._posts.get((platform, root_post_id))
+            tree = sorted(
+                (
+                    doc for (p, post_id), doc in self._posts.items()
+                    if p == platform and post_id != root_post_id
+                    and doc.get("root_post_id") == root_post_id
+                ),
+                key=_post_order,
+            )
+            docs = ([root] if root is not None else []) + tree
+            return [_record_out(Post, doc) for doc in docs]
+
+    def unscored_posts(self, model: str, *, topic: str | None = None) -> Iterator[Post]:
+        with self._lock:
+            docs = sorted(
+                (
+                    doc for doc in self._posts.values()
+                    if doc.get("sentiment_model") != model
+                    and (topic is None or topic in doc.get("topics", ()))
+                ),
+                key=_post_order,
+            )
+            posts = [_record_out(Post, doc) for doc in docs]
+        return iter(posts)
+
+    def authors(self, keys: Iterable[AuthorKey] | None = None) -> dict[AuthorKey, Author]:
+        with self._lock:
+            wanted = self._authors.keys() if keys is None else keys
+            return {
+                key: _record_out(Author, self._authors[key])
+                for key in wanted if key in self._authors
+            }
+
+    def runs(
+        self,
+        *,
+        topic: str | None = None,
+        since: datetime | None = None,
+        platform: str | None = None,
+        kind: str | None = None,
+    ) -> list[CrawlRun]:
+        low = utc_text(since) if since else None
+        with self._lock:
+            docs = [
+                doc for doc in self._runs.values()
+                if (topic is None or doc.get("topic") == topic)
+                and (platform is None or doc.get("platform") == platform)
+                and (kind is None or doc.get("kind") == kind)
+                and _within(doc.get("started_at"), low, None, low is not None)
+            ]
+            docs.sort(key=lambda d: window_key(d.get("started_at"), d["run_id"]))
+            return [_record_out(CrawlRun, doc) for doc in docs]
+
+    def alerts(
+        self,
+        *,
+        monitor: str | None = None,
+        since: datetime | None = None,
+        status: str | None = None,
+    ) -> list[Alert]:
+        low = utc_text(since) if since else None
+        with self._lock:
+            docs = [
+                doc for doc in self._alerts.values()
+                if (monitor is None or doc.get("monitor") == monitor)
+                and (status is None or doc.get("status") == status)
+                and _within(doc.get("created_at"), low, None, low is not None)
+            ]
+            docs.sort(key=lambda d: window_key(d.get("created_at"), d["alert_id"]))
+            return [_record_out(Alert, doc) for doc in docs]
+
+    def monitors(self) -> list[Monitor]:
+        with self._lock:
+            return [_record_out(Monitor, self._monitors[name]) for name in sorted(self._monitors)]
+
+    def get_monitor(self, name: str) -> Monitor | None:
+        with self._lock:
+            doc = self._monitors.get(name)
+            return None if doc is None else _record_out(Monitor, doc)
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            out = {"posts": len(self._posts)}
+            for doc in self._posts.values():
+                name = f"posts/{doc.get('kind')}"
+                out[name] = out.get(name, 0) + 1
+            out.update(
+                authors=len(self._authors),
+                runs=len(self._runs),
+                alerts=len(self._alerts),
+                monitors=len(self._monitors),
+            )
+            return out
+
+
+_ALERT_STATUS_FIELDS = ("status", "attempts", "sent_at", "last_error")
+
+
+def _doc_in(record: Any) -> dict[str, Any]:
+    # SqliteStore keeps JSON: refuse here what it would refuse, so the double stays faithful.
+    return copy.deepcopy(json_doc(record))
+
+
+def _record_out(cls: type[Any], doc: dict[str, Any]) -> Any:
+    return from_dict(cls, copy.deepcopy(doc))
+
+
+def _set_fields(doc: dict[str, Any], fields: dict[str, Any]) -> None:
+    """Overwrite ``fields`` in a stored document; None removes the field (reads back None)."""
+    for name, value in fields.items():
+        if value is None:
+            doc.pop(name, None)
+        else:
+            doc[name] = utc_text(value) if isinstance(value, datetime) else value
+
+
+def _within(when: str | None, low: str | None, high: str | None, bounded: bool) -> bool:
+    if when is None:
+        return not bounded
+    return (low is None or when >= low) and (high is None or when < high)
+
+
+def _post_order(doc: dict[str, Any]) -> tuple[Any, ...]:
+    return window_key(doc.get("created_at"), doc["platform"], doc["post_id"])

@@ -1,0 +1,392 @@
+"""MongoStore: the Store contract on MongoDB through pymongo (an optional dependency).
+
+Driver errors, ObjectIds, cursors and naive datetimes stay inside this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+try:
+    from bson.errors import BSONError
+    from pymongo import ASCENDING, MongoClient, UpdateOne
+    from pymongo.errors import (
+        BulkWriteError,
+        ConnectionFailure,
+        DuplicateKeyError,
+        PyMongoError,
+    )
+except ImportError as exc:  # pragma: no cover - exercised only without pymongo
+    raise ImportError("MongoStore requires pymongo: pip install pymongo") from exc
+
+from crawlers.errors import BackendUnavailable, IntegrityError, StoreError
+from crawlers.items import Alert, Author, CrawlRun, Monitor, Post, from_dict
+from crawlers.storage._records import batched, record_doc, utc, window_key
+from crawlers.storage.base import Store
+
+if TYPE_CHECKING:
+    from pymongo.collection import Collection
+
+    from crawlers.items import AuthorKey, PostKey, PostScore
+
+__all__ = ["MongoStore"]
+
+_NO_ID = {"_id": False}
+_KEYS_PER_QUERY = 500
+
+
+class MongoStore(Store):
+    """Posts, authors, runs, alerts and monitors as MongoDB collections of one database.
+
+    Accepts a URI (the database is the URI's path, default ``tingfeng``) or an injected
+    ``client`` (tests pass a mongomock client). Indexes are created on open. Upserts of posts
+    and authors go out as one unordered ``bulk_write`` per ``batch_size`` records. Datetimes
+    are BSON dates, so they keep millisecond precision; they come back as aware UTC.
+
+    Settings:
+        STORE_URI: ``mongodb://host:port/dbname`` or ``mongodb+srv://…``.
+        STORE_BATCH_SIZE: records per ``bulk_write`` (``batch_size``).
+    """
+
+    def __init__(
+        self,
+        uri: str | None = None,
+        *,
+        client: Any = None,
+        database: str | None = None,
+        batch_size: int = 500,
+        server_selection_timeout_ms: int = 5000,
+    ) -> None:
+        if (uri is None) == (client is None):
+            raise ValueError("MongoStore needs exactly one of uri= and client=")
+        self.batch_size = max(1, batch_size)
+        self._owns_client = client is None
+        if client is None:
+            options: dict[str, Any] = {"tz_aware": True}
+            if "serverselectiontimeoutms" not in uri.lower():  # type: ignore[union-attr]
+                options["serverSelectionTimeoutMS"] = server_selection_timeout_ms
+            with self._errors("connect"):
+                client = MongoClient(uri, **options)
+        self._client = client
+        with self._errors("connect"):
+            db = client[database] if database else client.get_default_database("tingfeng")
+        self.database_name: str = db.name
+        self._posts: Collection[Any] = db["posts"]
+        self._authors: Collection[Any] = db["authors"]
+        self._runs: Collection[Any] = db["runs"]
+        self._alerts: Collection[Any] = db["alerts"]
+        self._monitors: Collection[Any] = db["monitors"]
+        try:
+            self.ensure_indexes()
+        except BaseException:
+            self.close()
+            raise
+
+    @classmethod
+    def from_uri(cls, uri: str) -> MongoStore:
+        return cls(uri)
+
+    def ensure_indexes(self) -> None:
+        """Create the unique keys and the query indexes (a no-op when they exist)."""
+        asc = ASCENDING
+        with self._errors("create indexes"):
+            self._posts.create_index([("platform", asc), ("post_id", asc)], unique=True)
+            self._posts.create_index([("topics", asc), ("created_at", asc)])
+            self._posts.create_index([("platform", asc), ("root_post_id", asc)])
+            self._posts.create_index([("created_at", asc), ("platform", asc), ("post_id", asc)])
+            self._authors.create_index([("platform", asc), ("author_id", asc)], unique=True)
+            self._runs.create_index("run_id", unique=True)
+            self._runs.create_index("started_at")
+            self._alerts.create_index("alert_id", unique=True)
+            self._alerts.create_index("created_at")
+            self._monitors.create_index("name", unique=True)
+
+    def close(self) -> None:
+        if self._owns_client and getattr(self, "_client", None) is not None:
+            self._client.close()
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        """Translate pymongo errors into the StoreError family, naming what failed."""
+        where = f"MongoDB database {getattr(self, 'database_name', '?')!r}"
+        try:
+            yield
+        except DuplicateKeyError as exc:
+            raise IntegrityError(f"{where} refused {action}: duplicate key") from exc
+        except BulkWriteError as exc:
+            first = (exc.details.get("writeErrors") or [{}])[0].get("errmsg", str(exc))
+            raise IntegrityError(f"{where} refused part of {action}: {first}") from exc
+        except ConnectionFailure as exc:  # includes AutoReconnect, ServerSelectionTimeoutError
+            raise BackendUnavailable(
+                f"{where} is unreachable during {action} ({type(exc).__name__}: "
+                f"{str(exc)[:200]}); check that the server runs and that STORE_URI / --store "
+                "names it, then retry"
+            ) from exc
+        except (BSONError, PyMongoError) as exc:
+            raise StoreError(f"{where} failed during {action}: {str(exc)[:300]}") from exc
+
+    # -- writes -----------------------------------------------------------------------------
+    def upsert_posts(self, posts: Iterable[Post]) -> int:
+        return self._bulk_upsert(self._posts, posts, ("platform", "post_id"), "upsert posts")
+
+    def upsert_authors(self, authors: Iterable[Author]) -> int:
+        return self._bulk_upsert(
+            self._authors, authors, ("platform", "author_id"), "upsert authors"
+        )
+
+    def _bulk_upsert(
+        self, coll: Collection[Any], records: Iterable[Any], key: tuple[str, str], action: str
+    ) -> int:
+        written = 0
+        for batch in batched(records, self.batch_size):
+            ops = [_upsert_op(record, key) for record in batch]
+            with self._errors(action):
+                result = coll.bulk_write(ops, ordered=False)
+            written += result.upserted_count + result.matched_count
+        return written
+
+    def set_scores(self, scores: Mapping[PostKey, PostScore]) -> int:
+        ops = [
+            UpdateOne({"platform": platform, "post_id": post_id}, _set_unset({
+                "sentiment": score.sentiment,
+                "sentiment_label": score.label,
+                "emotion": score.emotion,
+                "sentiment_model": score.model,
+                "risk_hits": list(score.risk_hits),
+            }))
+            for (platform, post_id), score in scores.items()
+        ]
+        return self._bulk_update(self._posts, ops, "set scores")
+
+    def set_author_scores(self, scores: Mapping[AuthorKey, tuple[str | None, float | None]]) -> int:
+        ops = [
+            UpdateOne(
+                {"platform": platform, "author_id": author_id},
+                _set_unset({"tier": tier, "influence": influence}),
+            )
+            for (platform, author_id), (tier, influence) in scores.items()
+        ]
+        return self._bulk_update(self._authors, ops, "set author scores")
+
+    def _bulk_update(self, coll: Collection[Any], ops: list[Any], action: str) -> int:
+        matched = 0
+        for batch in batched(ops, self.batch_size):
+            with self._errors(action):
+                matched += coll.bulk_write(batch, ordered=False).matched_count
+        return matched
+
+    def record_run(self, run: CrawlRun) -> None:
+        with self._errors("record run"):
+            self._runs.replace_one({"run_id": run.run_id}, _doc(run), upsert=True)
+
+    def save_alert(self, alert: Alert) -> bool:
+        with self._errors("save alert"):
+            try:
+                self._alerts.insert_one(_doc(alert))
+            except DuplicateKeyError:
+                return False
+        return True
+
+    def update_alert(self, alert: Alert) -> None:
+        update = _set_unset({
+            "status": alert.status,
+            "attempts": alert.attempts,
+            "sent_at": utc(alert.sent_at) if alert.sent_at else None,
+            "last_error": alert.last_error,
+        })
+        with self._errors("update alert"):
+            result = self._alerts.update_one({"alert_id": alert.alert_id}, update)
+        if result.matched_count == 0:
+            raise KeyError(alert.alert_id)
+
+    def save_monitor(self, monitor: Monitor) -> None:
+        with self._errors("save monitor"):
+            self._monitors.replace_one({"name": monitor.name}, _doc(monitor), upsert=True)
+
+    def delete_monitor(self, name: str) -> bool:
+        with self._errors("delete monitor"):
+            return bool(self._monitors.delete_one({"name": name}).deleted_count)
+
+    # -- reads ------------------------------------------------------------------------------
+    def posts(
+        self,
+        *,
+        topic: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        platform: str | None = None,
+    ) -> Iterator[Post]:
+        query: dict[str, Any] = {}
+        if topic is not None:
+            query["topics"] = topic
+        if platform is not None:
+            query["platform"] = platform
+        window = {}
+        if since is not None:
+            window["$gte"] = utc(since)
+        if until is not None:
+            window["$lt"] = utc(until)
+        if window:
+            query["created_at"] = window
+        return self._ordered(self._posts, query, "created_at", ("platform", "post_id"), Post)
+
+    def unscored_posts(self, model: str, *, topic: str | None = None) -> Iterator[Post]:
+        query: dict[str, Any] = {"sentiment_model": {"$ne": model}}
+        if topic is not None:
+            query["topics"] = topic
+        return self._ordered(self._posts, query, "created_at", ("platform", "post_id"), Post)
+
+    def _ordered(
+        self, coll: Collection[Any], query: dict[str, Any], when: str, keys: tuple[str, ...],
+        cls: type[Any],
+    ) -> Iterator[Any]:
+        """Oldest first by ``when`` then ``keys``; undated last unless ``when`` is bounded.
+
+        MongoDB sorts missing values first, so dated and undated records are two queries.
+        """
+        order = [(when, ASCENDING), *((k, ASCENDING) for k in keys)]
+        if when in query:
+            parts = [(query, order)]
+        else:
+            parts = [
+                ({**query, when: {"$ne": None}}, order),
+                ({**query, when: None}, order[1:]),
+            ]
+        for part, sort in parts:
+            with self._errors("read"):
+                cursor = coll.find(part, _NO_ID, sort=sort)
+            try:
+                while True:
+                    with self._errors("read"):
+                        doc = next(cursor, None)
+                    if doc is None:
+                        break
+                    yield _record_out(cls, doc)
+            finally:
+                cursor.close()
+
+    def get_posts(self, keys: Iterable[PostKey]) -> dict[PostKey, Post]:
+        docs = self._by_keys(self._posts, keys, "post_id")
+        return {(d["platform"], d["post_id"]): _record_out(Post, d) for d in docs}
+
+    def cascade(self, platform: str, root_post_id: str) -> list[Post]:
+        query = {"platform": platform,
+                 "$or": [{"post_id": root_post_id}, {"root_post_id": root_post_id}]}
+        with self._errors("read cascade"):
+            docs = list(self._posts.find(query, _NO_ID))
+        docs.sort(key=lambda d: (
+            d["post_id"] != root_post_id,
+            window_key(d.get("created_at"), d["platform"], d["post_id"]),
+        ))
+        return [_record_out(Post, d) for d in docs]
+
+    def authors(self, keys: Iterable[AuthorKey] | None = None) -> dict[AuthorKey, Author]:
+        if keys is None:
+            with self._errors("read authors"):
+                docs = list(self._authors.find({}, _NO_ID))
+        else:
+            docs = self._by_keys(self._authors, keys, "author_id")
+        return {(d["platform"], d["author_id"]): _record_out(Author, d) for d in docs}
+
+    def _by_keys(
+        self, coll: Collection[Any], keys: Iterable[tuple[str, str]], id_field: str
+    ) -> list[dict[str, Any]]:
+        by_platform: dict[str, list[str]] = {}
+        for platform, record_id in keys:
+            by_platform.setdefault(platform, []).append(record_id)
+        docs: list[dict[str, Any]] = []
+        for platform, ids in by_platform.items():
+            for chunk in batched(dict.fromkeys(ids), _KEYS_PER_QUERY):
+                with self._errors("read by key"):
+                    docs += coll.find({"platform": platform, id_field: {"$in": chunk}}, _NO_ID)
+        return docs
+
+    def runs(
+        self,
+        *,
+        topic: str | None = None,
+        since: datetime | None = None,
+        platform: str | None = None,
+        kind: str | None = None,
+    ) -> list[CrawlRun]:
+        query: dict[str, Any] = {
+            k: v for k, v in (("topic", topic), ("platform", platform), ("kind", kind))
+            if v is not None
+        }
+        if since is not None:
+            query["started_at"] = {"$gte": utc(since)}
+        return list(self._ordered(self._runs, query, "started_at", ("run_id",), CrawlRun))
+
+    def alerts(
+        self,
+        *,
+        monitor: str | None = None,
+        since: datetime | None = None,
+        status: str | None = None,
+    ) -> list[Alert]:
+        query: dict[str, Any] = {
+            k: v for k, v in (("monitor", monitor), ("status", status)) if v is not None
+        }
+        if since is not None:
+            query["created_at"] = {"$gte": utc(since)}
+        return list(self._ordered(self._alerts, query, "created_at", ("alert_id",), Alert))
+
+    def monitors(self) -> list[Monitor]:
+        with self._errors("read monitors"):
+            docs = list(self._monitors.find({}, _NO_ID, sort=[("name", ASCENDING)]))
+        return [_record_out(Monitor, d) for d in docs]
+
+    def get_monitor(self, name: str) -> Monitor | None:
+        with self._errors("read monitor"):
+            doc = self._monitors.find_one({"name": name}, _NO_ID)
+        return None if doc is None else _record_out(Monitor, doc)
+
+    def counts(self) -> dict[str, int]:
+        with self._errors("count"):
+            kinds = list(self._posts.aggregate([{"$group": {"_id": "$kind", "n": {"$sum": 1}}}]))
+            out = {"posts": sum(k["n"] for k in kinds)}
+            out.update((f"posts/{k['_id']}", k["n"]) for k in kinds)
+            for name, coll in (("authors", self._authors), ("runs", self._runs),
+                               ("alerts", self._alerts), ("monitors", self._monitors)):
+                out[name] = coll.count_documents({})
+        return out
+
+
+def _doc(record: Any) -> dict[str, Any]:
+    return record_doc(record, datetimes=utc)
+
+
+def _upsert_op(record: Any, key: tuple[str, str]) -> UpdateOne:
+    """One merge-upsert: non-None fields $set, extra merged key by key, topics $addToSet."""
+    doc = _doc(record)
+    filter_ = {key[0]: doc.pop(key[0]), key[1]: doc.pop(key[1])}
+    topics = doc.pop("topics", None)
+    extra = doc.pop("extra", None)
+    if extra:
+        doc.update((f"extra.{name}", value) for name, value in extra.items())
+    update: dict[str, Any] = {"$set": doc or {key[0]: filter_[key[0]]}}
+    if topics:
+        update["$addToSet"] = {"topics": {"$each": topics}}
+    return UpdateOne(filter_, update, upsert=True)
+
+
+def _set_unset(fields: dict[str, Any]) -> dict[str, Any]:
+    """Overwrite ``fields``; None ones are removed (they read back as None)."""
+    update: dict[str, Any] = {}
+    present = {k: v for k, v in fields.items() if v is not None}
+    absent = {k: "" for k, v in fields.items() if v is None}
+    if present:
+        update["$set"] = present
+    if absent:
+        update["$unset"] = absent
+    return update
+
+
+def _record_out(cls: type[Any], doc: dict[str, Any]) -> Any:
+    # from_dict makes naive datetimes (mongomock, or a client without tz_aware) aware UTC.
+    if doc.get("topics"):
+        doc["topics"] = sorted(doc["topics"])
+    return from_dict(cls, doc)

@@ -1,0 +1,399 @@
+"""SqliteStore: the embedded default store (stdlib sqlite3, WAL, JSON documents + indexed keys).
+
+Imports only the standard library and Tingfeng's data layer: never scrapy or pymongo.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from os import PathLike
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
+
+from crawlers.errors import BackendUnavailable, ConfigError, IntegrityError, StoreError
+from crawlers.items import Alert, Author, CrawlRun, Monitor, Post, from_dict
+from crawlers.storage import _sql as sql
+from crawlers.storage._records import batched, json_doc, json_text, utc_text, window_key
+from crawlers.storage.base import Store
+
+if TYPE_CHECKING:
+    from crawlers.items import AuthorKey, PostKey, PostScore
+
+__all__ = ["SCHEMA_VERSION", "SqliteStore"]
+
+SCHEMA_VERSION = sql.SCHEMA_VERSION
+_PAGE = 1000  # rows per read query: memory stays flat however large the window
+_KEYS_PER_QUERY = 400  # (platform, id) pairs per IN list, well under SQLite's variable limit
+
+
+class SqliteStore(Store):
+    """The embedded default: one SQLite file, safe for one writer process and many readers.
+
+    Layout: one table per record kind, the natural key as PRIMARY KEY, the record as JSON text
+    (``doc``, with ``extra`` in its own JSON column) and a few indexed copies of fields
+    (``created_at`` as fixed-width UTC text, ``root_post_id``…); ``post_topics`` holds topic
+    membership. Upserts merge inside SQLite (``INSERT … ON CONFLICT DO UPDATE``), one
+    transaction per batch. The connection may be used from any thread; a lock serialises it.
+
+    Settings:
+        STORE_URI: ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or
+            ``sqlite:///:memory:``; the folder is created if missing.
+        STORE_BATCH_SIZE: posts per transaction (``batch_size``).
+    """
+
+    def __init__(
+        self,
+        path: str | PathLike[str] = ":memory:",
+        *,
+        timeout: float = 10.0,
+        batch_size: int = 500,
+    ) -> None:
+        self.path = str(path) or ":memory:"
+        self.timeout = timeout
+        self.batch_size = max(1, batch_size)
+        self._lock = threading.RLock()
+        self._closed = False
+        self._conn = self._connect()
+
+    @classmethod
+    def from_uri(cls, uri: str) -> SqliteStore:
+        """``sqlite:///data/x.db`` (relative), ``sqlite:////var/x.db`` (absolute); ``~`` expands."""
+        parts = urlsplit(uri)
+        if parts.netloc:
+            raise ConfigError(
+                f"bad SQLite store URI {uri!r}: use sqlite:///relative/path.db (three slashes) "
+                "or sqlite:////absolute/path.db"
+            )
+        path = unquote(parts.path)[1:] or ":memory:"
+        return cls(path if path == ":memory:" else Path(path).expanduser())
+
+    # -- connection -------------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        if sqlite3.sqlite_version_info < (3, 24, 0):
+            raise StoreError(
+                f"SqliteStore needs SQLite >= 3.24 (upserts); this Python has "
+                f"{sqlite3.sqlite_version}: use a newer Python build or a mongodb:// store"
+            )
+        if self.path != ":memory:":
+            folder = Path(self.path).parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise BackendUnavailable(
+                    f"cannot create folder {folder} for SQLite database {self.path} "
+                    f"({exc.strerror}); choose another path with --store or TINGFENG_STORE"
+                ) from exc
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = sqlite3.connect(
+                self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
+            )
+            # WAL: the crawler subprocess writes while the scheduler reads. NORMAL is durable
+            # across application crashes in WAL mode, and skips an fsync per transaction.
+            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            self._migrate(conn)
+        except sqlite3.Error as exc:
+            if conn is not None:
+                conn.close()
+            raise self._translate(exc) from exc
+        return conn
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == SCHEMA_VERSION:
+            return
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"SQLite database {self.path} has store schema {version}, newer than this "
+                f"Tingfeng understands ({SCHEMA_VERSION}): upgrade Tingfeng"
+            )
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have created the schema while we waited for the lock.
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0:
+                for statement in sql.SCHEMA:
+                    conn.execute(statement)
+            # Later schema versions add their steps here: `if version < 2: …`.
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.rollback()
+            raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._conn.close()
+
+    @contextmanager
+    def _session(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
+        """The connection under the lock; ``write`` wraps one transaction. Errors translated."""
+        with self._lock:
+            conn = self._conn
+            if self._closed:
+                raise StoreError(f"the store on {self.path} is closed; open it again")
+            try:
+                if write:
+                    # IMMEDIATE takes the write lock now, so a busy database waits in
+                    # busy_timeout instead of failing later on a read-to-write upgrade.
+                    conn.execute("BEGIN IMMEDIATE")
+                yield conn
+                if write:
+                    conn.execute("COMMIT")
+            except BaseException as exc:
+                if conn.in_transaction:
+                    conn.rollback()
+                if isinstance(exc, sqlite3.Error):
+                    raise self._translate(exc) from exc
+                raise
+
+    def _translate(self, exc: sqlite3.Error) -> StoreError:
+        text = str(exc)
+        low = text.lower()
+        if isinstance(exc, sqlite3.IntegrityError):
+            return IntegrityError(f"SQLite database {self.path} refused a write: {text}")
+        if isinstance(exc, sqlite3.OperationalError):
+            if "locked" in low or "busy" in low:
+                return BackendUnavailable(
+                    f"SQLite database {self.path} is locked: another process held it longer "
+                    f"than {self.timeout:g}s; retry later or stop the other writer"
+                )
+            if any(s in low for s in ("unable to open", "readonly", "disk i/o", "is full")):
+                return BackendUnavailable(
+                    f"cannot use SQLite database {self.path} ({text}): check that its folder "
+                    "exists and is writable and the disk has room, or choose another path "
+                    "with --store or TINGFENG_STORE"
+                )
+        if "not a database" in low:
+            return StoreError(
+                f"{self.path} is not a Tingfeng SQLite database; choose another path with "
+                "--store or TINGFENG_STORE"
+            )
+        return StoreError(f"SQLite error on {self.path}: {text}")
+
+    # -- writes -----------------------------------------------------------------------------
+    def upsert_posts(self, posts: Iterable[Post]) -> int:
+        return self._upsert(posts, sql.post_rows, sql.UPSERT_POST)
+
+    def upsert_authors(self, authors: Iterable[Author]) -> int:
+        return self._upsert(authors, sql.author_rows, sql.UPSERT_AUTHOR)
+
+    def _upsert(self, records: Iterable[Any], make_rows: Any, statement: str) -> int:
+        written = 0
+        for batch in batched(records, self.batch_size):
+            rows, topic_rows = make_rows(batch, ascii_only=False)
+            try:
+                self._write_batch(statement, rows, topic_rows)
+            except UnicodeEncodeError:
+                # A lone surrogate (an emoji cut in half upstream) is not UTF-8; \u-escaped
+                # JSON carries it intact.
+                rows, topic_rows = make_rows(batch, ascii_only=True)
+                try:
+                    self._write_batch(statement, rows, topic_rows)
+                except UnicodeEncodeError as exc:
+                    raise IntegrityError(f"a key or topic is not valid Unicode: {exc}") from exc
+            written += len(rows)
+        return written
+
+    def _write_batch(self, statement: str, rows: list[Any], topic_rows: list[Any]) -> None:
+        with self._session(write=True) as conn:
+            conn.executemany(statement, rows)
+            if topic_rows:
+                conn.executemany(sql.ADD_TOPIC, topic_rows)
+
+    def set_scores(self, scores: Mapping[PostKey, PostScore]) -> int:
+        rows = [
+            (score.model, json_text({
+                "sentiment": score.sentiment,
+                "sentiment_label": score.label,
+                "emotion": score.emotion,  # null in a JSON patch removes the field: reads None
+                "sentiment_model": score.model,
+                "risk_hits": list(score.risk_hits),
+            }), platform, post_id)
+            for (platform, post_id), score in scores.items()
+        ]
+        with self._session(write=True) as conn:
+            return conn.executemany(sql.SET_SCORES, rows).rowcount
+
+    def set_author_scores(self, scores: Mapping[AuthorKey, tuple[str | None, float | None]]) -> int:
+        rows = [
+            (json_text({"tier": tier, "influence": influence}), platform, author_id)
+            for (platform, author_id), (tier, influence) in scores.items()
+        ]
+        with self._session(write=True) as conn:
+            return conn.executemany(sql.SET_AUTHOR_SCORES, rows).rowcount
+
+    def record_run(self, run: CrawlRun) -> None:
+        doc = json_doc(run)
+        row = (run.run_id, run.platform, run.topic, run.kind, doc.get("started_at"), json_text(doc))
+        with self._session(write=True) as conn:
+            conn.execute(sql.RECORD_RUN, row)
+
+    def save_alert(self, alert: Alert) -> bool:
+        doc = json_doc(alert)
+        row = (alert.alert_id, alert.monitor, alert.status, doc.get("created_at"), json_text(doc))
+        with self._session(write=True) as conn:
+            return conn.execute(sql.SAVE_ALERT, row).rowcount == 1
+
+    def update_alert(self, alert: Alert) -> None:
+        patch = {
+            "status": alert.status,
+            "attempts": alert.attempts,
+            "sent_at": utc_text(alert.sent_at) if alert.sent_at else None,
+            "last_error": alert.last_error,
+        }
+        with self._session(write=True) as conn:
+            row = (alert.status, json_text(patch), alert.alert_id)
+            if conn.execute(sql.UPDATE_ALERT, row).rowcount == 0:
+                raise KeyError(alert.alert_id)
+
+    def save_monitor(self, monitor: Monitor) -> None:
+        with self._session(write=True) as conn:
+            conn.execute(sql.SAVE_MONITOR, (monitor.name, json_text(json_doc(monitor))))
+
+    def delete_monitor(self, name: str) -> bool:
+        with self._session(write=True) as conn:
+            return conn.execute("DELETE FROM monitors WHERE name = ?", (name,)).rowcount > 0
+
+    # -- reads ------------------------------------------------------------------------------
+    def posts(
+        self,
+        *,
+        topic: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        platform: str | None = None,
+    ) -> Iterator[Post]:
+        return self._select_posts(topic=topic, since=since, until=until, platform=platform)
+
+    def unscored_posts(self, model: str, *, topic: str | None = None) -> Iterator[Post]:
+        return self._select_posts(topic=topic, model=model)
+
+    def _select_posts(
+        self,
+        *,
+        topic: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        platform: str | None = None,
+        model: str | None = None,
+    ) -> Iterator[Post]:
+        # Keyset pages: each page is one short locked query, so a caller may write to the
+        # store between posts (set_scores while reading unscored_posts) and memory stays flat.
+        k = "k" if topic is not None else "p"
+        source = sql.TOPIC_SOURCE if topic is not None else "posts AS p"
+        where: list[str] = []
+        params: list[Any] = []
+        for condition, value in (
+            ("k.topic = ?", topic),
+            (f"{k}.platform = ?", platform),
+            (f"{k}.created_at < ?", utc_text(until) if until else None),
+            ("p.sentiment_model IS NOT ?", model),
+        ):
+            if value is not None:
+                where.append(condition)
+                params.append(value)
+        # `since` is the first page's key, so every page starts with an index seek: a separate
+        # `created_at >= since` term could lead SQLite to rescan from `since` on each page.
+        start = (utc_text(since) if since else "", "", "")
+        yield from self._pages(sql.page_query(source, k, where, dated=True), params, start)
+        if since is None and until is None:
+            undated = sql.page_query(source, k, where, dated=False)
+            yield from self._pages(undated, params, ("", ""))
+
+    def _pages(self, query: str, params: list[Any], after: tuple[Any, ...]) -> Iterator[Post]:
+        """Run a keyset ``query`` page by page, starting after the key ``after``."""
+        key_from = 6 - len(after)  # rows end with (created_at, platform, post_id)
+        while True:
+            with self._session() as conn:
+                rows = conn.execute(query, (*params, *after, _PAGE)).fetchall()
+            for row in rows:
+                yield sql.post_from_row(row)
+            if len(rows) < _PAGE:
+                return
+            after = tuple(rows[-1][key_from:6])
+
+    def get_posts(self, keys: Iterable[PostKey]) -> dict[PostKey, Post]:
+        found: dict[PostKey, Post] = {}
+        for chunk in batched(dict.fromkeys(keys), _KEYS_PER_QUERY):
+            query = sql.POSTS_BY_KEY.format(keys=", ".join(["(?, ?)"] * len(chunk)))
+            with self._session() as conn:
+                rows = conn.execute(query, [part for key in chunk for part in key]).fetchall()
+            for row in rows:
+                found[(row[4], row[5])] = sql.post_from_row(row)
+        return found
+
+    def cascade(self, platform: str, root_post_id: str) -> list[Post]:
+        with self._session() as conn:
+            rows = conn.execute(sql.CASCADE, (platform, root_post_id)).fetchall()
+        rows.sort(key=lambda r: (r[5] != root_post_id, window_key(r[3], r[4], r[5])))
+        return [sql.post_from_row(row) for row in rows]
+
+    def authors(self, keys: Iterable[AuthorKey] | None = None) -> dict[AuthorKey, Author]:
+        if keys is None:
+            with self._session() as conn:
+                rows = conn.execute(sql.ALL_AUTHORS).fetchall()
+        else:
+            rows = []
+            for chunk in batched(dict.fromkeys(keys), _KEYS_PER_QUERY):
+                query = sql.AUTHORS_BY_KEY.format(keys=", ".join(["(?, ?)"] * len(chunk)))
+                with self._session() as conn:
+                    rows += conn.execute(query, [p for key in chunk for p in key]).fetchall()
+        return {(row[2], row[3]): sql.author_from_row(row) for row in rows}
+
+    def runs(
+        self,
+        *,
+        topic: str | None = None,
+        since: datetime | None = None,
+        platform: str | None = None,
+        kind: str | None = None,
+    ) -> list[CrawlRun]:
+        query, params = sql.filtered(
+            "SELECT doc FROM runs", "started_at", "run_id",
+            topic=topic, platform=platform, kind=kind, since=utc_text(since) if since else None,
+        )
+        with self._session() as conn:
+            return [from_dict(CrawlRun, json.loads(d)) for (d,) in conn.execute(query, params)]
+
+    def alerts(
+        self,
+        *,
+        monitor: str | None = None,
+        since: datetime | None = None,
+        status: str | None = None,
+    ) -> list[Alert]:
+        query, params = sql.filtered(
+            "SELECT doc FROM alerts", "created_at", "alert_id",
+            monitor=monitor, status=status, since=utc_text(since) if since else None,
+        )
+        with self._session() as conn:
+            return [from_dict(Alert, json.loads(d)) for (d,) in conn.execute(query, params)]
+
+    def monitors(self) -> list[Monitor]:
+        with self._session() as conn:
+            rows = conn.execute("SELECT doc FROM monitors ORDER BY name").fetchall()
+        return [from_dict(Monitor, json.loads(doc)) for (doc,) in rows]
+
+    def get_monitor(self, name: str) -> Monitor | None:
+        with self._session() as conn:
+            row = conn.execute("SELECT doc FROM monitors WHERE name = ?", (name,)).fetchone()
+        return None if row is None else from_dict(Monitor, json.loads(row[0]))
+
+    def counts(self) -> dict[str, int]:
+        with self._session() as conn:
+            kinds = conn.execute("SELECT kind, count(*) FROM posts GROUP BY kind").fetchall()
+            out = {"posts": sum(n for _, n in kinds)}
+            out.update((f"posts/{kind}", n) for kind, n in kinds)
+            for table in ("authors", "runs", "alerts", "monitors"):
+                out[table] = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        return out

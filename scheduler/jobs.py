@@ -1,0 +1,414 @@
+"""The monitor loop: crawl → score → graph → snapshot → alert rules → mail → record.
+
+``monitor_topic`` is what the scheduler fires (textual reference "scheduler.jobs:monitor_topic").
+Every collaborator is a keyword argument, so tests pass fakes and a fixed ``now``. Nothing heavy
+is imported at module level: scrapy, snownlp, networkx and matplotlib load on first use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from crawlers.errors import BackendUnavailable, TingfengError
+from crawlers.items import Alert, CrawlRun, Monitor, utcnow
+from scheduler.monitors import require_monitor, schedule_period
+from scheduler.query import parse_query
+from scoring.alerts import DEFAULT_RULES, RuleResult, evaluate, severity_rank
+from scoring.snapshot import sentiment_label, snapshot
+
+if TYPE_CHECKING:
+    from crawlers.items import Author, AuthorKey, Post
+    from crawlers.storage import Store
+
+__all__ = [
+    "RetryLater",
+    "RunSummary",
+    "configure",
+    "daily_digest",
+    "effective_settings",
+    "monitor_history",
+    "monitor_topic",
+    "monitor_window",
+    "save_alerts",
+]
+
+log = logging.getLogger(__name__)
+_CONTEXT: dict[str, Any] = {}
+_SECRET_URL = re.compile(r"(//[^/:@\s]+):[^@/\s]+@")
+
+
+class RetryLater(TingfengError):
+    """The store is unreachable; nothing was lost and the run should be repeated later.
+
+    The scheduler's error listener reschedules the monitor after MONITOR_RETRY_DELAY seconds.
+    """
+
+    def __init__(self, monitor: str, reason: str) -> None:
+        super().__init__(f"monitor {monitor!r} postponed, the store is unavailable: {reason}")
+        self.monitor = monitor
+
+
+@dataclass
+class RunSummary:
+    """What one monitor run did; ``errors`` lists every step that failed without stopping it."""
+
+    monitor: str
+    started_at: datetime
+    window: timedelta
+    crawls: list[dict[str, Any]] = field(default_factory=list)
+    metrics: dict[str, float] = field(default_factory=dict)
+    results: list[RuleResult] = field(default_factory=list)
+    new_alerts: list[Alert] = field(default_factory=list)
+    suppressed: list[str] = field(default_factory=list)
+    delivery: Any = None
+    errors: list[str] = field(default_factory=list)
+
+
+def configure(*, settings: Any = None, store: Store | None = None, mailer: Any = None) -> None:
+    """Process-wide defaults for jobs fired by the scheduler (``build_scheduler`` sets them):
+    persisted jobs hold only the monitor's name, never a connection."""
+    _CONTEXT.update({k: v for k, v in (("settings", settings), ("store", store),
+                                       ("mailer", mailer)) if v is not None})
+
+
+# -- the loop --------------------------------------------------------------------------------
+def monitor_topic(
+    name: str, *, store: Store | None = None, mailer: Any = None,
+    run_crawl: Callable[..., Any] | None = None, now: datetime | None = None,
+    settings: Any = None, rescore: Callable[..., Any] | None = None,
+    graph_report: Callable[..., Any] | None = None,
+    charts: Callable[[Sequence[Post], datetime], Mapping[str, bytes]] | None = None,
+    progress: Callable[[str], None] | None = None, force: bool = False,
+) -> RunSummary | None:
+    """Run monitor ``name`` once. Returns None for a paused monitor (unless ``force``).
+
+    Crawl, scoring, graph and mail failures are recorded in the run and never raised.
+    :raises RetryLater: when the store is unavailable (the scheduler retries the run).
+    """
+    settings = _settings(settings)
+    now = now or utcnow()
+    say = progress or (lambda message: log.info("%s: %s", name, message))
+    try:
+        with _store_scope(store, settings) as store:
+            monitor = require_monitor(store, name)
+            if monitor.paused and not force:
+                say("paused; not run")
+                return None
+            return _run(monitor, store, settings, now, say, _Deps(
+                run_crawl, rescore, graph_report, charts, mailer))
+    except BackendUnavailable as exc:
+        raise RetryLater(name, str(exc)) from exc
+
+
+def _run(monitor: Monitor, store: Store, settings: Any, now: datetime,
+         say: Callable[[str], None], deps: _Deps) -> RunSummary:
+    name, clock = monitor.name, time.monotonic()
+    query = parse_query(monitor.query)
+    conf = effective_settings(settings, monitor.thresholds)
+    run = RunSummary(name, now, monitor_window(monitor, conf, now))
+    since = monitor.last_run_at or now - run.window
+    keywords = query.keywords(int(conf.get("MONITOR_MAX_KEYWORDS") or 16))
+    for platform in monitor.platforms:
+        say(f"crawling {platform} for {' | '.join(keywords)} since {since:%Y-%m-%d %H:%M} UTC")
+        run.crawls.append(_crawl(deps.crawler(), platform, keywords, name, since, now, settings,
+                                 store, say))
+    _guarded(run, "scoring", say, lambda: deps.scorer()(store, topic=name, now=now))
+    start = now - max(timedelta(seconds=float(conf.get("MONITOR_LOOKBACK") or 604800)), run.window)
+    posts = [p for p in store.posts(topic=name, since=start, until=now) if query.matches_post(p)]
+    authors = store.authors({(p.platform, p.author_id) for p in posts if p.author_id})
+    report = _guarded(run, "graph", say, lambda: deps.grapher()(posts, authors))
+    crawl_runs = store.runs(topic=name, kind="crawl", since=start)
+    run.metrics = snapshot(posts, authors, report, crawl_runs, now=now, window=run.window)
+    run.results = evaluate(DEFAULT_RULES, run.metrics, conf, monitor_history(store, name, now, conf))
+    run.new_alerts, run.suppressed = save_alerts(
+        store, monitor, run.results, now=now, window=run.window,
+        cooldown=timedelta(seconds=float(conf.get("ALERT_COOLDOWN") or 0)))
+    say(f"{run.metrics['posts/count']:.0f} posts in the window; "
+        f"{len(run.new_alerts)} new alert(s), {len(run.suppressed)} in cooldown")
+    run.delivery = _guarded(run, "mail", say, lambda: _deliver(store, deps, monitor, posts, now,
+                                                                settings))
+    _finish(store, monitor, run, settings, elapsed=time.monotonic() - clock)
+    return run
+
+
+# -- steps -----------------------------------------------------------------------------------
+def _crawl(run_crawl: Callable[..., Any], platform: str, keywords: list[str], topic: str,
+           since: datetime, now: datetime, settings: Any, store: Store,
+           say: Callable[[str], None]) -> dict[str, Any]:
+    """One platform's crawl; a failure becomes a CrawlRun record, never an exception."""
+    timeout = float(settings.get("MONITOR_CRAWL_TIMEOUT") or 0) or None
+    try:
+        result = run_crawl(platform, keywords=keywords, topic=topic, since=since,
+                           settings=settings, timeout=timeout)
+        summary = {"platform": platform, "run_id": result.run_id, "returncode": result.returncode,
+                   "finish_reason": result.finish_reason, "items": result.items}
+        error = None if result.stats else _scrub("\n".join(result.log_tail.splitlines()[-5:]))
+    except Exception as exc:  # noqa: BLE001 - one platform's crash must not stop the others
+        log.exception("crawl of %s for %r failed", platform, topic)
+        summary = {"platform": platform, "run_id": f"{platform}-{uuid.uuid4().hex[:12]}",
+                   "returncode": None, "finish_reason": None, "items": 0}
+        error = _scrub(f"{type(exc).__name__}: {exc}")
+    if error is not None:
+        # No record from the crawl's pipeline: the ledger still needs this run, so crawl
+        # health sees a platform that keeps crashing.
+        summary["finish_reason"] = summary["finish_reason"] or "crashed"
+        store.record_run(CrawlRun(summary["run_id"], platform, topic=topic, kind="crawl",
+                                  started_at=now, finished_at=now,
+                                  finish_reason=summary["finish_reason"],
+                                  args={"keywords": keywords, "since": since.isoformat()},
+                                  errors=[error] if error else []))
+    say(f"{platform}: {summary['finish_reason']} ({summary['items']} items)")
+    return summary
+
+
+def _guarded(run: RunSummary, step: str, say: Callable[[str], None],
+             fn: Callable[[], Any]) -> Any:
+    # Scoring, graphs and mail decorate the run; a bug in one must not cost the alert rules
+    # (volume and crawl health still work on unscored posts). A down store is not a bug.
+    try:
+        return fn()
+    except BackendUnavailable:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        log.exception("monitor %r: %s step failed", run.monitor, step)
+        run.errors.append(_scrub(f"{step}: {type(exc).__name__}: {exc}"))
+        say(f"{step} failed: {type(exc).__name__}: {exc}")
+        return None
+
+
+def save_alerts(store: Store, monitor: Monitor, results: Sequence[RuleResult], *, now: datetime,
+                window: timedelta, cooldown: timedelta) -> tuple[list[Alert], list[str]]:
+    """Save the fired results as alerts; returns (new alerts, ids held back by the cooldown).
+
+    ``alert_id`` is ``monitor:rule:window-bucket``, so a second run in the same bucket is a
+    no-op. A rule that alerted within ``cooldown`` stays quiet unless the severity rises.
+    """
+    seconds = max(window.total_seconds(), 1)
+    bucket = datetime.fromtimestamp(now.timestamp() // seconds * seconds, tz=timezone.utc)
+    recent = store.alerts(monitor=monitor.name, since=now - cooldown) if cooldown else []
+    new, held = [], []
+    for r in results:
+        if not r.fired:
+            continue
+        alert_id = f"{monitor.name}:{r.rule}:{bucket:%Y%m%dT%H%MZ}"
+        if any(a.rule == r.rule and a.alert_id != alert_id
+               and severity_rank(a.severity) >= severity_rank(r.severity) for a in recent):
+            held.append(alert_id)
+            continue
+        alert = Alert(alert_id, monitor.name, r.rule, r.severity, r.message, metric=r.metric,
+                      value=r.value, threshold=r.threshold, window_start=now - window,
+                      window_end=now, created_at=now, details=dict(r.details))
+        if store.save_alert(alert):
+            new.append(alert)
+    return new, held
+
+
+def _deliver(store: Store, deps: _Deps, monitor: Monitor, posts: Sequence[Post], now: datetime,
+             settings: Any) -> Any:
+    from scheduler.notify import deliver_pending
+
+    mailer = deps.mailer or _CONTEXT.get("mailer") or _open_mailer(settings)
+    monitors = {m.name: m for m in store.monitors()}
+    draw = deps.charts or _sentiment_charts
+
+    def charts_for(m: Monitor) -> Mapping[str, bytes]:
+        return draw(posts, now) if m.name == monitor.name else {}
+
+    return deliver_pending(store, mailer, monitors=monitors, now=now, charts_for=charts_for,
+                           settings=settings)
+
+
+def _finish(store: Store, monitor: Monitor, run: RunSummary, settings: Any, elapsed: float) -> None:
+    fired = [r for r in run.results if r.fired]
+    stats: dict[str, Any] = {**run.metrics, "alerts/fired": len(fired),
+                             "alerts/new": len(run.new_alerts), "alerts/cooldown": len(run.suppressed)}
+    if run.delivery is not None:
+        stats.update({"mail/sent": run.delivery.sent, "mail/failed": run.delivery.failed})
+    for crawl in run.crawls:
+        stats[f"crawl/{crawl['platform']}/finish_reason"] = crawl["finish_reason"]
+    store.record_run(CrawlRun(
+        f"monitor-{uuid.uuid4().hex[:12]}", ",".join(monitor.platforms), topic=monitor.name,
+        kind="monitor", started_at=run.started_at,
+        finished_at=run.started_at + timedelta(seconds=elapsed), finish_reason="finished",
+        args={"query": monitor.query, "window": run.window.total_seconds(),
+              "crawl_runs": [c["run_id"] for c in run.crawls]},
+        stats=stats, errors=run.errors))
+    fresh = store.get_monitor(monitor.name)  # re-read: the user may have edited it meanwhile
+    if fresh is not None:
+        fresh.last_run_at = run.started_at
+        store.save_monitor(fresh)
+
+
+# -- helpers ---------------------------------------------------------------------------------
+def effective_settings(settings: Any, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """ALERT_* and MONITOR_* settings with a monitor's overrides on top ("off" unsets)."""
+    conf = {k: settings.get(k) for k in settings if k.startswith(("ALERT_", "MONITOR_"))}
+    conf.update(overrides)
+    return {k: v for k, v in conf.items() if v is not None and v != "off"}
+
+
+def monitor_window(monitor: Monitor, conf: Mapping[str, Any], now: datetime) -> timedelta:
+    """The analysis window: MONITOR_WINDOW, widened to the schedule's period so no post falls
+    between two windows."""
+    base = timedelta(seconds=float(conf.get("MONITOR_WINDOW") or 3600))
+    tz = str(conf.get("MONITOR_TIMEZONE") or "Asia/Shanghai")
+    return max(base, schedule_period(monitor, now, tz))
+
+
+def monitor_history(store: Store, name: str, now: datetime,
+                    conf: Mapping[str, Any]) -> list[dict[str, float]]:
+    """Snapshots of the monitor's past finished runs (ALERT_HISTORY_WEEKS back), oldest first."""
+    weeks = float(conf.get("ALERT_HISTORY_WEEKS") or 4)
+    runs = store.runs(topic=name, kind="monitor", since=now - timedelta(weeks=weeks, hours=1))
+    out = []
+    for run in runs:
+        stats = {k: float(v) for k, v in run.stats.items()
+                 if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        if run.finish_reason == "finished" and stats.get("window/end", now.timestamp()) < now.timestamp():
+            out.append(stats)
+    return out
+
+
+def _sentiment_charts(posts: Sequence[Post], now: datetime) -> dict[str, bytes]:
+    from scheduler.charts.timeline import plot_sentiment
+
+    start = (now - timedelta(hours=48)).replace(minute=0, second=0, microsecond=0)
+    hours = [start + timedelta(hours=i) for i in range(49)]
+    counts = {h: [0, 0, 0] for h in hours}
+    for post in posts:
+        if post.created_at and post.created_at >= start:
+            hour = post.created_at.replace(minute=0, second=0, microsecond=0)
+            label = sentiment_label(post)
+            if hour in counts and label in ("positive", "neutral", "negative"):
+                counts[hour][("positive", "neutral", "negative").index(label)] += 1
+    return {"sentiment": plot_sentiment([(h, *counts[h]) for h in hours])}
+
+
+def _open_mailer(settings: Any) -> Any:
+    from crawlers.errors import ConfigError
+    from scheduler.notify import open_mailer
+
+    url = settings.get("MAIL_URL")
+    if not url:
+        raise ConfigError("MAIL_URL is not set; alerts stay pending until it is")
+    return open_mailer(url, settings)
+
+
+def _settings(settings: Any) -> Any:
+    if settings is not None:
+        return settings
+    if "settings" not in _CONTEXT:
+        from crawlers.config import load_settings
+
+        _CONTEXT["settings"] = load_settings()
+    return _CONTEXT["settings"]
+
+
+@contextlib.contextmanager
+def _store_scope(store: Store | None, settings: Any) -> Iterator[Store]:
+    if store is not None or _CONTEXT.get("store") is not None:
+        yield store or _CONTEXT["store"]
+        return
+    from crawlers.storage import open_store
+
+    with open_store(settings.get("STORE_URI")) as opened:
+        yield opened
+
+
+def _scrub(text: str) -> str:
+    """Error text without URL passwords (mongodb://user:secret@host)."""
+    return _SECRET_URL.sub(r"\1:***@", text)[:2000]
+
+
+@dataclass
+class _Deps:
+    run_crawl: Callable[..., Any] | None
+    rescore: Callable[..., Any] | None
+    graph_report: Callable[..., Any] | None
+    charts: Callable[[Sequence[Post], datetime], Mapping[str, bytes]] | None
+    mailer: Any
+
+    def crawler(self) -> Callable[..., Any]:
+        if self.run_crawl is None:
+            from scheduler.runner import run_crawl
+
+            self.run_crawl = run_crawl
+        return self.run_crawl
+
+    def scorer(self) -> Callable[..., Any]:
+        return self.rescore or _default_rescore
+
+    def grapher(self) -> Callable[..., Any]:
+        return self.graph_report or _default_graph_report
+
+
+def _default_rescore(store: Store, *, topic: str, now: datetime) -> None:
+    from scheduler.rescore import rescore_store, score_authors
+
+    rescore_store(store, topic=topic)
+    score_authors(store, topic=topic, now=now)
+
+
+def _default_graph_report(posts: Sequence[Post], authors: Mapping[AuthorKey, Author]) -> Any:
+    from scheduler.graphing import graph_report
+
+    return graph_report(posts, authors)
+
+
+# -- daily digest ----------------------------------------------------------------------------
+DIGEST_METRICS = ("posts/count", "posts/negative", "posts/negative_ratio", "posts/net_sentiment",
+                  "risk/hits", "authors/active", "authors/head")
+
+
+def daily_digest(*, store: Store | None = None, mailer: Any = None, now: datetime | None = None,
+                 settings: Any = None) -> int:
+    """Email each active monitor's last 24 hours: metrics and alerts. Returns messages sent.
+
+    A digest that cannot be sent is logged and skipped (alerts themselves are never lost:
+    they are delivered by the monitor runs).
+    """
+    from crawlers.errors import MailError
+    from scheduler.notify import build_digest_message
+
+    settings = _settings(settings)
+    now = now or utcnow()
+    day = timedelta(days=1)
+    sent = 0
+    with _store_scope(store, settings) as store:
+        mailer = mailer or _CONTEXT.get("mailer") or _open_mailer(settings)
+        for monitor in store.monitors():
+            if monitor.paused:
+                continue
+            query = parse_query(monitor.query)
+            posts = [p for p in store.posts(topic=monitor.name, since=now - day, until=now)
+                     if query.matches_post(p)]
+            authors = store.authors({(p.platform, p.author_id) for p in posts if p.author_id})
+            metrics = snapshot(posts, authors, None, [], now=now, window=day)
+            shown = {k: v for k, v in metrics.items()
+                     if k in DIGEST_METRICS or k.startswith("posts/platform/")}
+            alerts = store.alerts(monitor=monitor.name, since=now - day)
+            try:
+                message = build_digest_message(
+                    monitor, alerts, shown, sender=settings.get("MAIL_FROM") or "tingfeng@localhost",
+                    now=now, charts=_guarded_charts(posts, now), period=day)
+                mailer.send(message)
+                sent += 1
+            except (MailError, ValueError) as exc:
+                log.warning("daily digest for %r not sent: %s", monitor.name, exc)
+    return sent
+
+
+def _guarded_charts(posts: Sequence[Post], now: datetime) -> dict[str, bytes]:
+    try:
+        return _sentiment_charts(posts, now)
+    except Exception:  # noqa: BLE001 - a digest without its chart is still worth sending
+        log.exception("digest chart failed")
+        return {}

@@ -1,0 +1,340 @@
+"""Monitors as user data: validation, store helpers, schedules, and TOML import/export.
+
+Monitors live in the store (``crawlers.items.Monitor``); TOML is for version control. Reading
+uses ``tomllib``; writing uses the small writer below (the standard library has none). Every
+error is a ConfigError whose message names the fix.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from crawlers.errors import ConfigError
+from crawlers.items import Monitor
+from scheduler.query import QueryError, parse_query
+
+if TYPE_CHECKING:
+    from apscheduler.triggers.base import BaseTrigger
+
+    from crawlers.storage import Store
+
+__all__ = [
+    "PLATFORMS",
+    "THRESHOLD_SETTINGS",
+    "add_monitor",
+    "dump_toml",
+    "export_toml",
+    "format_every",
+    "import_toml",
+    "make_trigger",
+    "parse_every",
+    "parse_threshold",
+    "require_monitor",
+    "schedule_period",
+    "schedule_text",
+    "validate_monitor",
+]
+
+PLATFORMS = ("weibo", "wechat", "zhihu", "forum")
+# Settings a monitor may override for itself (``--threshold NAME=VALUE``; ``off`` disables).
+THRESHOLD_SETTINGS = (
+    "ALERT_NEGATIVE_RATIO", "ALERT_SPIKE_PVALUE", "ALERT_MIN_VOLUME", "ALERT_MIN_RATIO",
+    "ALERT_VOLUME_GROWTH", "ALERT_RISK_HITS", "ALERT_HEAD_JOINED", "ALERT_CRAWL_FAILURES",
+    "ALERT_COOLDOWN", "MONITOR_WINDOW",
+)
+MIN_EVERY = 60  # seconds; platforms punish anything more eager, and crawls take longer anyway
+_NAME = re.compile(r"^[^\s:/\\\x00-\x1f\x7f][^:/\\\x00-\x1f\x7f]{0,63}$")
+_EMAIL = re.compile(r"^[^@\s<>,;\"'\x00-\x1f]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+$")
+_CRON_FIELDS = ("minute", "hour", "day", "month", "day_of_week")
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+# -- parsing option values -------------------------------------------------------------------
+def parse_every(text: str | int) -> int:
+    """'30m', '2h', '1d' or a number of seconds → seconds (at least one minute).
+
+    >>> parse_every("30m"), parse_every(7200)
+    (1800, 7200)
+    """
+    from scheduler.cli.common import parse_duration
+
+    seconds = int(text) if isinstance(text, int) else int(parse_duration(str(text)).total_seconds())
+    if seconds < MIN_EVERY:
+        raise ConfigError(f"--every {text!r} is too often: use at least 1m (platforms rate-limit "
+                          "eager crawlers)")
+    return seconds
+
+
+def format_every(seconds: int) -> str:
+    """7200 → '2h', 90 → '90s': the largest unit that divides exactly.
+
+    >>> format_every(1800), format_every(86400), format_every(90)
+    ('30m', '1d', '90s')
+    """
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def parse_threshold(text: str) -> tuple[str, float | str]:
+    """'ALERT_NEGATIVE_RATIO=0.5' → ('ALERT_NEGATIVE_RATIO', 0.5); a value of ``off`` disables.
+
+    >>> parse_threshold("ALERT_MIN_VOLUME=50"), parse_threshold("ALERT_RISK_HITS=off")
+    (('ALERT_MIN_VOLUME', 50.0), ('ALERT_RISK_HITS', 'off'))
+    """
+    name, sep, raw = text.partition("=")
+    name = name.strip().upper()
+    if not sep:
+        raise ConfigError(f"bad --threshold {text!r}: use NAME=VALUE, e.g. ALERT_NEGATIVE_RATIO=0.5")
+    return name, _threshold_value(name, raw.strip())
+
+
+def _threshold_value(name: str, raw: Any) -> float | str:
+    if name not in THRESHOLD_SETTINGS:
+        raise ConfigError(f"unknown threshold {name!r}; known: {', '.join(THRESHOLD_SETTINGS)}")
+    if isinstance(raw, str) and raw.lower() == "off":
+        return "off"
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"threshold {name}={raw!r} is not a number (or 'off')") from None
+    if math.isnan(value) or value < 0:
+        raise ConfigError(f"threshold {name}={raw!r} must be a number >= 0 (or 'off')")
+    return value
+
+
+# -- schedules -------------------------------------------------------------------------------
+def _crontab_weekdays(field: str) -> str:
+    """Standard crontab weekday numbers (0 or 7 = Sunday) as names, because APScheduler 3.x
+    counts 0 as Monday (its issue #286); '1-5' becomes 'mon,tue,wed,thu,fri'."""
+    out = []
+    for item in field.split(","):
+        m = re.fullmatch(r"(\*|\d+)(?:-(\d+))?(?:/(\d+))?", item)
+        if not m:
+            out.append(item)  # names (mon-fri) and anything odd: APScheduler validates them
+            continue
+        first = 0 if m[1] == "*" else int(m[1])
+        last = 6 if m[1] == "*" else int(m[2] or (first if not m[3] else 6))
+        if first > 7 or last > 7:
+            raise ValueError(f"weekday {item!r} is out of range 0-7")
+        days = [_WEEKDAYS[d] for d in range(first, last + 1, int(m[3] or 1))]
+        if not days:
+            raise ValueError(f"weekday range {item!r} is empty: write the smaller day first")
+        out += days
+    return ",".join(dict.fromkeys(out))
+
+
+def make_trigger(monitor: Monitor, timezone: str = "Asia/Shanghai") -> BaseTrigger:
+    """The APScheduler trigger for a monitor: IntervalTrigger for ``every`` (anchored at
+    ``created_at``), CronTrigger for ``cron`` (read with standard crontab weekday numbers)."""
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    if monitor.cron:
+        fields = monitor.cron.split()
+        if len(fields) == 5 and fields[4] != "*":
+            fields[4] = _crontab_weekdays(fields[4])
+        return CronTrigger.from_crontab(" ".join(fields), timezone=timezone)
+    if monitor.every:
+        # Anchored at the monitor's creation, so fire times do not depend on when the service
+        # (re)started: every 30m from 10:07 stays :07 and :37.
+        return IntervalTrigger(seconds=monitor.every, start_date=monitor.created_at,
+                               timezone=timezone)
+    raise ConfigError(f"monitor {monitor.name!r} has no schedule: set --every 30m or --cron EXPR")
+
+
+def schedule_text(monitor: Monitor) -> str:
+    """'every 30m' or 'cron 0 */2 * * *' (also what tells the sync job a schedule changed)."""
+    return f"cron {monitor.cron}" if monitor.cron else f"every {format_every(monitor.every or 0)}"
+
+
+def schedule_period(monitor: Monitor, now: datetime, timezone: str = "Asia/Shanghai") -> timedelta:
+    """The time between two runs: ``every``, or the gap between a cron's next two fire times."""
+    if monitor.every:
+        return timedelta(seconds=monitor.every)
+    trigger = make_trigger(monitor, timezone)
+    first = trigger.get_next_fire_time(None, now)
+    second = trigger.get_next_fire_time(first, first + timedelta(microseconds=1)) if first else None
+    return (second - first) if first and second else timedelta(hours=1)
+
+
+def _check_cron(expr: str, timezone: str) -> None:
+    from apscheduler.triggers.cron import CronTrigger
+
+    fields = expr.split()
+    if len(fields) != 5:
+        raise ConfigError(f"bad --cron {expr!r}: it needs 5 fields (minute hour day month weekday), "
+                          f"got {len(fields)}; e.g. '0 */2 * * *' for every two hours")
+    for name, value in zip(_CRON_FIELDS, fields, strict=True):
+        try:
+            CronTrigger(**{name: _crontab_weekdays(value) if name == "day_of_week" else value},
+                        timezone=timezone)
+        except ValueError as exc:
+            label = "weekday" if name == "day_of_week" else name
+            raise ConfigError(f"bad --cron {expr!r}: the {label} field {value!r} is wrong "
+                              f"({exc})") from None
+
+
+# -- validation ------------------------------------------------------------------------------
+def validate_monitor(monitor: Monitor, *, platforms: Iterable[str] = PLATFORMS,
+                     max_keywords: int = 16, timezone: str = "Asia/Shanghai") -> Monitor:
+    """Check every field; returns the monitor with platforms, recipients and thresholds tidied.
+
+    :raises ConfigError: naming the field and the fix.
+    """
+    known = tuple(platforms)
+    if not _NAME.match(monitor.name or ""):
+        raise ConfigError(f"bad monitor name {monitor.name!r}: 1-64 characters, no ':', '/', '\\' "
+                          "or control characters, not starting with a space")
+    try:
+        parse_query(monitor.query).keywords(max_keywords)
+    except QueryError as exc:
+        raise ConfigError(f"bad --query: {exc}") from None
+    chosen = list(dict.fromkeys(p.strip().lower() for p in monitor.platforms if p.strip()))
+    unknown = [p for p in chosen if p not in known]
+    if unknown or not chosen:
+        what = f"unknown platform {unknown[0]!r}" if unknown else "no platforms"
+        raise ConfigError(f"{what}: use --platforms with some of {', '.join(known)}")
+    if bool(monitor.every) == bool(monitor.cron):
+        raise ConfigError("give exactly one schedule: --every 30m or --cron '0 */2 * * *'")
+    if monitor.every is not None and monitor.every < MIN_EVERY:
+        raise ConfigError(f"every {monitor.every}s is too often: use at least {MIN_EVERY}s (1m)")
+    if monitor.cron:
+        _check_cron(monitor.cron, timezone)
+    recipients = list(dict.fromkeys(r.strip() for r in monitor.recipients if r.strip()))
+    for address in recipients:
+        if not _EMAIL.match(address):
+            raise ConfigError(f"bad email {address!r}: use a plain address like pr@example.com")
+    thresholds = {str(k).upper(): _threshold_value(str(k).upper(), v)
+                  for k, v in monitor.thresholds.items()}
+    return dataclasses.replace(monitor, platforms=chosen, recipients=recipients,
+                               thresholds=thresholds)
+
+
+# -- store helpers ---------------------------------------------------------------------------
+def require_monitor(store: Store, name: str) -> Monitor:
+    """The stored monitor ``name``, or a ConfigError listing the known names."""
+    monitor = store.get_monitor(name)
+    if monitor is None:
+        names = ", ".join(m.name for m in store.monitors()) or "none yet"
+        raise ConfigError(f"no monitor named {name!r} (known: {names}); "
+                          "create it with `tingfeng monitor add`")
+    return monitor
+
+
+def add_monitor(store: Store, monitor: Monitor, *, now: datetime, replace: bool = False,
+                **validate: Any) -> Monitor:
+    """Validate and save a new monitor (or replace one, keeping its history fields)."""
+    monitor = validate_monitor(monitor, **validate)
+    existing = store.get_monitor(monitor.name)
+    if existing and not replace:
+        raise ConfigError(f"monitor {monitor.name!r} already exists: change it with "
+                          f"`tingfeng monitor edit {monitor.name}`")
+    monitor = dataclasses.replace(
+        monitor, created_at=existing.created_at if existing else now, updated_at=now,
+        last_run_at=existing.last_run_at if existing else None)
+    store.save_monitor(monitor)
+    return monitor
+
+
+# -- TOML ------------------------------------------------------------------------------------
+_TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f",
+                 "\r": "\\r"}
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _toml_str(text: str) -> str:
+    return '"' + "".join(
+        _TOML_ESCAPES.get(c) or (f"\\u{ord(c):04x}" if ord(c) < 0x20 or ord(c) == 0x7F else c)
+        for c in text) + '"'
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else ("nan" if math.isnan(value) else
+                                                           ("inf" if value > 0 else "-inf"))
+    if isinstance(value, str):
+        return _toml_str(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def _toml_key(key: str) -> str:
+    return key if _BARE_KEY.match(key) else _toml_str(key)
+
+
+def dump_toml(tables: Mapping[str, list[Mapping[str, Any]]], header: str = "") -> str:
+    """Arrays of tables (``[[name]]``) of scalars, lists and inline tables, as TOML text."""
+    lines = [f"# {line}" if line else "#" for line in header.splitlines()]
+    for name, rows in tables.items():
+        for row in rows:
+            lines += ["", f"[[{_toml_key(name)}]]"]
+            lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in row.items() if v is not None]
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def export_toml(monitors: Iterable[Monitor]) -> str:
+    """Monitors as TOML (definitions only; run times and timestamps stay in the store)."""
+    rows = []
+    for m in monitors:
+        row: dict[str, Any] = {"name": m.name, "query": m.query, "platforms": list(m.platforms)}
+        row.update({"cron": m.cron} if m.cron else {"every": format_every(m.every or 0)})
+        row.update({"recipients": list(m.recipients), "paused": m.paused})
+        if m.thresholds:
+            row["thresholds"] = dict(m.thresholds)
+        rows.append(row)
+    header = "Tingfeng monitors: edit, then `tingfeng monitor import FILE`."
+    return dump_toml({"monitor": rows}, header)
+
+
+_TOML_KEYS = {"name", "query", "platforms", "every", "cron", "recipients", "alert_to", "paused",
+              "thresholds"}
+
+
+def import_toml(text: str, **validate: Any) -> list[Monitor]:
+    """Monitors from TOML text written by :func:`export_toml` (or by hand), each validated."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}") from None
+    rows = data.get("monitor", [])
+    if not isinstance(rows, list) or set(data) - {"monitor"}:
+        raise ConfigError("expected [[monitor]] tables only, as `tingfeng monitor export` writes")
+    out: list[Monitor] = []
+    for i, row in enumerate(rows, 1):
+        label = f"monitor #{i} ({row.get('name', 'no name')!r})"
+        try:
+            unknown = set(row) - _TOML_KEYS
+            if unknown:
+                raise ConfigError(f"unknown key {sorted(unknown)[0]!r}; known: {', '.join(sorted(_TOML_KEYS))}")
+            platforms = row.get("platforms", [])
+            recipients = row.get("recipients", row.get("alert_to", []))
+            monitor = Monitor(
+                name=str(row.get("name", "")), query=str(row.get("query", "")),
+                platforms=[platforms] if isinstance(platforms, str) else list(platforms),
+                every=parse_every(row["every"]) if "every" in row else None,
+                cron=row.get("cron"),
+                recipients=[recipients] if isinstance(recipients, str) else list(recipients),
+                thresholds=dict(row.get("thresholds", {})), paused=bool(row.get("paused", False)))
+            out.append(validate_monitor(monitor, **validate))
+        except ConfigError as exc:
+            raise ConfigError(f"{label}: {exc}") from None
+    names = [m.name for m in out]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError(f"monitor {duplicates[0]!r} is defined twice: keep one [[monitor]] table")
+    return out

@@ -1,0 +1,246 @@
+"""Alert and digest emails, built apart from sending (spidermon style): a text part and an HTML
+part with the charts inline (multipart/alternative → multipart/related), UTF-8 headers.
+
+Crawled text is escaped in HTML (scheduler.reports.markup) and never reaches a header raw: CR/LF
+and other controls are stripped so a post cannot inject headers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
+from typing import TYPE_CHECKING, Any
+
+from scheduler.reports.markup import Markup, multiline, safe_url, tag
+
+if TYPE_CHECKING:
+    from crawlers.items import Alert, Monitor, Post
+
+__all__ = [
+    "RULE_TITLES",
+    "SEVERITY_LABELS",
+    "build_alert_message",
+    "build_digest_message",
+    "header_text",
+]
+
+CHINA = timezone(timedelta(hours=8), "CST")
+SEVERITY_LABELS = {"critical": "严重", "high": "严重", "warning": "警告", "medium": "警告",
+                   "info": "提示", "low": "提示"}
+_SEVERITY_RANK = {"critical": 0, "high": 0, "warning": 1, "medium": 1, "info": 2, "low": 2}
+# Chinese titles for subjects; a rule not listed falls back to its alert's message.
+RULE_TITLES = {
+    "negative_spike": "负面舆情激增",
+    "negative_share": "负面占比过高",
+    "volume_spike": "声量激增",
+    "risk_words": "风险词命中",
+    "head_tier_joined": "头部账号参与",
+    "crawl_health": "采集异常",
+}
+_HEADER_JUNK = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_TEXT_JUNK = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+CSS = Markup(
+    "body{font-family:'Noto Sans CJK SC','PingFang SC','Microsoft YaHei',sans-serif;color:#222}"
+    "table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:4px 8px;text-align:left}"
+    ".sev-critical,.sev-high{color:#b00020;font-weight:bold}.sev-warning,.sev-medium{color:#b26a00}"
+    "blockquote{border-left:3px solid #ccc;margin:8px 0;padding:4px 10px;color:#444}"
+    ".meta{color:#777;font-size:90%}"
+)
+
+
+def header_text(value: Any, limit: int = 160) -> str:
+    """``value`` made safe for a header: no CR/LF or controls, whitespace collapsed, truncated.
+
+    >>> header_text("品牌A\\r\\nBcc: x@evil.com")
+    '品牌A Bcc: x@evil.com'
+    """
+    text = " ".join(_HEADER_JUNK.sub(" ", str(value)).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _plain(value: Any) -> str:
+    return _TEXT_JUNK.sub("", str(value))
+
+
+def _china_time(moment: datetime | None) -> str:
+    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+def _number(value: float | None, metric: str | None = None) -> str:
+    if value is None:
+        return "—"
+    if metric and "ratio" in metric and abs(value) <= 1:
+        return f"{value:.1%}"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:.3g}"
+
+
+def _title(alert: Alert) -> str:
+    return RULE_TITLES.get(alert.rule) or alert.message.split("\n", 1)[0]
+
+
+def _top(alerts: Sequence[Alert]) -> Alert:
+    return min(alerts, key=lambda a: _SEVERITY_RANK.get(a.severity, 3))
+
+
+def _recipients(monitor: Monitor | None, fallback: Sequence[str]) -> list[str]:
+    out = []
+    for raw in [*(monitor.recipients if monitor else []), *fallback]:
+        if _HEADER_JUNK.search(raw):
+            continue
+        _, addr = parseaddr(raw)
+        if "@" in addr and addr not in out:
+            out.append(addr)
+    return out
+
+
+def _new_message(subject: str, sender: str, recipients: Sequence[str], now: datetime,
+                 monitor_name: str) -> tuple[EmailMessage, str]:
+    msg = EmailMessage()
+    _, from_addr = parseaddr(header_text(sender))
+    domain = from_addr.rpartition("@")[2] or "tingfeng.local"
+    msg["Subject"] = header_text(subject, limit=200)
+    msg["From"] = (Address("听风 Tingfeng", addr_spec=from_addr) if from_addr
+                   else header_text(sender))
+    if recipients:
+        msg["To"] = ", ".join(recipients)
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = make_msgid(idstring="tingfeng", domain=domain)
+    msg["X-Tingfeng-Monitor"] = header_text(monitor_name)
+    return msg, domain
+
+
+def _attach(msg: EmailMessage, text: str, html_body: Markup, charts: Mapping[str, bytes],
+            cids: Mapping[str, str]) -> EmailMessage:
+    msg.set_content(text, charset="utf-8")
+    msg.add_alternative("<!DOCTYPE html>\n" + html_body, subtype="html", charset="utf-8")
+    if charts:
+        html_part = msg.get_payload()[1]  # type: ignore[index]
+        for name, png in charts.items():
+            html_part.add_related(png, maintype="image", subtype="png", cid=cids[name],
+                                  filename=f"{name}.png", disposition="inline")
+    return msg
+
+
+def _chart_cids(charts: Mapping[str, bytes], domain: str) -> dict[str, str]:
+    # Sentiment first: the email's main picture.
+    return {name: make_msgid(idstring=f"chart-{name}", domain=domain) for name in charts}
+
+
+def _chart_imgs(charts: Mapping[str, bytes], cids: Mapping[str, str]) -> list[Markup]:
+    order = sorted(charts, key=lambda n: (n != "sentiment", n))
+    return [tag("p", tag("img", src=f"cid:{cids[n][1:-1]}", alt=n, width="640")) for n in order]
+
+
+def _sample_html(post: Post) -> Markup:
+    who = post.author_name or post.author_id or "?"
+    link = safe_url(post.url)
+    text = post.text if len(post.text) <= 280 else post.text[:279] + "…"
+    meta = [f"{post.platform} · ", who, f" · {_china_time(post.created_at)}"]
+    if link:
+        meta += [" · ", tag("a", "原文", href=link)]
+    return tag("blockquote", multiline(text), tag("div", meta, class_="meta"))
+
+
+def _sample_text(post: Post) -> str:
+    who = post.author_name or post.author_id or "?"
+    text = " ".join(_plain(post.text).split())
+    text = text if len(text) <= 280 else text[:279] + "…"
+    link = safe_url(post.url)
+    return f"> {text}\n  — {_plain(who)}, {post.platform}, {_china_time(post.created_at)}" + (
+        f"\n  {link}" if link else "")
+
+
+def build_alert_message(
+    alerts: Sequence[Alert], monitor: Monitor, *, charts: Mapping[str, bytes] | None = None,
+    sender: str, now: datetime, posts: Sequence[Post] | None = None,
+    recipients: Sequence[str] = (), max_samples: int = 5,
+) -> EmailMessage:
+    """One email for a monitor's alerts: subject like ``[听风][严重] 品牌A 负面舆情激增``.
+
+    ``charts`` (name → PNG) are shown inline, ``"sentiment"`` first; ``posts`` are sample
+    posts quoted with links, in the order given (the caller picks, e.g. most negative first).
+    ``recipients`` are added to the monitor's own.
+    """
+    if not alerts:
+        raise ValueError("build_alert_message needs at least one alert")
+    charts = dict(charts or {})
+    top = _top(alerts)
+    level = SEVERITY_LABELS.get(top.severity, header_text(top.severity, 10))
+    more = f" 等{len(alerts)}条预警" if len(alerts) > 1 else ""
+    subject = (f"[听风][{level}] {header_text(monitor.name, 60)} "
+               f"{header_text(_title(top), 60)}{more}")
+    msg, domain = _new_message(subject, sender, _recipients(monitor, recipients), now, monitor.name)
+    msg["X-Tingfeng-Alerts"] = header_text(" ".join(a.alert_id for a in alerts), 900)
+    samples = list(posts or [])[:max_samples]
+    cids = _chart_cids(charts, domain)
+
+    lines = [f"听风预警 · 监测: {header_text(monitor.name)}",
+             f"时间: {_china_time(now)} (北京时间)", ""]
+    for a in alerts:
+        lines.append(f"[{SEVERITY_LABELS.get(a.severity, a.severity)}] {_plain(_title(a))}")
+        lines.append(f"  {_plain(a.message)}")
+        if a.metric:
+            lines.append(f"  {a.metric} = {_number(a.value, a.metric)}"
+                         f" (阈值 {_number(a.threshold, a.metric)})")
+        if a.window_start or a.window_end:
+            lines.append(f"  窗口: {_china_time(a.window_start)} – {_china_time(a.window_end)}")
+    if samples:
+        lines += ["", "样本帖子:"] + [_sample_text(p) for p in samples]
+    lines += ["", f"查询: {_plain(monitor.query)}"]
+
+    rows = [tag("tr", tag("th", "级别"), tag("th", "预警"), tag("th", "说明"), tag("th", "指标"))]
+    for a in alerts:
+        metric = (f"{a.metric} = {_number(a.value, a.metric)} "
+                  f"(阈值 {_number(a.threshold, a.metric)})")
+        rows.append(tag("tr",
+                        tag("td", SEVERITY_LABELS.get(a.severity, a.severity),
+                            class_=f"sev-{a.severity}" if a.severity.isalnum() else None),
+                        tag("td", _title(a)), tag("td", multiline(a.message)),
+                        tag("td", metric if a.metric else "—")))
+    body = tag("html", tag("head", tag("meta", charset="utf-8"), tag("style", CSS)), tag(
+        "body",
+        tag("h2", "听风预警 · ", monitor.name),
+        tag("p", f"{_china_time(now)} (北京时间) · 查询: ", tag("code", monitor.query),
+            class_="meta"),
+        tag("table", rows),
+        _chart_imgs(charts, cids),
+        [tag("h3", "样本帖子"), [_sample_html(p) for p in samples]] if samples else None,
+    ), lang="zh-CN")
+    return _attach(msg, "\n".join(lines) + "\n", body, charts, cids)
+
+
+def build_digest_message(
+    monitor: Monitor, alerts: Sequence[Alert], metrics: Mapping[str, float], *, sender: str,
+    now: datetime, charts: Mapping[str, bytes] | None = None, recipients: Sequence[str] = (),
+    period: timedelta = timedelta(days=1),
+) -> EmailMessage:
+    """The daily digest: the period's metrics (slash-named) and every alert raised in it."""
+    charts = dict(charts or {})
+    start = now - period
+    subject = f"[听风][日报] {header_text(monitor.name, 60)} {now.astimezone(CHINA):%Y-%m-%d}"
+    msg, domain = _new_message(subject, sender, _recipients(monitor, recipients), now, monitor.name)
+    cids = _chart_cids(charts, domain)
+    names = sorted(metrics)
+    lines = [f"听风日报 · 监测: {header_text(monitor.name)}",
+             f"时段: {_china_time(start)} – {_china_time(now)} (北京时间)", "", "指标:"]
+    lines += [f"  {n}: {_number(metrics[n], n)}" for n in names]
+    lines += ["", f"预警 ({len(alerts)}):"]
+    lines += [f"  [{SEVERITY_LABELS.get(a.severity, a.severity)}] {_china_time(a.created_at)} "
+              f"{_plain(_title(a))}: {_plain(a.message)}" for a in alerts] or ["  无"]
+    body = tag("html", tag("head", tag("meta", charset="utf-8"), tag("style", CSS)), tag(
+        "body",
+        tag("h2", "听风日报 · ", monitor.name),
+        tag("p", f"{_china_time(start)} – {_china_time(now)} (北京时间)", class_="meta"),
+        tag("table", [tag("tr", tag("td", n), tag("td", _number(metrics[n], n))) for n in names]),
+        _chart_imgs(charts, cids),
+        tag("h3", f"预警 ({len(alerts)})"),
+        tag("ul", [tag("li", f"[{SEVERITY_LABELS.get(a.severity, a.severity)}] ",
+                       _china_time(a.created_at), " ", _title(a), ": ", a.message)
+                   for a in alerts]) if alerts else tag("p", "无"),
+    ), lang="zh-CN")
+    return _attach(msg, "\n".join(lines) + "\n", body, charts, cids)
+

@@ -1,0 +1,170 @@
+"""Risk radar: complaint, sensitive and abusive words found in posts, by one compiled matcher.
+
+Pure functions; word lists are parameters (the edge reads RISK_COMPLAINT_WORDS,
+RISK_SENSITIVE_WORDS and RISK_ABUSE_WORDS). Hits are tagged ``"<category>:<word>"``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from crawlers.items import Post
+
+__all__ = [
+    "ABUSE_KINDS",
+    "DEFAULT_ABUSE_WORDS",
+    "DEFAULT_COMPLAINT_WORDS",
+    "DEFAULT_SENSITIVE_WORDS",
+    "Lexicon",
+    "is_abusive_reply",
+    "post_risk_hits",
+    "risk_hits",
+]
+
+DEFAULT_COMPLAINT_WORDS: tuple[str, ...] = (
+    "投诉", "退款", "退货", "维权", "曝光", "骗", "假货", "欺诈", "差评", "举报", "索赔", "赔偿",
+    "虚假宣传", "霸王条款", "质量问题", "消协", "12315", "黑心", "被坑", "坑人", "售后",
+    "不退", "拒不", "误导消费者", "山寨", "以次充好",
+)
+DEFAULT_SENSITIVE_WORDS: tuple[str, ...] = (
+    "爆炸", "死亡", "身亡", "猝死", "中毒", "致癌", "泄露", "召回", "事故", "起火", "火灾",
+    "罢工", "集体诉讼", "食品安全", "造假", "跑路", "暴雷", "欠薪", "裁员", "塌方", "立案",
+    "约谈", "处罚", "罚款", "下架", "停产",
+)
+# Multi-character forms only: single characters such as 滚 or 贱 hit ordinary words (滚动, 低贱).
+DEFAULT_ABUSE_WORDS: tuple[str, ...] = (
+    "傻逼", "傻b", "煞笔", "沙雕", "脑残", "智障", "弱智", "去死", "滚蛋", "滚出去", "废物",
+    "狗东西", "贱人", "畜生", "他妈的", "你妈", "操你", "草泥马", "cnm", "nmsl", "sb",
+)
+ABUSE_KINDS: frozenset[str] = frozenset({"comment", "reply"})
+"""Only replies and comments are judged abusive: abuse is aimed at someone in a thread; an
+original post using the same words is usually reporting or quoting."""
+
+
+def _fold(text: str) -> str:
+    # Full-width letters and digits (ＳＢ, １２３１５) fold to ASCII, and case is ignored.
+    return unicodedata.normalize("NFKC", text or "").lower()
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Word lists by category, matched all at once by a single compiled alternation.
+
+    Longer words are tried first, so "虚假宣传" wins over any shorter word inside it. ASCII words
+    (``sb``, ``cnm``) only match as whole tokens, so "sbi" or "usb" do not fire.
+
+    Examples
+    --------
+    >>> lex = Lexicon({"complaint": ["退款", "投诉"], "abuse": ["sb"]})
+    >>> lex.find("申请退款三次都被拒，我要投诉！usb 线也坏了")
+    ['complaint:退款', 'complaint:投诉']
+    """
+
+    categories: Mapping[str, Iterable[str]]
+    _index: dict[str, str] = field(init=False, repr=False, compare=False)
+    _pattern: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        index: dict[str, str] = {}
+        for category, words in self.categories.items():
+            for w in words:
+                w = _fold(w).strip()
+                if w:
+                    index.setdefault(w, category)
+        parts = []
+        for w in sorted(index, key=len, reverse=True):
+            esc = re.escape(w)
+            parts.append(rf"(?<![a-z0-9]){esc}(?![a-z0-9])" if w.isascii() else esc)
+        object.__setattr__(self, "_index", index)
+        object.__setattr__(self, "_pattern", re.compile("|".join(parts)) if parts else None)
+
+    @classmethod
+    def default(
+        cls,
+        complaint: Iterable[str] | None = None,
+        sensitive: Iterable[str] | None = None,
+        abuse: Iterable[str] | None = None,
+    ) -> Lexicon:
+        """The three standard categories; a list given (non-empty) replaces the built-in one."""
+        return cls({
+            "complaint": list(complaint or DEFAULT_COMPLAINT_WORDS),
+            "sensitive": list(sensitive or DEFAULT_SENSITIVE_WORDS),
+            "abuse": list(abuse or DEFAULT_ABUSE_WORDS),
+        })
+
+    def find(self, text: str, *, categories: Iterable[str] | None = None) -> list[str]:
+        """Distinct ``category:word`` hits in order of first appearance."""
+        if self._pattern is None or not text:
+            return []
+        wanted = set(categories) if categories is not None else None
+        hits: dict[str, None] = {}
+        for m in self._pattern.finditer(_fold(text)):
+            category = self._index[m.group(0)]
+            if wanted is None or category in wanted:
+                hits.setdefault(f"{category}:{m.group(0)}", None)
+        return list(hits)
+
+
+def risk_hits(text: str, lexicon: Lexicon | None = None) -> list[str]:
+    """Complaint and sensitive words in ``text`` (abuse words excluded: see
+    :func:`post_risk_hits`), tagged ``category:word``.
+
+    Parameters
+    ----------
+    text : str
+    lexicon : Lexicon, optional
+        :meth:`Lexicon.default` when omitted.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> risk_hits("买到假货，客服不给退款，已经向12315投诉了")
+    ['complaint:假货', 'complaint:退款', 'complaint:12315', 'complaint:投诉']
+    >>> risk_hits("门店起火，暂无人员死亡")
+    ['sensitive:起火', 'sensitive:死亡']
+    """
+    lex = lexicon if lexicon is not None else _default_lexicon()
+    return [h for h in lex.find(text) if not h.startswith("abuse:")]
+
+
+def is_abusive_reply(post: Post, lexicon: Lexicon | None = None) -> bool:
+    """True for a comment or reply containing an abuse word (rule: see :data:`ABUSE_KINDS`).
+
+    >>> is_abusive_reply(Post("weibo", "c1", text="你个脑残", kind="comment"))
+    True
+    >>> is_abusive_reply(Post("weibo", "p1", text="别叫人脑残", kind="original"))
+    False
+    """
+    if post.kind not in ABUSE_KINDS:
+        return False
+    lex = lexicon if lexicon is not None else _default_lexicon()
+    return bool(lex.find(post.text, categories=("abuse",)))
+
+
+def post_risk_hits(post: Post, lexicon: Lexicon | None = None) -> list[str]:
+    """Every hit recorded on a post: complaint and sensitive words, plus abuse words when the post
+    is a comment or reply (then ``"abuse:<word>"`` entries flag it as an abusive reply).
+
+    >>> post_risk_hits(Post("weibo", "c1", text="退款都不给，sb商家", kind="comment"))
+    ['complaint:退款', 'abuse:sb']
+    """
+    lex = lexicon if lexicon is not None else _default_lexicon()
+    hits = lex.find(post.text)
+    if post.kind not in ABUSE_KINDS:
+        hits = [h for h in hits if not h.startswith("abuse:")]
+    return hits
+
+
+_DEFAULT: list[Lexicon] = []
+
+
+def _default_lexicon() -> Lexicon:
+    if not _DEFAULT:
+        _DEFAULT.append(Lexicon.default())
+    return _DEFAULT[0]

@@ -1,0 +1,390 @@
+"""The Store contract (crawlers/storage/base.py), run against every backend.
+
+Times are whole seconds: MongoDB keeps milliseconds, the others microseconds.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from crawlers.errors import BackendUnavailable, IntegrityError, StoreError, UnknownScheme
+from crawlers.items import Alert, Author, CrawlRun, Monitor, Post, PostScore
+from crawlers.storage import open_store
+from tests.stores import dispose_store, make_store
+
+T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+CST = timezone(timedelta(hours=8))
+
+
+@pytest.fixture(
+    params=[
+        "memory",
+        "sqlite",
+        "mongomock",
+        pytest.param("mongodb", marks=pytest.mark.external_service),
+    ]
+)
+def store(request, tmp_path):
+    s = make_store(request.param, tmp_path)
+    yield s
+    dispose_store(s)
+
+
+def post(post_id: str, minutes: int | None = 0, **fields) -> Post:
+    created = None if minutes is None else T0 + timedelta(minutes=minutes)
+    fields.setdefault("text", f"帖子 {post_id}")
+    return Post("weibo", post_id, created_at=created, **fields)
+
+
+def ids(posts) -> list[str]:
+    return [p.post_id for p in posts]
+
+
+# -- upsert semantics ---------------------------------------------------------------------------
+def test_upsert_is_idempotent_and_updates_counts(store):
+    batch = [post("1", like_count=1, topics=["t"]), post("2", kind="repost", like_count=5)]
+    assert store.upsert_posts(batch) == 2
+    assert store.upsert_posts([post("1", like_count=7, topics=["t"]), batch[1]]) == 2
+    assert store.counts()["posts"] == 2
+    assert store.get_posts([("weibo", "1")])[("weibo", "1")].like_count == 7
+    assert ids(store.posts(topic="t")) == ["1"]
+
+
+def test_none_keeps_the_stored_value(store):
+    store.upsert_posts([post("1", url="https://m.weibo.cn/detail/1", author_name="甲",
+                             like_count=3, region="北京")])
+    store.upsert_posts([post("1", minutes=None, repost_count=9)])  # a sparser source
+    got = store.get_posts([("weibo", "1")])[("weibo", "1")]
+    assert (got.url, got.author_name, got.like_count, got.region) == (
+        "https://m.weibo.cn/detail/1", "甲", 3, "北京")
+    assert got.repost_count == 9
+    assert got.created_at == T0
+
+
+def test_topics_are_unioned(store):
+    store.upsert_posts([post("1", topics=["b"])])
+    store.upsert_posts([post("1", topics=["a", "b", "a"])])
+    store.upsert_posts([post("1", topics=[])])
+    assert store.get_posts([("weibo", "1")])[("weibo", "1")].topics == ["a", "b"]
+    assert ids(store.posts(topic="a")) == ids(store.posts(topic="b")) == ["1"]
+
+
+def test_extra_is_merged_key_by_key(store):
+    store.upsert_posts([post("1", extra={
+        "source": "iPhone客户端", "pics": {"n": 2, "ids": ["p1", "p2"]}, "long": True,
+        "page": {"type": None},
+    })])
+    store.upsert_posts([post("1", extra={"pics": {"n": 3}, "long": False, "ratio": 0.1,
+                                         "source": None})])
+    assert store.get_posts([("weibo", "1")])[("weibo", "1")].extra == {
+        "source": "iPhone客户端",  # None in the incoming extra keeps the stored value
+        "pics": {"n": 3},  # one level deep: a nested dict is replaced whole
+        "long": False,
+        "ratio": 0.1,
+        "page": {"type": None},  # nested nulls are data and survive
+    }
+
+
+def test_extra_keys_must_be_plain_names(store):
+    with pytest.raises(IntegrityError, match="a.b"):
+        store.upsert_posts([post("1", extra={"a.b": 1})])
+
+
+def test_returned_and_passed_records_are_not_shared_with_the_store(store):
+    mine = post("1", topics=["t"], extra={"k": [1]}, repost_path=["甲"])
+    store.upsert_posts([mine])
+    mine.topics.append("x")
+    mine.extra["k"].append(2)
+    got = store.get_posts([("weibo", "1")])[("weibo", "1")]
+    got.repost_path.append("乙")
+    again = store.get_posts([("weibo", "1")])[("weibo", "1")]
+    assert (again.topics, again.extra, again.repost_path) == (["t"], {"k": [1]}, ["甲"])
+
+
+# -- reading windows ----------------------------------------------------------------------------
+def test_window_is_half_open(store):
+    store.upsert_posts([post("a", 0), post("b", 60), post("c", 120), post("u", None)])
+    one_hour = T0 + timedelta(hours=1)
+    assert ids(store.posts(since=one_hour, until=one_hour + timedelta(hours=1))) == ["b"]
+    assert ids(store.posts(since=T0)) == ["a", "b", "c"]  # since is included; undated not
+    assert ids(store.posts(until=T0 + timedelta(hours=2))) == ["a", "b"]  # until is excluded
+
+
+def test_posts_are_ordered_by_time_then_key_undated_last(store):
+    store.upsert_posts([
+        post("9", None), post("5", 30), post("3", 0), post("2", 30), post("1", None),
+        Post("zhihu", "0", created_at=T0 + timedelta(minutes=30)),
+    ])
+    assert [p.key for p in store.posts()] == [
+        ("weibo", "3"), ("weibo", "2"), ("weibo", "5"), ("zhihu", "0"),
+        ("weibo", "1"), ("weibo", "9"),
+    ]
+
+
+def test_platform_and_topic_filters(store):
+    store.upsert_posts([post("1", topics=["t"]), post("2", 5, topics=["u"]),
+                        Post("zhihu", "1", created_at=T0, topics=["t"])])
+    assert [p.key for p in store.posts(platform="zhihu")] == [("zhihu", "1")]
+    assert [p.key for p in store.posts(topic="t")] == [("weibo", "1"), ("zhihu", "1")]
+    assert [p.key for p in store.posts(topic="t", platform="weibo", since=T0)] == [("weibo", "1")]
+    assert list(store.posts(topic="nope")) == []
+
+
+def test_datetimes_come_back_aware_utc(store):
+    local = datetime(2026, 3, 1, 20, 15, 30, tzinfo=CST)  # 12:15:30 UTC
+    store.upsert_posts([Post("weibo", "1", created_at=local, fetched_at=local)])
+    got = next(store.posts())
+    assert got.created_at.tzinfo is not None and got.fetched_at.tzinfo is not None
+    assert got.created_at.utcoffset() == timedelta(0)
+    assert got.created_at == local
+    assert (got.created_at.hour, got.created_at.minute) == (12, 15)
+    # Bounds given in China time select the same instant.
+    assert ids(store.posts(since=local, until=local + timedelta(seconds=1))) == ["1"]
+
+
+def test_chinese_text_and_emoji_round_trip(store):
+    text = "今天在#话题#下看到「好消息」😀👍🏻，转发一下\u200b //@路人甲:哈哈"
+    store.upsert_posts([post("1", text=text, author_name="微博用户🐱", topics=["新闻 话题"],
+                             extra={"来源": "微博 weibo.com", "表情": ["[doge]", "😂"]})])
+    got = store.get_posts([("weibo", "1")])[("weibo", "1")]
+    assert got.text == text
+    assert got.author_name == "微博用户🐱"
+    assert got.topics == ["新闻 话题"]
+    assert got.extra == {"来源": "微博 weibo.com", "表情": ["[doge]", "😂"]}
+    assert ids(store.posts(topic="新闻 话题")) == ["1"]
+
+
+def test_get_posts_returns_only_stored_keys(store):
+    store.upsert_posts([post("1"), post("2")])
+    got = store.get_posts([("weibo", "2"), ("weibo", "404"), ("zhihu", "1")])
+    assert list(got) == [("weibo", "2")]
+    assert got[("weibo", "2")].text == "帖子 2"
+
+
+def test_cascade_returns_the_root_and_its_whole_tree(store):
+    store.upsert_posts([
+        post("r", 10, kind="original"),
+        post("c", 30, kind="comment", root_post_id="r", parent_post_id="b"),
+        post("a", 20, kind="repost", root_post_id="r", parent_post_id="r"),
+        post("b", 20, kind="repost", root_post_id="r", parent_post_id="a"),
+        post("early", 0, kind="repost", root_post_id="r"),  # clock skew: before its root
+        post("other", 25, root_post_id="x"),
+        Post("zhihu", "z", created_at=T0, root_post_id="r"),
+    ])
+    assert ids(store.cascade("weibo", "r")) == ["r", "early", "a", "b", "c"]
+    assert ids(store.cascade("weibo", "x")) == ["other"]  # root not stored: the tree alone
+    assert store.cascade("weibo", "nothing") == []
+
+
+def test_a_root_that_names_itself_appears_once(store):
+    store.upsert_posts([post("r", 0, root_post_id="r"), post("a", 5, root_post_id="r")])
+    assert ids(store.cascade("weibo", "r")) == ["r", "a"]
+
+
+# -- scores -------------------------------------------------------------------------------------
+def test_set_scores_and_unscored_posts(store):
+    store.upsert_posts([post("1", 0, topics=["t"]), post("2", 1, topics=["t"]), post("3", 2)])
+    assert ids(store.unscored_posts("snownlp-1")) == ["1", "2", "3"]
+    scores = {
+        ("weibo", "1"): PostScore(0.9, "positive", "snownlp-1", emotion="joy"),
+        ("weibo", "2"): PostScore(0.1, "negative", "snownlp-1", risk_hits=["维权"]),
+        ("weibo", "404"): PostScore(0.5, "neutral", "snownlp-1"),
+    }
+    assert store.set_scores(scores) == 2
+    assert ids(store.unscored_posts("snownlp-1")) == ["3"]
+    assert ids(store.unscored_posts("snownlp-1", topic="t")) == []
+    assert ids(store.unscored_posts("snownlp-2", topic="t")) == ["1", "2"]
+    got = store.get_posts([("weibo", "1"), ("weibo", "2")])
+    one, two = got[("weibo", "1")], got[("weibo", "2")]
+    assert (one.sentiment, one.sentiment_label, one.emotion, one.sentiment_model) == (
+        0.9, "positive", "joy", "snownlp-1")
+    assert (two.emotion, two.risk_hits) == (None, ["维权"])
+    # A re-crawl (scores None) keeps them; a rescore without emotion clears the old one.
+    store.upsert_posts([post("1", like_count=4)])
+    store.set_scores({("weibo", "1"): PostScore(0.8, "positive", "snownlp-2")})
+    one = store.get_posts([("weibo", "1")])[("weibo", "1")]
+    assert (one.sentiment, one.emotion, one.sentiment_model, one.like_count) == (
+        0.8, None, "snownlp-2", 4)
+
+
+def test_scoring_while_reading_unscored_posts(store):
+    store.upsert_posts([post(str(i), i) for i in range(5)])
+    seen = []
+    for p in store.unscored_posts("m"):
+        seen.append(p.post_id)
+        store.set_scores({p.key: PostScore(0.5, "neutral", "m")})
+    assert seen == ["0", "1", "2", "3", "4"]
+    assert list(store.unscored_posts("m")) == []
+
+
+def test_authors_merge_and_set_author_scores(store):
+    store.upsert_authors([
+        Author("weibo", "u1", name="甲", followers=100, verified=True, extra={"mbrank": 3}),
+        Author("weibo", "u2", name="乙"),
+    ])
+    store.upsert_authors([Author("weibo", "u1", followers=150, extra={"svip": 1})])
+    assert store.set_author_scores({("weibo", "u1"): ("kol", 0.8),
+                                    ("weibo", "u2"): (None, 0.1),
+                                    ("weibo", "nobody"): ("kol", 1.0)}) == 2
+    everyone = store.authors()
+    assert sorted(everyone) == [("weibo", "u1"), ("weibo", "u2")]
+    u1 = store.authors([("weibo", "u1"), ("zhihu", "u1")])
+    assert list(u1) == [("weibo", "u1")]
+    a = u1[("weibo", "u1")]
+    assert (a.name, a.followers, a.verified, a.extra) == ("甲", 150, True, {"mbrank": 3, "svip": 1})
+    assert (a.tier, a.influence) == ("kol", 0.8)
+    assert (everyone[("weibo", "u2")].tier, everyone[("weibo", "u2")].influence) == (None, 0.1)
+    store.upsert_authors([Author("weibo", "u1", name="甲")])  # a re-crawl keeps the scores
+    assert store.authors([("weibo", "u1")])[("weibo", "u1")].tier == "kol"
+    assert store.counts()["authors"] == 2
+
+
+# -- runs, alerts, monitors ---------------------------------------------------------------------
+def test_runs_are_replaced_by_id_and_filtered(store):
+    store.record_run(CrawlRun("r1", "weibo", topic="t", started_at=T0, stats={"items": 1}))
+    store.record_run(CrawlRun("r2", "zhihu", topic="t", started_at=T0 + timedelta(hours=1)))
+    store.record_run(CrawlRun("r3", "weibo", topic="u", kind="monitor",
+                              started_at=T0 - timedelta(hours=1)))
+    store.record_run(CrawlRun("r1", "weibo", topic="t", started_at=T0,
+                              finished_at=T0 + timedelta(minutes=5), finish_reason="finished",
+                              stats={"items": 42, "platform/weibo/login_required": 1}))
+    assert [r.run_id for r in store.runs()] == ["r3", "r1", "r2"]
+    assert [r.run_id for r in store.runs(topic="t")] == ["r1", "r2"]
+    assert [r.run_id for r in store.runs(platform="weibo", since=T0)] == ["r1"]
+    assert [r.run_id for r in store.runs(kind="monitor")] == ["r3"]
+    r1 = store.runs(topic="t", platform="weibo")[0]
+    assert r1.stats == {"items": 42, "platform/weibo/login_required": 1}
+    assert (r1.finish_reason, r1.finished_at) == ("finished", T0 + timedelta(minutes=5))
+    assert store.counts()["runs"] == 3
+
+
+def alert(alert_id: str, minutes: int, monitor: str = "m1", **fields) -> Alert:
+    fields.setdefault("message", f"负面占比上升 {alert_id}")
+    return Alert(alert_id, monitor, "NegativeSurge", "warning",
+                 metric="posts/negative_ratio", value=0.4, threshold=0.3,
+                 window_start=T0, window_end=T0 + timedelta(hours=1),
+                 created_at=T0 + timedelta(minutes=minutes), **fields)
+
+
+def test_save_alert_dedupes_and_update_alert_changes_status(store):
+    assert store.save_alert(alert("a1", 0)) is True
+    assert store.save_alert(alert("a1", 5, message="changed")) is False
+    [saved] = store.alerts()
+    assert (saved.message, saved.created_at, saved.status) == ("负面占比上升 a1", T0, "pending")
+    sent_at = T0 + timedelta(minutes=2)
+    store.update_alert(alert("a1", 0, status="sent", attempts=2, sent_at=sent_at,
+                             message="ignored"))
+    [sent] = store.alerts()
+    assert (sent.status, sent.attempts, sent.sent_at, sent.message) == (
+        "sent", 2, sent_at, "负面占比上升 a1")
+    store.update_alert(alert("a1", 0, status="pending", attempts=3, last_error="SMTP 421"))
+    [again] = store.alerts()
+    assert (again.status, again.sent_at, again.last_error) == ("pending", None, "SMTP 421")
+    with pytest.raises(KeyError):
+        store.update_alert(alert("missing", 0))
+
+
+def test_alerts_are_filtered_oldest_first(store):
+    store.save_alert(alert("late", 30))
+    store.save_alert(alert("early", 0, status="sent"))
+    store.save_alert(alert("other", 10, monitor="m2"))
+    assert [a.alert_id for a in store.alerts()] == ["early", "other", "late"]
+    assert [a.alert_id for a in store.alerts(monitor="m1")] == ["early", "late"]
+    assert [a.alert_id for a in store.alerts(status="pending")] == ["other", "late"]
+    assert [a.alert_id for a in store.alerts(since=T0 + timedelta(minutes=10))] == [
+        "other", "late"]
+    assert store.counts()["alerts"] == 3
+
+
+def test_monitors_save_replace_delete(store):
+    store.save_monitor(Monitor(
+        "品牌", "华为 AND (手机 OR 芯片)", platforms=["weibo"], every=600,
+        recipients=["pr@example.com"], thresholds={"ALERT_NEGATIVE_RATIO": 0.3}, created_at=T0,
+    ))
+    store.save_monitor(Monitor("competitor", "小米", cron="0 * * * *"))
+    store.save_monitor(Monitor("competitor", "小米 OR 红米", cron="*/30 * * * *", paused=True))
+    assert [m.name for m in store.monitors()] == ["competitor", "品牌"]
+    brand = store.get_monitor("品牌")
+    assert brand is not None
+    assert (brand.query, brand.every, brand.thresholds, brand.created_at) == (
+        "华为 AND (手机 OR 芯片)", 600, {"ALERT_NEGATIVE_RATIO": 0.3}, T0)
+    replaced = store.get_monitor("competitor")
+    assert (replaced.query, replaced.cron, replaced.paused, replaced.every) == (
+        "小米 OR 红米", "*/30 * * * *", True, None)
+    assert store.delete_monitor("competitor") is True
+    assert store.delete_monitor("competitor") is False
+    assert store.get_monitor("competitor") is None
+    assert store.counts()["monitors"] == 1
+
+
+def test_counts(store):
+    assert store.counts() == {"posts": 0, "authors": 0, "runs": 0, "alerts": 0, "monitors": 0}
+    store.upsert_posts([post("1"), post("2", kind="repost"), post("3", kind="repost"),
+                        post("4", kind="comment")])
+    store.upsert_authors([Author("weibo", "u")])
+    counts = store.counts()
+    assert (counts["posts"], counts["posts/original"], counts["posts/repost"],
+            counts["posts/comment"], counts["authors"]) == (4, 1, 2, 1, 1)
+
+
+# -- opening and failing ------------------------------------------------------------------------
+def test_unknown_scheme_raises_unknown_scheme():
+    with pytest.raises(UnknownScheme, match="redis") as info:
+        open_store("redis://localhost/0")
+    assert "sqlite://" in str(info.value)  # the message lists what would work
+    assert isinstance(info.value, StoreError)
+
+
+@pytest.mark.parametrize("uri, backend", [
+    ("memory://", "MemoryStore"),
+    ("sqlite:///{tmp}/sub/dir/x.db", "SqliteStore"),
+    ("sqlite:///:memory:", "SqliteStore"),
+])
+def test_open_store_picks_the_backend_by_scheme(uri, backend, tmp_path):
+    with open_store(uri.format(tmp=tmp_path)) as s:
+        assert type(s).__name__ == backend
+        s.upsert_posts([post("1")])
+        assert ids(s.posts()) == ["1"]
+
+
+def test_unusable_sqlite_path_raises_backend_unavailable(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where a folder should be")
+    with pytest.raises(BackendUnavailable, match="not-a-folder") as info:
+        open_store(f"sqlite:///{blocker}/tingfeng.db")
+    assert "--store" in str(info.value)  # names the fix
+
+
+def test_unreachable_mongodb_raises_backend_unavailable():
+    pytest.importorskip("pymongo")
+    with pytest.raises(BackendUnavailable, match="unreachable"):
+        open_store("mongodb://127.0.0.1:1/tingfeng?serverSelectionTimeoutMS=200")
+
+
+def test_sqlite_reopened_on_the_same_file_sees_the_data(tmp_path):
+    path = tmp_path / "data" / "tingfeng.db"
+    with open_store(f"sqlite:///{path}") as first:
+        first.upsert_posts([post("1", topics=["t"], extra={"k": 1})])
+        first.save_alert(alert("a1", 0))
+    with open_store(f"sqlite:///{path}") as second:
+        assert [p.extra for p in second.posts(topic="t")] == [{"k": 1}]
+        assert [a.alert_id for a in second.alerts()] == ["a1"]
+
+
+def test_sqlite_reader_is_not_blocked_by_a_writer(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'tingfeng.db'}"
+    writer, reader = open_store(uri), open_store(uri)
+    try:
+        writer.upsert_posts([post("1", like_count=1)])
+        # Hold the write lock with an open transaction, as a crawler mid-batch would.
+        conn = writer._conn
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("UPDATE posts SET doc = json_set(doc, '$.like_count', 2)")
+        assert [p.like_count for p in reader.posts()] == [1]  # WAL: the committed state
+        conn.execute("COMMIT")
+        assert [p.like_count for p in reader.posts()] == [2]
+    finally:
+        reader.close()
+        writer.close()
