@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -104,33 +105,41 @@ def run_one(n: int) -> dict:
     t = time.perf_counter()
     posts, authors = synthetic(n)
     out = {"reposts": n, "posts": len(posts), "generate_s": time.perf_counter() - t}
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     G, F = propagation_graphs(posts, authors)
-    out["build_s"] = time.perf_counter() - t
-    t = time.perf_counter()
+    out["build_s"], out["build_cpu"] = time.perf_counter() - t, time.process_time() - c
+    t, c = time.perf_counter(), time.process_time()
     keys = rank_key_nodes(G, F, k=20)
-    out["keynodes_s"] = time.perf_counter() - t
-    t = time.perf_counter()
+    out["keynodes_s"], out["keynodes_cpu"] = time.perf_counter() - t, time.process_time() - c
+    t, c = time.perf_counter(), time.process_time()
     tipping_points(F, 10, G=G)
     shapes = cascade_shapes(F)
-    out["shape_s"] = time.perf_counter() - t
+    out["shape_s"], out["shape_cpu"] = time.perf_counter() - t, time.process_time() - c
     out["total_s"] = out["build_s"] + out["keynodes_s"] + out["shape_s"]
+    out["total_cpu"] = out["build_cpu"] + out["keynodes_cpu"] + out["shape_cpu"]
     out["peak_gb"] = peak_gb()
     out.update(authors=G.number_of_nodes(), flows=G.number_of_edges(), cascades=len(F),
                largest=max(s["size"] for s in shapes.values()), top=keys[0].reason)
     A = _Arrays(G)
-    t = time.perf_counter()
-    _pagerank(A)
-    out["pagerank_s"] = time.perf_counter() - t
+    best = float("inf")
+    for _ in range(3):
+        t = time.perf_counter()
+        _pagerank(A)
+        best = min(best, time.perf_counter() - t)
+    out["pagerank_s"] = best
     try:
         import igraph
     except ImportError:
         out["igraph_s"] = None
     else:
         ig = igraph.Graph(n=A.n, edges=np.c_[A.dst, A.src].tolist(), directed=True)
-        t = time.perf_counter()
-        ig.pagerank(weights=A.w.tolist(), damping=0.85)
-        out["igraph_s"] = time.perf_counter() - t
+        w = A.w.tolist()
+        best = float("inf")
+        for _ in range(3):  # the first call pays one-off set-up; keep the best of three
+            t = time.perf_counter()
+            ig.pagerank(weights=w, damping=0.85)
+            best = min(best, time.perf_counter() - t)
+        out["igraph_s"] = best
     t = time.perf_counter()
     F.graphs()
     out["nx_cascades_s"] = time.perf_counter() - t
@@ -149,30 +158,38 @@ def main() -> int:
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
+        if hasattr(os, "sched_setaffinity"):
+            os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, as the target says
         print(json.dumps(run_one(args.one), ensure_ascii=False))
         return 0
     try:
         import igraph  # noqa: F401
     except ImportError:
         print("igraph not installed: the igraph PageRank column is skipped (pip install igraph)")
-    head = (f"{'reposts':>9} {'posts':>9} {'authors':>8} {'cascades':>8} {'build s':>8} "
-            f"{'keynodes s':>10} {'shape s':>8} {'TOTAL s':>8} {'peak GB':>8} {'PR s':>6} "
-            f"{'igraph s':>8} {'ratio':>6} {'nx casc s':>9} {'louvain s':>9}")
-    print(head)
+    print("seconds: wall (cpu) on one pinned core; peak = max RSS of the run, input posts included")
+    print(f"{'reposts':>9} {'posts':>9} {'authors':>8} {'cascades':>8} {'build':>13} "
+          f"{'key nodes':>13} {'shape':>11} {'TOTAL':>13} {'peak GB':>7} {'PR':>5} "
+          f"{'igraph PR':>9} {'ratio':>5} {'nx casc':>7} {'louvain':>7}")
     for n in [int(x) for x in args.sizes.split(",")]:
+        env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
         proc = subprocess.run([sys.executable, __file__, "--one", str(n)], capture_output=True,
-                              text=True, check=False)
+                              text=True, check=False, env=env)
         if proc.returncode:
             print(f"{n:>9} failed:\n{proc.stderr}")
             continue
         r = json.loads(proc.stdout)
         ig = r["igraph_s"]
-        ratio = f"{r['pagerank_s'] / ig:6.1f}" if ig else "   n/a"
+        ig_s = "n/a" if ig is None else f"{ig:.3f}"
+        ratio = "n/a" if not ig else f"{r['pagerank_s'] / ig:.1f}"
+        louvain = f"{r['circles_s']:.2f}" if "circles_s" in r else "-"
+
+        def cell(k: str, r: dict = r) -> str:
+            return f"{r[k + '_s']:.2f} ({r[k + '_cpu']:.2f})"
+
         print(f"{n:>9,} {r['posts']:>9,} {r['authors']:>8,} {r['cascades']:>8,} "
-              f"{r['build_s']:>8.2f} {r['keynodes_s']:>10.2f} {r['shape_s']:>8.2f} "
-              f"{r['total_s']:>8.2f} {r['peak_gb']:>8.2f} {r['pagerank_s']:>6.2f} "
-              f"{ig if ig is not None else float('nan'):>8.2f} {ratio} "
-              f"{r['nx_cascades_s']:>9.2f} {r.get('circles_s', float('nan')):>9.2f}")
+              f"{cell('build'):>13} {cell('keynodes'):>13} {cell('shape'):>11} "
+              f"{cell('total'):>13} {r['peak_gb']:>7.2f} {r['pagerank_s']:>5.3f} {ig_s:>9} "
+              f"{ratio:>5} {r['nx_cascades_s']:>7.2f} {louvain:>7}")
         print(f"{'':>9} largest cascade {r['largest']:,}; top key node: {r['top']}")
     return 0
 

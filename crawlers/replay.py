@@ -96,6 +96,7 @@ class _Handler(BaseHTTPRequestHandler):
         if length:
             self.rfile.read(length)
         self.server.hits.append(f"{self.command} {self.path}")
+        self.server.headers_seen.append({k.lower(): v for k, v in self.headers.items()})
         parts = urlsplit(self.path)
         segments = parts.path.lstrip("/").split("/", 1)
         host, path = segments[0], "/" + (segments[1] if len(segments) > 1 else "")
@@ -135,6 +136,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     routes: list[Route]
     hits: list[str]
+    headers_seen: list[dict[str, str]]
     base_url: str
 
 
@@ -151,6 +153,7 @@ class ReplayServer:
         self._server = _Server((host, port), _Handler)
         self._server.routes = load_routes(self.fixtures_dir)
         self._server.hits = []
+        self._server.headers_seen = []
         h, p = self._server.server_address[:2]
         self._server.base_url = f"http://{h}:{p}"
         self._thread: threading.Thread | None = None
@@ -167,6 +170,11 @@ class ReplayServer:
     def hits(self) -> list[str]:
         """Every request served so far, as ``"GET /host/path?q"``."""
         return self._server.hits
+
+    @property
+    def headers_seen(self) -> list[dict[str, str]]:
+        """The request headers of every request served so far (lower-cased names)."""
+        return self._server.headers_seen
 
     def url(self, real_url: str) -> str:
         from crawlers.baseurls import rebase

@@ -155,3 +155,21 @@ ALERT_DIGEST_HOUR = 9
 WECHAT_PROFILE_QUERY = os.environ.get("WECHAT_PROFILE_QUERY", "")
 # Supplies Zhihu's x-zse-96 signature: "cmd:<program args>" or "python:<module>:<function>" (see crawlers/zhihu_sign.py).
 ZHIHU_SIGNER = os.environ.get("ZHIHU_SIGNER", "")
+
+# --- Scoring: sentiment, influence, risk ----------------------------------------------------
+# Sentiment model metadata (.json beside its .npz) to use instead of the one in scoring/models.
+SENTIMENT_MODEL_PATH = os.environ.get("TINGFENG_SENTIMENT_MODEL", "")
+# Scores below LOW are negative, above HIGH positive, in between (inclusive) neutral.
+SENTIMENT_NEUTRAL_LOW = 0.4
+# Upper edge of the neutral band (see SENTIMENT_NEUTRAL_LOW).
+SENTIMENT_NEUTRAL_HIGH = 0.6
+# Top emotion probability below which a post is given no emotion.
+SENTIMENT_EMOTION_THRESHOLD = 0.4
+# Per-platform tier cut-offs merged over scoring.influence.DEFAULT_TIERS, e.g. {"weibo": {"head": 2000000}}.
+INFLUENCE_TIERS: dict[str, dict[str, float]] = _env_json("TINGFENG_INFLUENCE_TIERS", {})  # type: ignore[assignment]
+# Complaint words for the risk radar; empty = the built-in list of scoring/risk.py, a list replaces it.
+RISK_COMPLAINT_WORDS: list[str] = _env_json("TINGFENG_RISK_COMPLAINT_WORDS", [])  # type: ignore[assignment]
+# Sensitive words for the risk radar; empty = built-in list, a list replaces it.
+RISK_SENSITIVE_WORDS: list[str] = _env_json("TINGFENG_RISK_SENSITIVE_WORDS", [])  # type: ignore[assignment]
+# Abuse words flagging abusive comments and replies; empty = built-in list, a list replaces it.
+RISK_ABUSE_WORDS: list[str] = _env_json("TINGFENG_RISK_ABUSE_WORDS", [])  # type: ignore[assignment]

@@ -22,9 +22,11 @@ __all__ = ["BETWEENNESS_EXACT_MAX", "BETWEENNESS_SAMPLES", "METHODS", "kshell", 
 
 METHODS = ("reach", "out_degree", "pagerank", "leaderrank", "kshell", "betweenness")
 BETWEENNESS_EXACT_MAX = 2000
-"""Exact betweenness up to this many nodes (≈ a second: one BFS per node); above it Brandes–Pich
-sampling from ``BETWEENNESS_SAMPLES`` random sources with a fixed seed."""
+"""Exact betweenness up to this many nodes (about a second: one BFS per node with out-links);
+above it Brandes–Pich sampling of ``BETWEENNESS_SAMPLES`` sources with a fixed seed, fewer on
+big graphs so that sources × edges stays under ``BETWEENNESS_WORK`` (never fewer than 64)."""
 BETWEENNESS_SAMPLES = 500
+BETWEENNESS_WORK = 50_000_000
 
 
 class _Arrays:
@@ -193,7 +195,9 @@ def _scores(G: nx.DiGraph, method: str, A: _Arrays, *, seed: int | None,
     if method == "kshell":
         return _kshell(A).astype(float)
     if method == "betweenness":
-        return _betweenness(A, None if A.n <= exact_max else samples, seed)
+        if A.n <= exact_max:
+            return _betweenness(A, None, seed)
+        return _betweenness(A, min(samples, max(64, BETWEENNESS_WORK // max(len(A.src), 1))), seed)
     raise ValueError(f"unknown key-node method {method!r}; choose from {', '.join(METHODS)}")
 
 

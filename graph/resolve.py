@@ -13,7 +13,6 @@ posts resolve in seconds); only posts that need a fallback take the slow path.
 
 from __future__ import annotations
 
-import bisect
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable
 from typing import TYPE_CHECKING

@@ -1,4 +1,4 @@
-"""``python -m scheduler [--store URI] [-v]`` runs the monitor service: ``tingfeng scheduler run``."""
+"""``python -m scheduler [--store URI] [-v]``: the monitor service, ``tingfeng scheduler run``."""
 
 from __future__ import annotations
 

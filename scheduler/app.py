@@ -142,10 +142,14 @@ def sync_monitors(scheduler: BaseScheduler, store: Store, settings: Any, *,
             continue
         # A monitor that never ran runs at once, so its baseline starts now.
         first = trigger.get_next_fire_time(monitor.last_run_at, now) if monitor.last_run_at else now
+        if jid in current:  # modify, not re-add: works the same before and after start()
+            scheduler.modify_job(jid, trigger=trigger, name=name, next_run_time=first)
+            report.updated.append(monitor.name)
+            continue
         scheduler.add_job(MONITOR_JOB, trigger=trigger, args=[monitor.name], id=jid, name=name,
                           replace_existing=True, next_run_time=first, coalesce=True,
                           max_instances=1, misfire_grace_time=grace)
-        (report.updated if jid in current else report.added).append(monitor.name)
+        report.added.append(monitor.name)
     return report
 
 
@@ -190,8 +194,8 @@ def build_scheduler(settings: Any, store: Store, *, scheduler_cls: type | None =
             log.info("monitors synced: added %s, updated %s, removed %s",
                      changed.added, changed.updated, changed.removed)
 
-    scheduler.add_job(sync, IntervalTrigger(seconds=int(settings.get("MONITOR_SYNC_INTERVAL") or 60),
-                                            timezone=tz),
+    every = int(settings.get("MONITOR_SYNC_INTERVAL") or 60)
+    scheduler.add_job(sync, IntervalTrigger(seconds=every, timezone=tz),
                       id=SYNC_JOB_ID, name="sync monitors with the store", jobstore=VOLATILE,
                       replace_existing=True)
     if _flag(settings.get("ALERT_DIGEST_ENABLED")):
@@ -223,9 +227,9 @@ def job_listener(scheduler: BaseScheduler, store: Store, settings: Any, *,
             log.warning("job %s: %s (the service was down or busy)", event.job_id, error)
         else:
             reason, error = "error", f"{type(event.exception).__name__}: {event.exception}"
-            log.error("job %s failed: %s", event.job_id, error,
-                      exc_info=(type(event.exception), event.exception, event.exception.__traceback__)
-                      if not isinstance(event.exception, RetryLater) else None)
+            exc = event.exception
+            trace = None if isinstance(exc, RetryLater) else (type(exc), exc, exc.__traceback__)
+            log.error("job %s failed: %s", event.job_id, error, exc_info=trace)
         if kind not in ("monitor", "retry"):
             return
         if isinstance(event.exception, RetryLater):
@@ -244,8 +248,8 @@ def job_listener(scheduler: BaseScheduler, store: Store, settings: Any, *,
     return on_event
 
 
-def run_service(settings: Any, store: Store, *, ready: Callable[[BaseScheduler], None] | None = None,
-                ) -> int:
+def run_service(settings: Any, store: Store, *,
+                ready: Callable[[BaseScheduler], None] | None = None) -> int:
     """Run the scheduler until SIGTERM or SIGINT, then shut down waiting for running jobs.
 
     A second signal while waiting exits at once (running crawls are abandoned).

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from crawlers.errors import BackendUnavailable, TingfengError
@@ -127,7 +127,8 @@ def _run(monitor: Monitor, store: Store, settings: Any, now: datetime,
     report = _guarded(run, "graph", say, lambda: deps.grapher()(posts, authors))
     crawl_runs = store.runs(topic=name, kind="crawl", since=start)
     run.metrics = snapshot(posts, authors, report, crawl_runs, now=now, window=run.window)
-    run.results = evaluate(DEFAULT_RULES, run.metrics, conf, monitor_history(store, name, now, conf))
+    history = monitor_history(store, name, now, conf)
+    run.results = evaluate(DEFAULT_RULES, run.metrics, conf, history)
     run.new_alerts, run.suppressed = save_alerts(
         store, monitor, run.results, now=now, window=run.window,
         cooldown=timedelta(seconds=float(conf.get("ALERT_COOLDOWN") or 0)))
@@ -192,7 +193,7 @@ def save_alerts(store: Store, monitor: Monitor, results: Sequence[RuleResult], *
     no-op. A rule that alerted within ``cooldown`` stays quiet unless the severity rises.
     """
     seconds = max(window.total_seconds(), 1)
-    bucket = datetime.fromtimestamp(now.timestamp() // seconds * seconds, tz=timezone.utc)
+    bucket = datetime.fromtimestamp(now.timestamp() // seconds * seconds, tz=UTC)
     recent = store.alerts(monitor=monitor.name, since=now - cooldown) if cooldown else []
     new, held = [], []
     for r in results:
@@ -229,7 +230,8 @@ def _deliver(store: Store, deps: _Deps, monitor: Monitor, posts: Sequence[Post],
 def _finish(store: Store, monitor: Monitor, run: RunSummary, settings: Any, elapsed: float) -> None:
     fired = [r for r in run.results if r.fired]
     stats: dict[str, Any] = {**run.metrics, "alerts/fired": len(fired),
-                             "alerts/new": len(run.new_alerts), "alerts/cooldown": len(run.suppressed)}
+                             "alerts/new": len(run.new_alerts),
+                             "alerts/cooldown": len(run.suppressed)}
     if run.delivery is not None:
         stats.update({"mail/sent": run.delivery.sent, "mail/failed": run.delivery.failed})
     for crawl in run.crawls:
@@ -272,7 +274,8 @@ def monitor_history(store: Store, name: str, now: datetime,
     for run in runs:
         stats = {k: float(v) for k, v in run.stats.items()
                  if isinstance(v, (int, float)) and not isinstance(v, bool)}
-        if run.finish_reason == "finished" and stats.get("window/end", now.timestamp()) < now.timestamp():
+        ended = stats.get("window/end", now.timestamp())
+        if run.finish_reason == "finished" and ended < now.timestamp():
             out.append(stats)
     return out
 
@@ -397,8 +400,9 @@ def daily_digest(*, store: Store | None = None, mailer: Any = None, now: datetim
             alerts = store.alerts(monitor=monitor.name, since=now - day)
             try:
                 message = build_digest_message(
-                    monitor, alerts, shown, sender=settings.get("MAIL_FROM") or "tingfeng@localhost",
-                    now=now, charts=_guarded_charts(posts, now), period=day)
+                    monitor, alerts, shown, now=now,
+                    sender=settings.get("MAIL_FROM") or "tingfeng@localhost",
+                    charts=_guarded_charts(posts, now), period=day)
                 mailer.send(message)
                 sent += 1
             except (MailError, ValueError) as exc:

@@ -92,7 +92,8 @@ def parse_threshold(text: str) -> tuple[str, float | str]:
     name, sep, raw = text.partition("=")
     name = name.strip().upper()
     if not sep:
-        raise ConfigError(f"bad --threshold {text!r}: use NAME=VALUE, e.g. ALERT_NEGATIVE_RATIO=0.5")
+        raise ConfigError(f"bad --threshold {text!r}: use NAME=VALUE, "
+                          "e.g. ALERT_NEGATIVE_RATIO=0.5")
     return name, _threshold_value(name, raw.strip())
 
 
@@ -170,8 +171,8 @@ def _check_cron(expr: str, timezone: str) -> None:
 
     fields = expr.split()
     if len(fields) != 5:
-        raise ConfigError(f"bad --cron {expr!r}: it needs 5 fields (minute hour day month weekday), "
-                          f"got {len(fields)}; e.g. '0 */2 * * *' for every two hours")
+        raise ConfigError(f"bad --cron {expr!r}: it needs 5 fields (minute hour day month "
+                          f"weekday), got {len(fields)}; e.g. '0 */2 * * *' for every two hours")
     for name, value in zip(_CRON_FIELDS, fields, strict=True):
         try:
             CronTrigger(**{name: _crontab_weekdays(value) if name == "day_of_week" else value},
@@ -269,7 +270,8 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, Mapping):
-        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
+        pairs = ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items())
+        return "{ " + pairs + " }"
     raise TypeError(f"cannot write {type(value).__name__} to TOML")
 
 
@@ -320,7 +322,8 @@ def import_toml(text: str, **validate: Any) -> list[Monitor]:
         try:
             unknown = set(row) - _TOML_KEYS
             if unknown:
-                raise ConfigError(f"unknown key {sorted(unknown)[0]!r}; known: {', '.join(sorted(_TOML_KEYS))}")
+                raise ConfigError(f"unknown key {sorted(unknown)[0]!r}; "
+                                  f"known: {', '.join(sorted(_TOML_KEYS))}")
             platforms = row.get("platforms", [])
             recipients = row.get("recipients", row.get("alert_to", []))
             monitor = Monitor(

@@ -22,7 +22,7 @@ import itertools
 import math
 import unicodedata
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 from crawlers.errors import ConfigError
 
@@ -124,7 +124,7 @@ class Or:
         return " OR ".join(_wrap(c) if isinstance(c, Or) else str(c) for c in self.children)
 
 
-Node = Union[Term, Not, And, Or]
+Node = Term | Not | And | Or
 
 
 def _wrap(node: Node) -> str:
@@ -211,7 +211,8 @@ class Query:
                     "this alternative has only NOT terms, so there is nothing to search for: "
                     "add a positive term to it (e.g. 品牌A NOT 招聘)", at, self.source)
             # Commas separate keywords on a spider's command line; a space searches the same.
-            words = tuple(dict.fromkeys(" ".join(t.text.replace(",", " ").split()) for t in positive))
+            words = tuple(dict.fromkeys(" ".join(t.text.replace(",", " ").split())
+                                        for t in positive))
             if any(set(words) >= set(prev) for prev in sets):
                 continue
             sets = [prev for prev in sets if not set(prev) >= set(words)] + [words]

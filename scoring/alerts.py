@@ -13,7 +13,7 @@ import math
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from scoring.baseline import Baseline, binomial_sf, count_pvalue, seasonal_baseline
@@ -226,7 +226,7 @@ def _series(history: History, metric: str, seconds: float) -> list[tuple[datetim
         if metric not in past or "window/end" not in past:
             continue
         scale = seconds / past.get("window/seconds", seconds) if seconds else 1.0
-        end = datetime.fromtimestamp(past["window/end"], tz=timezone.utc)
+        end = datetime.fromtimestamp(past["window/end"], tz=UTC)
         out.append((end, past[metric] * scale))
     return out
 
@@ -243,7 +243,7 @@ class SpikeRule(Rule):
 
     def baseline(self, metric: str, metrics: Mapping[str, float], history: History) -> Baseline:
         seconds = metrics.get("window/seconds", 0.0)
-        at = datetime.fromtimestamp(metrics.get("window/end", 0.0), tz=timezone.utc)
+        at = datetime.fromtimestamp(metrics.get("window/end", 0.0), tz=UTC)
         return seasonal_baseline(_series(history, metric, seconds), at)
 
     def check(self, metrics: Mapping[str, float], threshold: float,
@@ -266,7 +266,8 @@ class SpikeRule(Rule):
         message = (f"{observed:.0f} {self.noun} in the window, {ratio:.1f}× the {base.kind} "
                    f"baseline of {expected:.1f} (p={pvalue:.2g}, {details['test']} test)")
         return self.result("fired" if fired else "quiet", message, severity=severity,
-                           value=observed, threshold=round(min_ratio * expected, 3), details=details)
+                           value=observed, threshold=round(min_ratio * expected, 3),
+                           details=details)
 
     def extra_pvalue(self, metrics: Mapping[str, float], history: History) -> float:
         return 0.0

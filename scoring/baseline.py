@@ -75,7 +75,8 @@ def seasonal_baseline(
     >>> from datetime import timezone
     >>> t = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
     >>> week = timedelta(weeks=1)
-    >>> seasonal_baseline([(t - week, 10.0), (t - 2 * week, 14.0), (t - timedelta(hours=1), 99.0)], t)
+    >>> past = [(t - week, 10.0), (t - 2 * week, 14.0), (t - timedelta(hours=1), 99.0)]
+    >>> seasonal_baseline(past, t)
     Baseline(mean=12.0, variance=8.0, n=2, kind='seasonal')
     >>> seasonal_baseline([(t - timedelta(hours=1), 5.0)], t).kind
     'recent'
@@ -84,7 +85,8 @@ def seasonal_baseline(
     chosen: list[float] = []
     for k in range(1, seasons + 1):
         target = at - k * period
-        near = [(abs(when - target), value) for when, value in past if abs(when - target) <= tolerance]
+        near = [(abs(when - target), value) for when, value in past
+                if abs(when - target) <= tolerance]
         if near:
             chosen.append(min(near)[1])
     kind = "seasonal"

@@ -56,7 +56,6 @@ _NEG_SCOPE = 4  # characters after a negator that it flips ("不是很好" → �
 
 _BOS, _EOS, _SEP = "\x02", "\x03", "\x00"
 _NGRAMS = (1, 2, 3)
-_SKIP_BIGRAMS = False
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 _PRIMES = (
     np.uint64(0x9E3779B185EBCA87), np.uint64(0xC2B2AE3D27D4EB4F),
@@ -138,15 +137,6 @@ def _ngram_hashes(texts: Sequence[str], bits: int) -> tuple[np.ndarray, np.ndarr
             h = (h ^ cp[k:m + k]) * _PRIMES[k]
         h = h ^ np.uint64(n)
         # splitmix64 finaliser: spreads the bits so the top ``bits`` are usable as an index.
-        h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        h = h ^ (h >> np.uint64(31))
-        docs.append(doc_at[:m][valid])
-        idxs.append((h[valid] >> shift).astype(np.int64))
-    if _SKIP_BIGRAMS and cp.size > 2:
-        m = cp.size - 2
-        valid = ~is_sep[:m] & ~is_sep[1:m + 1] & ~is_sep[2:]
-        h = ((cp[:m] * _PRIMES[0]) ^ cp[2:]) * _PRIMES[3]
         h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         h = h ^ (h >> np.uint64(31))

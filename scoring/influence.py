@@ -66,6 +66,7 @@ DEFAULT_TIERS: dict[str, dict[str, Any]] = {
               "big_v": 50_000},
 }
 
+_ORIGINAL_KINDS = frozenset({"original", "thread", "article", "answer"})
 _WAN = re.compile(r"^\s*([\d.]+)\s*(万|w|W)\s*(\+)?\s*$")
 
 
@@ -185,8 +186,9 @@ def bci(x: BciInputs) -> float:
 
 
 def bci_inputs(posts: Iterable[Post]) -> BciInputs:
-    """Aggregate one account's posts in a window: originals and reposts count as 发博; comments
-    and replies are not microblogs and are skipped. Missing counts are 0.
+    """Aggregate one account's posts in a window: originals (and forum threads, articles,
+    answers, read as originals) and reposts count as 发博; comments and replies are not
+    microblogs and are skipped. Missing counts are 0.
 
     >>> ps = [Post("weibo", "1", kind="original", repost_count=3, comment_count=1, like_count=5),
     ...       Post("weibo", "2", kind="repost", repost_count=1)]
@@ -196,14 +198,14 @@ def bci_inputs(posts: Iterable[Post]) -> BciInputs:
     tot = dict.fromkeys(("posts", "originals", "reposts", "comments", "original_reposts",
                          "original_comments", "likes"), 0)
     for p in posts:
-        if p.kind not in ("original", "repost"):
+        if p.kind != "repost" and p.kind not in _ORIGINAL_KINDS:
             continue
         r, c = p.repost_count or 0, p.comment_count or 0
         tot["posts"] += 1
         tot["reposts"] += r
         tot["comments"] += c
         tot["likes"] += p.like_count or 0
-        if p.kind == "original":
+        if p.kind in _ORIGINAL_KINDS:
             tot["originals"] += 1
             tot["original_reposts"] += r
             tot["original_comments"] += c

@@ -34,7 +34,9 @@ def sentiment_label(post: Post, band: tuple[float, float] = (0.4, 0.6)) -> str |
     if post.sentiment is None:
         return None
     low, high = band
-    return "negative" if post.sentiment < low else "positive" if post.sentiment > high else "neutral"
+    if post.sentiment < low:
+        return "negative"
+    return "positive" if post.sentiment > high else "neutral"
 
 
 def crawl_failure(run: CrawlRun) -> str | None:

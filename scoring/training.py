@@ -121,7 +121,8 @@ def evaluate(
     sample: int | None = None,
 ) -> dict[str, float | None]:
     """Held-out figures: polarity accuracy (score > 0.5 means positive) on Weibo, Weibo without
-    emoticons and reviews, and emotion macro-F1 (None for a model without emotions).
+    emoticons and reviews, emotion macro-F1 (None for a model without emotions), and texts/s
+    of the full score over the Weibo split (a rough figure: bench/ measures it properly).
 
     ``sample`` limits each split to its first ``sample`` rows (for slow baselines).
     """
@@ -129,11 +130,15 @@ def evaluate(
         rows = corpora[name][1]
         return rows[:sample] if sample else rows
 
+    start = time.perf_counter()
+    weibo = _accuracy(model, held("weibo"))
+    speed = len(held("weibo")) / max(time.perf_counter() - start, 1e-9)
     figures: dict[str, float | None] = {
-        "weibo": _accuracy(model, held("weibo")),
+        "weibo": weibo,
         "weibo_no_emoticons": _accuracy(model, no_emoticon_rows(held("weibo"))),
         "reviews": _accuracy(model, held("reviews")),
         "emotion_macro_f1": None,
+        "texts_per_s": speed,
     }
     if isinstance(model, TingfengModel):
         rows = held("emotion")

@@ -142,3 +142,13 @@ def test_a_down_store_spools_and_the_next_crawl_replays(toy_server: ReplayServer
     with open_store(good_uri) as store:
         assert {p.post_id for p in store.posts(topic="ok")} == {"1", "2", "3", "4", "5"}
     assert not list((tmp_path / "spool").glob("spool-*.jsonl"))
+
+
+def test_platform_cookie_from_settings_reaches_the_platform_but_not_the_log(
+    toy_server: ReplayServer, tmp_path: Path
+) -> None:
+    before = len(toy_server.headers_seen)
+    proc, _ = crawl(toy_server, tmp_path, "ok", TOY_COOKIE="SUB=s3cr3t-value; SUBP=abc", LOG_LEVEL="DEBUG")
+    sent = [h.get("cookie", "") for h in toy_server.headers_seen[before:]]
+    assert any("SUB=s3cr3t-value" in c for c in sent)
+    assert "s3cr3t" not in proc.stderr + proc.stdout

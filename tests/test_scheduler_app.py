@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,7 +26,7 @@ from scheduler.app import build_scheduler, job_listener, make_jobstore, sync_mon
 from scheduler.jobs import RetryLater
 from scheduler.monitors import add_monitor
 
-NOW = datetime(2026, 11, 20, 4, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -81,7 +81,7 @@ def test_first_run_times_follow_the_trigger_from_the_last_run(settings, store) -
     # UTC, so the 02:00 UTC run was missed while the service was down: it is due already, and
     # the scheduler's misfire grace decides whether it still runs; after it comes 04:00 UTC.
     cron = jobs["monitor:cron"]
-    assert cron.next_run_time == datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)
+    assert cron.next_run_time == datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
     assert cron.trigger.get_next_fire_time(cron.next_run_time, NOW) == NOW
 
 
@@ -129,7 +129,7 @@ def test_digest_job_only_when_enabled(store) -> None:
                                         "ALERT_DIGEST_HOUR": 8}), store, now=NOW)
     digest = _jobs(on)["digest"]
     assert digest.func_ref == "scheduler.jobs:daily_digest"
-    assert digest.trigger.get_next_fire_time(None, NOW) == datetime(2026, 11, 21, 0, 0, tzinfo=timezone.utc)
+    assert digest.trigger.get_next_fire_time(None, NOW) == datetime(2026, 11, 21, 0, 0, tzinfo=UTC)
 
 
 def test_job_store_follows_the_store_uri(tmp_path) -> None:
@@ -157,7 +157,7 @@ def test_job_store_follows_the_store_uri(tmp_path) -> None:
 def test_jobs_persist_in_the_sqlite_job_store(tmp_path) -> None:
     # Real time here: a started scheduler processes due jobs (even when paused, at shutdown), so
     # every job is made due well in the future.
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     store = MemoryStore()
     add_monitor(store, Monitor("hourly", "b", ["zhihu"], every=3600), now=now - timedelta(days=1))
     add_monitor(store, Monitor("daily", "c", ["forum"], cron="0 9 * * *"), now=now)

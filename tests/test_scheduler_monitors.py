@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -103,17 +103,17 @@ def test_cron_reads_standard_crontab_weekdays_in_the_monitor_timezone(cron, expe
 
 
 def test_interval_is_anchored_at_creation_and_period_follows_the_schedule() -> None:
-    created = datetime(2026, 11, 20, 2, 7, tzinfo=timezone.utc)
+    created = datetime(2026, 11, 20, 2, 7, tzinfo=UTC)
     trigger = make_trigger(_monitor(created_at=created))
-    now = datetime(2026, 11, 20, 5, 0, tzinfo=timezone.utc)
-    assert trigger.get_next_fire_time(None, now) == datetime(2026, 11, 20, 5, 7, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 20, 5, 0, tzinfo=UTC)
+    assert trigger.get_next_fire_time(None, now) == datetime(2026, 11, 20, 5, 7, tzinfo=UTC)
     assert schedule_period(_monitor(), now) == timedelta(minutes=30)
     assert schedule_period(_monitor(every=None, cron="0 */2 * * *"), now) == timedelta(hours=2)
 
 
 def test_store_helpers_refuse_duplicates_and_list_known_names() -> None:
     store = MemoryStore()
-    now = datetime(2026, 11, 20, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 20, tzinfo=UTC)
     add_monitor(store, _monitor(), now=now)
     with pytest.raises(ConfigError, match="already exists: change it with `tingfeng monitor edit 品牌A`"):
         add_monitor(store, _monitor(), now=now)

@@ -4,7 +4,7 @@ spike rules firing on spikes while staying quiet on seeded Poisson noise."""
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -21,7 +21,7 @@ from scoring.alerts import (
     evaluate,
 )
 
-NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 DEFAULTS = {"ALERT_SPIKE_PVALUE": 0.01, "ALERT_MIN_VOLUME": 20, "ALERT_MIN_RATIO": 2.0,
             "ALERT_VOLUME_GROWTH": 3.0, "ALERT_NEGATIVE_RATIO": 0.6, "ALERT_RISK_HITS": 5,
             "ALERT_HEAD_JOINED": 1, "ALERT_CRAWL_FAILURES": 3}

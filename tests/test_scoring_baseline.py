@@ -4,7 +4,7 @@ installed) as an independent reference."""
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,7 +17,7 @@ from scoring.baseline import (
     seasonal_baseline,
 )
 
-NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 WEEK = timedelta(weeks=1)
 
 

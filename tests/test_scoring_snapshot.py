@@ -3,7 +3,7 @@ cascade metrics, on hand-built posts and runs whose numbers can be counted by ey
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -11,7 +11,7 @@ import pytest
 from crawlers.items import Author, CrawlRun, Post
 from scoring.snapshot import crawl_failure, snapshot
 
-NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
 
 

@@ -588,8 +588,6 @@ P101, P102, P104, P105 = (
 )
 R1, R2, R3, R4, R5, R6 = (f"49000000000002{i:02d}" for i in range(1, 7))
 DEMO = {"keyword": "听风演示", "max_pages": "3", "now": NOW.isoformat()}
-# The replay server has no robots.txt; robots handling is the shared middleware's business.
-E2E_SETTINGS = {"ROBOTSTXT_OBEY": False}
 
 
 def crawl(fixture_server: object, tmp_path: Path, args: dict[str, str], **settings: object) -> str:
@@ -601,7 +599,7 @@ def crawl(fixture_server: object, tmp_path: Path, args: dict[str, str], **settin
         tmp_path,
         fixture_server.base_url,  # type: ignore[attr-defined]
         store_uri=f"sqlite:///{tmp_path / 'crawl.db'}",
-        **{**E2E_SETTINGS, **settings},
+        **settings,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr, proc.stderr[-3000:]

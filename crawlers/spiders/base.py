@@ -44,6 +44,16 @@ def parse_since_arg(value: str | None, now: datetime) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
+def _cookie_dict(header: str) -> dict[str, str]:
+    """'a=1; b=2' → {'a': '1', 'b': '2'}.
+
+    >>> _cookie_dict("SUB=x; SUBP=y=z")
+    {'SUB': 'x', 'SUBP': 'y=z'}
+    """
+    pairs = (part.strip().partition("=") for part in header.split(";"))
+    return {name: value for name, sep, value in pairs if name and sep}
+
+
 class PlatformSpider(scrapy.Spider):
     """Base of every platform spider.
 
@@ -113,11 +123,17 @@ class PlatformSpider(scrapy.Spider):
     ) -> scrapy.Request:
         """A request for a real platform URL; see the class docstring for what it adds."""
         all_headers = dict(headers or {})
+        cookies: dict[str, str] = {}
         cookie = self._cookie()
         if cookie and "Cookie" not in all_headers:
-            all_headers["Cookie"] = cookie
+            if self.settings.getbool("COOKIES_ENABLED"):
+                # CookiesMiddleware replaces a hand-set Cookie header with its jar, so hand it over.
+                cookies = _cookie_dict(cookie)
+            else:
+                all_headers["Cookie"] = cookie
         return scrapy.Request(
             self.url(real_url),
+            cookies=cookies or None,
             callback=callback,
             cb_kwargs=cb_kwargs or {},
             headers=all_headers,

@@ -43,6 +43,8 @@ def json_text(value: Any, *, ascii_only: bool = False) -> str:
 
 def utc(value: datetime) -> datetime:
     """``value`` as an aware UTC datetime; a naive one is taken to be UTC already."""
+    if value.tzinfo is UTC:
+        return value
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)

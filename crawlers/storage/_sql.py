@@ -106,10 +106,11 @@ UPSERT_POST = f"""INSERT INTO posts
         doc = json_patch(posts.doc, excluded.doc),
         extra = {_merged_extra("posts")}"""
 
-# Runs after the post's upsert, so the stored created_at (not the incoming one, which may be
-# None) goes with the topic.
+# Runs after the post's upsert. The incoming created_at is what was just stored; when it is
+# None the stored one is looked up (coalesce evaluates its arguments lazily).
 ADD_TOPIC = """INSERT INTO post_topics (platform, post_id, topic, created_at)
-    SELECT platform, post_id, ?3, created_at FROM posts WHERE platform = ?1 AND post_id = ?2
+    VALUES (?1, ?2, ?3, coalesce(
+        ?4, (SELECT created_at FROM posts WHERE platform = ?1 AND post_id = ?2)))
     ON CONFLICT DO NOTHING"""
 
 UPSERT_AUTHOR = f"""INSERT INTO authors (platform, author_id, doc, extra) VALUES (?, ?, ?, ?)
@@ -191,11 +192,12 @@ def post_rows(batch: list[Post], *, ascii_only: bool) -> tuple[list[Any], list[A
     topic_rows: list[Any] = []
     for post in batch:
         doc, topics, doc_json, extra_json = _split(post, ascii_only)
+        created_at = doc.get("created_at")
         rows.append((
-            post.platform, post.post_id, doc.get("created_at"), doc.get("kind"),
+            post.platform, post.post_id, created_at, doc.get("kind"),
             doc.get("root_post_id"), doc.get("sentiment_model"), doc_json, extra_json,
         ))
-        topic_rows.extend((post.platform, post.post_id, topic) for topic in topics)
+        topic_rows.extend((post.platform, post.post_id, topic, created_at) for topic in topics)
     return rows, topic_rows
 
 

@@ -77,6 +77,11 @@ def run_demo(args: argparse.Namespace) -> int:
     return 0 if all(r.returncode == 0 for r in results) else 1
 
 
+FAILURE_REASONS = frozenset(
+    {"rate_limited", "login_required", "blocked", "content_unavailable", "unexpected_payload"}
+)
+
+
 def summarize(store: Any, topic: str, results: list[Any]) -> str:
     """A plain-text summary of what a topic holds: posts by platform and kind, authors,
     repost/reply edges, and crawl failures by kind."""
@@ -95,7 +100,7 @@ def summarize(store: Any, topic: str, results: list[Any]) -> str:
     failures: Counter[str] = Counter()
     for r in results:
         for key, value in r.stats.items():
-            if key.startswith("platform/"):
+            if key.startswith("platform/") and key.rsplit("/", 1)[-1] in FAILURE_REASONS:
                 failures[key] += int(value)
     if failures:
         lines.append("crawl failures by kind (counted, the crawls went on or stopped with a reason):")

@@ -15,8 +15,9 @@ EPILOG = """\
 examples:
   tingfeng monitor add 品牌A --query '品牌A AND (投诉 OR 退款) NOT 招聘' \\
       --platforms weibo,wechat,zhihu,forum --every 30m --alert-to pr@example.com
-  tingfeng monitor add 新品 --query '"新品 发布会" OR 新品X' --platforms weibo --cron '0 */2 * * *' \\
-      --alert-to a@example.com,b@example.com --threshold ALERT_NEGATIVE_RATIO=0.5
+  tingfeng monitor add 新品 --query '"新品 发布会" OR 新品X' --platforms weibo \\
+      --cron '0 */2 * * *' --alert-to a@example.com,b@example.com \\
+      --threshold ALERT_NEGATIVE_RATIO=0.5
   tingfeng monitor list
   tingfeng monitor show 品牌A
   tingfeng monitor edit 品牌A --every 1h --threshold ALERT_RISK_HITS=off
@@ -36,7 +37,8 @@ A running `tingfeng scheduler run` picks up every change within MONITOR_SYNC_INT
 
 
 def _definition_options(p: argparse.ArgumentParser, *, required: bool) -> None:
-    p.add_argument("--query", "-q", required=required, help="boolean query, e.g. '品牌A (投诉 OR 退款)'")
+    p.add_argument("--query", "-q", required=required,
+                   help="boolean query, e.g. '品牌A (投诉 OR 退款)'")
     p.add_argument("--platforms", "-p", required=required,
                    help="comma-separated: weibo,wechat,zhihu,forum")
     when = p.add_mutually_exclusive_group(required=required)
@@ -55,8 +57,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     msub = top.add_subparsers(dest="monitor_command", metavar="ACTION", required=True)
 
-    def action(name: str, helptext: str, func: Any, *, with_name: bool = True) -> argparse.ArgumentParser:
-        p = msub.add_parser(name, help=helptext, description=helptext[0].upper() + helptext[1:] + ".",
+    def action(name: str, helptext: str, func: Any, *,
+               with_name: bool = True) -> argparse.ArgumentParser:
+        p = msub.add_parser(name, help=helptext, description=helptext[0].upper() + helptext[1:],
                             epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
         if with_name:
             p.add_argument("name", help="monitor name")
@@ -68,7 +71,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--paused", action="store_true", help="create it paused")
     p = action("edit", "change a monitor (only the options given)", cmd_edit)
     _definition_options(p, required=False)
-    p.add_argument("--clear-thresholds", action="store_true", help="drop every per-monitor threshold first")
+    p.add_argument("--clear-thresholds", action="store_true",
+                   help="drop every per-monitor threshold first")
     p.add_argument("--clear-alert-to", action="store_true", help="drop every recipient first")
     p = action("list", "list monitors", cmd_list, with_name=False)
     action("show", "show a monitor, its searches, next run and recent alerts", cmd_show)
@@ -215,12 +219,19 @@ def cmd_show(args: argparse.Namespace) -> int:
         m = require_monitor(store, args.name)
         alerts = store.alerts(monitor=m.name, since=now - timedelta(days=7))
     query = parse_query(m.query)
-    nxt = None if m.paused else make_trigger(m, limits["timezone"]).get_next_fire_time(m.last_run_at, now)
+    if m.paused:
+        when = "— (paused)"
+    elif m.last_run_at is None:
+        when = "as soon as `tingfeng scheduler run` picks it up"
+    else:
+        nxt = make_trigger(m, limits["timezone"]).get_next_fire_time(m.last_run_at, now)
+        when = f"{nxt.astimezone(now.tzinfo):%Y-%m-%d %H:%M} UTC"
+    thresholds = ", ".join(f"{k}={v}" for k, v in m.thresholds.items())
     lines = [_describe(m), f"  query:      {m.query}", f"  parsed:     {query}",
              f"  searches:   {' | '.join(query.keywords(limits['max_keywords']))}",
              f"  alert to:   {', '.join(m.recipients) or '(MAIL_TO only)'}",
-             f"  thresholds: {', '.join(f'{k}={v}' for k, v in m.thresholds.items()) or '(defaults)'}",
-             f"  next run:   {nxt.astimezone(now.tzinfo):%Y-%m-%d %H:%M} UTC" if nxt else "  next run:   —",
+             f"  thresholds: {thresholds or '(defaults)'}",
+             f"  next run:   {when}",
              f"  alerts (7 days): {len(alerts)}"]
     lines += [f"    {a.created_at:%m-%d %H:%M} [{a.severity}] {a.rule} ({a.status}): {a.message}"
               for a in alerts[-10:]]
@@ -301,5 +312,6 @@ def cmd_import(args: argparse.Namespace) -> int:
         for monitor in monitors:
             add_monitor(store, monitor, now=now, replace=True, **limits)
     new = [m.name for m in monitors if m.name not in existing]
-    print(f"imported {len(monitors)} monitor(s): {len(new)} new, {len(monitors) - len(new)} replaced")
+    replaced = len(monitors) - len(new)
+    print(f"imported {len(monitors)} monitor(s): {len(new)} new, {replaced} replaced")
     return 0

@@ -1,4 +1,4 @@
-"""``tingfeng scheduler run|jobs``: the long-running monitor service (also ``python -m scheduler``)."""
+"""``tingfeng scheduler run|jobs``: the long-running monitor service (``python -m scheduler``)."""
 
 from __future__ import annotations
 

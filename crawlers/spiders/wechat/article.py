@@ -171,8 +171,12 @@ def parse_appmsgext(
         "old_like_num": to_int(stat.get("old_like_num")),
         "real_read_num": to_int(stat.get("real_read_num")),
     }
+    read, like = counts["read_count"], counts["like_count"]
     return [
         dataclasses.replace(
-            article, **{k: v for k, v in counts.items() if v is not None}, extra=extra
+            article,
+            read_count=article.read_count if read is None else read,
+            like_count=article.like_count if like is None else like,
+            extra=extra,
         )
     ]

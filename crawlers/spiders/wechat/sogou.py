@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote, urljoin
 
 from lxml import etree
-from parsel import Selector
+from parsel import Selector, SelectorList
 
 from crawlers.errors import UnexpectedPayload
 from crawlers.items import Author, Post
@@ -74,7 +74,7 @@ def _sogou_id(value: str | None) -> str | None:
     return f"sogou:{value}" if value else None
 
 
-def _text(sel: Selector, query: str) -> str:
+def _text(sel: Selector | SelectorList[Selector], query: str) -> str:
     return " ".join(sel.xpath(f"string({query})").get("").split())
 
 

@@ -98,6 +98,12 @@ class WechatSpider(PlatformSpider):
         return urlencode([(k, v) for k, v in parse_qsl(raw.lstrip("?")) if k != "__biz"])
 
     async def start(self) -> AsyncIterator[Any]:
+        if not (
+            self.keywords or self.hot_categories or self.article_urls or self.bizs or self.fakeids
+        ):
+            self.logger.warning(
+                "nothing to crawl: pass -a keyword=…, hot=…, urls=…, biz=… or fakeid=…"
+            )
         for kw in self.keywords:
             if "search" in self.sources:
                 yield self._request(
@@ -274,6 +280,7 @@ class WechatSpider(PlatformSpider):
                 yield listed
             return
         article, author = items
+        assert isinstance(article, Post) and isinstance(author, Author)
         if listed is not None and listed.post_id == article.post_id:
             # Same article: keep what only the list knew (read counts, Sogou ids).
             filled = {

@@ -7,7 +7,7 @@ Endpoints (builders in ``urls.py``; ENDPOINTS name → parser for ``tingfeng par
                   card_type 11 → card_group[].mblog
   timeline        getIndex?type=uid&value={uid}&containerid=107603{uid}&page=N (same cards)
   profile         getIndex?type=uid&value={uid} → data.userInfo
-  status          m.weibo.cn/statuses/show?id={bid} → data (one mblog)
+  status          m.weibo.cn/statuses/show?id={bid} → data (one mblog; longText inlined)
   longtext        m.weibo.cn/statuses/extend?id={mid} → data.longTextContent (when isLongText)
   reposts         m.weibo.cn/api/statuses/repostTimeline?id={mid}&page=N → data.data[], data.max
   comments        m.weibo.cn/comments/hotflow?id={mid}&mid={mid}&max_id_type=0[&max_id=…]
@@ -36,6 +36,10 @@ unknown → UnexpectedPayload), errno 100005 "请求过于频繁" and 403 + that
 HTTP 418/432 and plain 403 → Blocked, redirects / passport & visitor pages / SSO retcode page /
 ok:-100 / "请先登录" → LoginRequired, frozen account (20003) and content_accessdeny captcha →
 Blocked, "网络繁忙" → RateLimited, truncated JSON or undecodable bytes → UnexpectedPayload.
+
+Modules: ``urls`` (builders) · ``checks`` (check_response, body decoding) · ``text`` (HTML →
+text, counts) · ``parsers`` (statuses, profiles) · ``reposts`` (//@ chains → parents) ·
+``comments`` · ``legacy`` (2017 pages) · ``spider`` (WeiboSpider) · ``api`` (ApiClient calls).
 
 Verified 2026-11 against tests/fixtures/weibo (recordings from 2017, 2019 and 2026).
 """

@@ -196,7 +196,7 @@ class WeiboSpider(PlatformSpider):
 
     # -- helpers ----------------------------------------------------------------------------
     def _run_parser(self, response: Response, parser: Callable[..., list[Item]],
-               **context: Any) -> tuple[Any, list[Item]]:
+                    **context: Any) -> tuple[Any, list[Item]]:
         """Decode the JSON body and run ``parser`` through ``parse_safely``: a body it does not
         understand is counted, logged with its URL and yields nothing. Returns (payload, items)."""
         url = response.meta.get("real_url", response.url)

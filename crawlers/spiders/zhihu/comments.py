@@ -41,6 +41,7 @@ def _comment(
     reply_root = str(c.get("reply_root_comment_id") or "0")
     thread_head = root_comment or (reply_root if reply_root != "0" else None)
     is_reply = thread_head is not None and thread_head != str(cid)
+    parent: str | None
     if is_reply:
         parent = f"comment:{reply_to}" if reply_to != "0" else f"comment:{thread_head}"
     else:

@@ -30,6 +30,7 @@ _BLOCK = frozenset("p div br li h1 h2 h3 h4 h5 h6 blockquote figure figcaption p
 
 
 def unix_time(value: Any) -> datetime | None:
+    """Aware UTC datetime from Zhihu's unix seconds (``created_time``); None when absent."""
     try:
         seconds = int(value)
     except (TypeError, ValueError):
@@ -38,6 +39,7 @@ def unix_time(value: Any) -> datetime | None:
 
 
 def to_int(value: Any) -> int | None:
+    """Counts are JSON integers; anything else (missing, null, bool) is None."""
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
@@ -124,6 +126,7 @@ def author_of(obj: Any) -> Author | None:
 
 
 def by(obj: Any) -> tuple[str | None, str | None]:
+    """(author_id, author_name) of a member object; the id is None for anonymous authors."""
     member = _member(obj)
     if member is None:
         return None, None

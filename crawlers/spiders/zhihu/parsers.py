@@ -78,7 +78,8 @@ def _content(obj: dict[str, Any]) -> list[Post | Author]:
             )
         )
     else:
-        column = obj.get("column") if isinstance(obj.get("column"), dict) else {}
+        column = obj.get("column")
+        column = column if isinstance(column, dict) else {}
         out.append(
             Post(
                 PLATFORM,

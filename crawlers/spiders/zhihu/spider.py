@@ -88,6 +88,10 @@ class ZhihuSpider(PlatformSpider):
             )
         elif not self._cookie():
             self.logger.warning("ZHIHU_COOKIE is not set: without its d_c0 nothing can be signed")
+        if not (self.keywords or self.questions or self.article_ids or self.members):
+            self.logger.warning(
+                "nothing to crawl: pass -a keyword=…, questions=…, articles=… or members=…"
+            )
         for kw in self.keywords:
             yield self.zhihu_request(
                 urls.search_url(kw, 1), self.parse_search_page, cb_kwargs={"page": 1}
@@ -171,7 +175,7 @@ class ZhihuSpider(PlatformSpider):
         inline: dict[str, int] = {}
         for item in items:
             if isinstance(item, Post) and item.kind == "reply":
-                head = item.extra.get("root_comment_id")
+                head = str(item.extra.get("root_comment_id"))
                 inline[head] = inline.get(head, 0) + 1
         yield from items
         for item in items:

@@ -1,0 +1,174 @@
+"""The store-facing edge of scoring: rescore stored posts (sentiment, emotion, risk hits) and
+recompute author tiers and influence. Scoring itself stays in the pure ``scoring`` package;
+settings are turned into its parameters here (``*_from_settings``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from crawlers.items import Author, AuthorKey, Post, PostKey, PostScore
+
+if TYPE_CHECKING:
+    from crawlers.storage import Store
+    from scoring.risk import Lexicon
+    from scoring.sentiment import SentimentModel
+
+__all__ = [
+    "author_scores",
+    "lexicon_from_settings",
+    "model_from_settings",
+    "rescore_store",
+    "score_authors",
+    "tiers_from_settings",
+]
+
+Progress = Callable[[int, int], None]
+
+
+def model_from_settings(settings: Any, path: str | None = None) -> SentimentModel:
+    """The model named by ``path`` or SENTIMENT_MODEL_PATH (shipped model when empty), with the
+    SENTIMENT_NEUTRAL_LOW/HIGH band and SENTIMENT_EMOTION_THRESHOLD."""
+    from scoring.sentiment import load_model
+
+    return load_model(
+        path or settings.get("SENTIMENT_MODEL_PATH") or None,
+        neutral_band=(settings.getfloat("SENTIMENT_NEUTRAL_LOW", 0.4),
+                      settings.getfloat("SENTIMENT_NEUTRAL_HIGH", 0.6)),
+        emotion_threshold=settings.getfloat("SENTIMENT_EMOTION_THRESHOLD", 0.4),
+    )
+
+
+def lexicon_from_settings(settings: Any) -> Lexicon:
+    """RISK_COMPLAINT_WORDS / RISK_SENSITIVE_WORDS / RISK_ABUSE_WORDS (empty: built-in lists)."""
+    from scoring.risk import Lexicon
+
+    return Lexicon.default(
+        complaint=settings.getlist("RISK_COMPLAINT_WORDS"),
+        sensitive=settings.getlist("RISK_SENSITIVE_WORDS"),
+        abuse=settings.getlist("RISK_ABUSE_WORDS"),
+    )
+
+
+def tiers_from_settings(settings: Any) -> dict[str, dict[str, Any]]:
+    """scoring.influence.DEFAULT_TIERS with INFLUENCE_TIERS merged in, platform by platform."""
+    from scoring.influence import DEFAULT_TIERS
+
+    tiers = {p: dict(v) for p, v in DEFAULT_TIERS.items()}
+    for platform, cut in (settings.getdict("INFLUENCE_TIERS") or {}).items():
+        tiers.setdefault(platform, {}).update(cut)
+    return tiers
+
+
+def rescore_store(
+    store: Store,
+    model: SentimentModel | None = None,
+    *,
+    topic: str | None = None,
+    batch_size: int = 1000,
+    progress: Progress | None = None,
+    lexicon: Lexicon | None = None,
+    force: bool = False,
+) -> int:
+    """Score every stored post whose ``sentiment_model`` is not ``model.version`` (all posts with
+    ``force``), writing sentiment, label, emotion, version and risk hits in batches.
+
+    Keys are collected first and posts fetched batch by batch, so no backend cursor stays open
+    while ``set_scores`` writes. ``progress(done, total)`` is called after each batch.
+    Returns how many posts were updated.
+    """
+    from scoring.risk import post_risk_hits
+    from scoring.sentiment import load_model
+
+    model = model or load_model()
+    source = store.posts(topic=topic) if force else store.unscored_posts(model.version, topic=topic)
+    keys: list[PostKey] = [p.key for p in source]
+    done = written = 0
+    for start in range(0, len(keys), max(batch_size, 1)):
+        batch = list(store.get_posts(keys[start:start + batch_size]).values())
+        results = model.score([p.text or "" for p in batch])
+        scores = {
+            p.key: PostScore(sentiment=r.score, label=r.label, model=model.version,
+                             emotion=r.emotion, risk_hits=post_risk_hits(p, lexicon))
+            for p, r in zip(batch, results)
+        }
+        written += store.set_scores(scores)
+        done += len(batch)
+        if progress:
+            progress(done, len(keys))
+    return written
+
+
+def author_scores(
+    author: Author,
+    posts: list[Post],
+    *,
+    days: float,
+    tiers: Mapping[str, Mapping[str, Any]] | None = None,
+) -> tuple[str, float | None]:
+    """(tier, influence) of one author from its posts in a ``days``-long window.
+
+    Influence: BCI for Weibo and forums (threads count as originals), WCI V14.2 for WeChat,
+    the Zhihu index (followers, voteups: ``extra["voteup_count"]`` or the summed likes of the
+    posts) for Zhihu; None when the author has no post in the window. WeChat tiers read the
+    average reads per article.
+    """
+    from scoring.influence import author_tier, bci, bci_inputs, wci_inputs, wci_v14, zhihu_influence
+
+    reads = None
+    influence: float | None = None
+    if author.platform == "wechat":
+        x = wci_inputs(posts, days=days)
+        reads = x.reads / x.n if x.n else None
+        influence = wci_v14(x) if x.n else None
+    elif author.platform == "zhihu":
+        voteups = author.extra.get("voteup_count")
+        if voteups is None and posts:
+            voteups = sum(p.like_count or 0 for p in posts)
+        if posts or voteups is not None:
+            influence = zhihu_influence(author.followers, voteups)
+    elif posts:
+        influence = bci(bci_inputs(posts))
+    tier, _big_v = author_tier(author, tiers=tiers, reads=reads)
+    return tier.value, influence
+
+
+def score_authors(
+    store: Store,
+    *,
+    topic: str | None = None,
+    since: datetime | None = None,
+    now: datetime,
+    tiers: Mapping[str, Mapping[str, Any]] | None = None,
+) -> int:
+    """Recompute tier and influence of the authors of ``topic``'s posts in ``[since, now)``
+    and write them with ``set_author_scores``. Without topic and since, every stored author
+    is tiered (those without collected posts get influence None).
+
+    The window length for daily averages is ``now - since``, or without ``since`` the span
+    from the oldest post to ``now`` (at least one day). Returns how many authors were updated.
+    """
+    if since is None:
+        posts = list(store.posts(topic=topic))
+    else:
+        posts = list(store.posts(topic=topic, since=since, until=now))
+    by_author: dict[AuthorKey, list[Post]] = defaultdict(list)
+    for p in posts:
+        if p.author_id:
+            by_author[(p.platform, p.author_id)].append(p)
+    oldest = min((p.created_at for p in posts if p.created_at), default=None)
+    start = since or oldest or now
+    days = max((now - start) / timedelta(days=1), 1.0)
+    everyone = topic is None and since is None
+    authors = store.authors(None if everyone else list(by_author))
+    scores: dict[AuthorKey, tuple[str | None, float | None]] = {}
+    for key, author in authors.items():
+        tier, influence = author_scores(author, by_author.get(key, []), days=days, tiers=tiers)
+        if influence is not None and not math.isfinite(influence):
+            influence = None
+        scores[key] = (tier, influence)
+    return store.set_author_scores(scores) if scores else 0
