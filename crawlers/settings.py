@@ -151,9 +151,9 @@ ALERT_DIGEST_ENABLED = os.environ.get("TINGFENG_DIGEST", "") in ("1", "true", "y
 ALERT_DIGEST_HOUR = 9
 
 # --- WeChat and Zhihu ---------------------------------------------------------------------
-# Secret. uin=…&key=…&pass_ticket=…&appmsg_token=… copied from a WeChat-client profile_ext request; enables account history (-a biz=) and read counts.
+# Secret: "uin=…&key=…&pass_ticket=…&appmsg_token=…" of a WeChat-client profile_ext request.
 WECHAT_PROFILE_QUERY = os.environ.get("WECHAT_PROFILE_QUERY", "")
-# Supplies Zhihu's x-zse-96 signature: "cmd:<program args>" or "python:<module>:<function>" (see crawlers/zhihu_sign.py).
+# Zhihu x-zse-96 signer: "cmd:<program args>" or "python:<module>:<func>" (crawlers/zhihu_sign.py)
 ZHIHU_SIGNER = os.environ.get("ZHIHU_SIGNER", "")
 
 # --- Scoring: sentiment, influence, risk ----------------------------------------------------

@@ -221,6 +221,42 @@ class CascadeForest:
         rel = pre[start:stop] - lo
         return start + np.flatnonzero((rel > 0) & (rel < size[row]))
 
+    def break_cycles(self) -> int:
+        """Cut every parent cycle at its earliest row (by time, then key), re-attaching that row
+        to its cascade's root; counts them in ``stats["cycles_broken"]``. Returns how many.
+
+        >>> F = CascadeForest(["t"], np.array([0, 3]), ["r", "a", "b"], np.array([-1, 2, 1]))
+        >>> F.break_cycles(), F.parent.tolist()
+        (1, [-1, 0, 1])
+        """
+        anc = self.parent.copy()
+        for _ in range(max(2, math.ceil(math.log2(max(len(anc), 2)))) + 2):
+            live = np.flatnonzero(anc >= 0)
+            if live.size == 0:
+                return 0
+            anc[live] = anc[anc[live]]
+        state: dict[int, int] = {}
+        broken = 0
+        for start in np.flatnonzero(anc >= 0).tolist():
+            path, i = [], start
+            while i >= 0 and i not in state:
+                state[i] = start
+                path.append(i)
+                i = int(self.parent[i])
+            if i >= 0 and state[i] == start:  # closed a new cycle
+                cyc = path[path.index(i) :]
+                cut = min(cyc, key=lambda r: (self.time[r] if self.time[r] == self.time[r]
+                                              else math.inf, str(self.nodes[r])))
+                c = int(self.tree[cut])
+                self.parent[cut] = self.offsets[c]
+                broken += 1
+                self.stats["cycles_broken"] = self.stats.get("cycles_broken", 0) + 1
+                cs = self.cascade_stats.setdefault(c, {})
+                cs["cycles_broken"] = cs.get("cycles_broken", 0) + 1
+        self.__dict__.pop("depth", None)  # derived arrays are stale now
+        self.__dict__.pop("_levels", None)
+        return broken
+
     # -- conversion --------------------------------------------------------------------------
     @classmethod
     def from_graph(cls, T: nx.DiGraph, cascade_id: Hashable | None = None) -> CascadeForest:

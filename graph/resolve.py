@@ -363,31 +363,5 @@ def _assemble(b: _Builder, keys: list[tuple[str, str]], ordered: list[Post], tre
         placeholder=np.r_[np.zeros(len(ordered), bool), np.ones(m, bool)][perm],
         platforms=[plat for plat, _ in keys], stats=b.stats, cascade_stats=b.cstats,
     )
-    _break_cycles(forest)
+    forest.break_cycles()
     return forest
-
-
-def _break_cycles(F: CascadeForest) -> None:
-    """Cut each parent cycle at its earliest row (by time, then key); hang that row from the root."""
-    anc = F.parent.copy()
-    for _ in range(max(2, int(np.log2(max(len(anc), 2))) + 2)):
-        live = np.flatnonzero(anc >= 0)
-        if live.size == 0:
-            return
-        anc[live] = anc[anc[live]]
-    state: dict[int, int] = {}
-    for start in np.flatnonzero(anc >= 0).tolist():
-        path, i = [], start
-        while i >= 0 and i not in state:
-            state[i] = start
-            path.append(i)
-            i = int(F.parent[i])
-        if i >= 0 and state[i] == start:  # closed a new cycle
-            cyc = path[path.index(i):]
-            cut = min(cyc, key=lambda r: (F.time[r] if F.time[r] == F.time[r] else _INF,
-                                          str(F.nodes[r])))
-            c = int(F.tree[cut])
-            F.parent[cut] = F.offsets[c]
-            F.stats["cycles_broken"] = F.stats.get("cycles_broken", 0) + 1
-            cs = F.cascade_stats.setdefault(c, {})
-            cs["cycles_broken"] = cs.get("cycles_broken", 0) + 1

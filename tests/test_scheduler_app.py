@@ -27,6 +27,7 @@ from scheduler.jobs import RetryLater
 from scheduler.monitors import add_monitor
 
 NOW = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -75,7 +76,8 @@ def test_first_run_times_follow_the_trigger_from_the_last_run(settings, store) -
     assert jobs["monitor:fresh"].next_run_time == NOW
     # Ran 20 minutes ago on an hourly schedule: 40 minutes from now.
     hourly = jobs["monitor:hourly"]
-    assert hourly.next_run_time == hourly.trigger.get_next_fire_time(NOW - timedelta(minutes=20), NOW)
+    previous = NOW - timedelta(minutes=20)
+    assert hourly.next_run_time == hourly.trigger.get_next_fire_time(previous, NOW)
     assert hourly.next_run_time == NOW + timedelta(minutes=40)
     # Every two hours on Shanghai's even hours (UTC+8: also even UTC hours). Last run at 01:00
     # UTC, so the 02:00 UTC run was missed while the service was down: it is due already, and
@@ -167,7 +169,8 @@ def test_jobs_persist_in_the_sqlite_job_store(tmp_path) -> None:
         store.save_monitor(m)
     settings = load_settings({"STORE_URI": f"sqlite:///{tmp_path}/tf.db"})
     first = build_scheduler(settings, store, now=now)
-    expected = {job.id: job.next_run_time for job in first.get_jobs() if job.id.startswith("monitor:")}
+    expected = {job.id: job.next_run_time for job in first.get_jobs()
+                if job.id.startswith("monitor:")}
     assert expected["monitor:hourly"] == now + timedelta(minutes=40)
     first.start(paused=True)  # writes the jobs, runs nothing
     first.shutdown(wait=False)
@@ -198,8 +201,9 @@ def test_listener_records_failed_and_missed_monitor_runs(settings, store) -> Non
     listen = job_listener(scheduler, store, settings, clock=lambda: NOW)
     listen(JobExecutionEvent(EVENT_JOB_ERROR, "monitor:cron", "default", NOW,
                              exception=ValueError("boom")))
-    listen(JobExecutionEvent(EVENT_JOB_MISSED, "monitor:hourly", "default", NOW - timedelta(hours=2)))
-    listen(JobExecutionEvent(EVENT_JOB_ERROR, "sync-monitors", "volatile", NOW, exception=KeyError("x")))
+    listen(JobExecutionEvent(EVENT_JOB_MISSED, "monitor:hourly", "default", NOW - 2 * HOUR))
+    listen(JobExecutionEvent(EVENT_JOB_ERROR, "sync-monitors", "volatile", NOW,
+                             exception=KeyError("x")))
     runs = {run.topic: run for run in store.runs(kind="monitor")}
     assert set(runs) == {"cron", "hourly"}
     assert runs["cron"].finish_reason == "error" and runs["cron"].errors == ["ValueError: boom"]

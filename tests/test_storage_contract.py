@@ -69,6 +69,8 @@ def test_topics_are_unioned(store):
     store.upsert_posts([post("1", topics=[])])
     assert store.get_posts([("weibo", "1")])[("weibo", "1")].topics == ["a", "b"]
     assert ids(store.posts(topic="a")) == ids(store.posts(topic="b")) == ["1"]
+    store.upsert_posts([post("1", minutes=None, topics=["c"])])  # no time: the stored one holds
+    assert ids(store.posts(topic="c", since=T0, until=T0 + timedelta(seconds=1))) == ["1"]
 
 
 def test_extra_is_merged_key_by_key(store):

@@ -1,0 +1,57 @@
+"""Normalisation and hashed features: what the model reads, independent of any weights."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scoring.features import featurize, normalize, strip_emoticons
+
+
+def test_normalize_separates_emoticons_and_maps_emoji():
+    n = normalize("今天太开心了！！[哈哈][good]😂 @小王 http://t.cn/abc")
+    assert n.text == "今天太开心了!!"
+    assert n.emoticons == ["哈哈", "good", "笑cry"]
+    assert n.exclamations == 2
+
+
+def test_normalize_drops_repost_chain_names_and_folds_width_and_repeats():
+    n = normalize("ＯＫ哈哈哈哈哈哈 //@某某用户: 支持")
+    assert n.text == "ok哈哈哈 // 支持"
+    assert normalize("").text == "" and normalize("   ").emoticons == []
+
+
+def test_strip_emoticons_removes_brackets_and_emoji_only():
+    assert strip_emoticons("[泪]真的假的😭[话筒] [x]") == "真的假的"
+    assert strip_emoticons("数组 a[0] 不变") == "数组 a 不变"  # a one-char bracket is an emoticon too
+
+
+def test_featurize_is_deterministic_and_in_range():
+    texts = ["好评！[赞]", "不好用", ""]
+    d1, i1, v1 = featurize(texts, bits=16)
+    d2, i2, v2 = featurize(list(texts), bits=16)
+    assert np.array_equal(i1, i2) and np.array_equal(d1, d2) and np.allclose(v1, v2)
+    assert i1.min() >= 0 and i1.max() < 2**16
+    assert set(d1.tolist()) == {0, 1, 2}  # even the empty text has its begin/end grams
+
+
+def test_ngram_part_is_l2_normalised_and_cues_are_unit():
+    doc, idx, val = featurize(["服务很好"], cues=False)
+    # "服务很好" with begin/end markers: 6 unigrams, 5 bigrams, 4 trigrams = 15 grams.
+    assert len(val) == 15
+    assert np.isclose(np.sum(val**2), 1.0)
+    _, idx_c, val_c = featurize(["服务很好[赞]"])
+    assert len(val_c) == 16 and val_c[-1] == 1.0
+
+
+def test_smaller_hash_space_is_the_top_bits_of_the_larger():
+    _, big, _ = featurize(["微博[哈哈]!"], bits=20)
+    _, small, _ = featurize(["微博[哈哈]!"], bits=18)
+    assert np.array_equal(big >> 2, small)
+
+
+def test_negation_adds_scope_features():
+    _, plain, _ = featurize(["很好"])
+    _, negated, _ = featurize(["不很好"])
+    # 很好: 4 unigrams (with markers) + 3 bigrams + 2 trigrams; 不很好: 5 + 4 + 3, plus one
+    # scope token N:很好 for the bigram after the negator.
+    assert (len(plain), len(negated)) == (9, 13)
