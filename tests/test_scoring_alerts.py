@@ -27,7 +27,8 @@ DEFAULTS = {"ALERT_SPIKE_PVALUE": 0.01, "ALERT_MIN_VOLUME": 20, "ALERT_MIN_RATIO
             "ALERT_HEAD_JOINED": 1, "ALERT_CRAWL_FAILURES": 3}
 
 
-def window(end: datetime, count: float, negative: float, seconds: float = 3600.0) -> dict[str, float]:
+def window(end: datetime, count: float, negative: float,
+           seconds: float = 3600.0) -> dict[str, float]:
     return {"window/end": end.timestamp(), "window/seconds": seconds, "posts/count": count,
             "posts/scored": count, "posts/negative": negative,
             "posts/negative_ratio": negative / count if count else 0.0}
@@ -62,7 +63,7 @@ def test_operator_table(op, threshold, value, fires) -> None:
     ({"X_LIMIT": "lots"}, "disabled", "X_LIMIT='lots' is not a number"),
     ({"X_LIMIT": "5"}, "fired", ""),                      # settings from the environment are text
 ])
-def test_settings_are_read_by_name_and_a_missing_one_disables_the_rule(settings, status, words) -> None:
+def test_a_missing_setting_disables_the_rule(settings, status, words) -> None:
     rule = type("R", (Threshold,), {})
     [result] = evaluate([rule], {"x/value": 7}, settings)
     assert result.status == status and words in result.message
@@ -73,7 +74,8 @@ def test_a_metric_that_was_not_measured_skips_and_a_broken_rule_does_not_hide_ot
         def check(self, *args):
             raise ZeroDivisionError("oops")
 
-    results = evaluate([Broken, Threshold, RiskWords], {"risk/hits": 9}, {"X_LIMIT": 1, "ALERT_RISK_HITS": 5})
+    results = evaluate([Broken, Threshold, RiskWords], {"risk/hits": 9},
+                       {"X_LIMIT": 1, "ALERT_RISK_HITS": 5})
     assert [r.status for r in results] == ["error", "skipped", "fired"]
 
 
@@ -82,7 +84,9 @@ def test_every_default_rule_names_a_setting_documented_in_settings_py() -> None:
 
     text = (Path(__file__).resolve().parent.parent / "crawlers" / "settings.py").read_text("utf-8")
     for rule in DEFAULT_RULES:
-        for name in (rule.threshold_setting, rule.min_volume_setting, getattr(rule, "ratio_setting", None)):
+        names = (rule.threshold_setting, rule.min_volume_setting,
+                 getattr(rule, "ratio_setting", None))
+        for name in names:
             if name:
                 assert f"\n{name} = " in text, name
 
@@ -93,11 +97,11 @@ SPIKES = [
     ("spike", hourly_history(24), (50, 30), {}, ("fired", "quiet")),
     ("noise-sized bump", hourly_history(24), (50, 9), {}, ("quiet", "quiet")),
     ("volume guard", hourly_history(24, 10, 1), (12, 8), {}, ("quiet", "quiet")),
-    ("volume guard lowered per monitor", hourly_history(24, 10, 1), (12, 8), {"ALERT_MIN_VOLUME": 5},
-     ("fired", "quiet")),
+    ("volume guard lowered per monitor", hourly_history(24, 10, 1), (12, 8),
+     {"ALERT_MIN_VOLUME": 5}, ("fired", "quiet")),
     ("ratio guard", hourly_history(24, 500, 50), (500, 90), {}, ("quiet", "quiet")),
-    ("ratio guard lowered per monitor", hourly_history(24, 500, 50), (500, 90), {"ALERT_MIN_RATIO": 1.5},
-     ("fired", "quiet")),
+    ("ratio guard lowered per monitor", hourly_history(24, 500, 50), (500, 90),
+     {"ALERT_MIN_RATIO": 1.5}, ("fired", "quiet")),
     # Three times the posts with the usual share of negatives is a volume spike, not a negative one.
     ("volume surge", hourly_history(24), (150, 16), {}, ("quiet", "fired")),
     ("no history", [], (50, 30), {}, ("skipped", "skipped")),
@@ -140,7 +144,8 @@ def test_the_seasonal_baseline_knows_a_busy_hour_from_a_spike() -> None:
 
 def test_windows_of_another_length_are_rescaled() -> None:
     # The monitor used to run on 2-hour windows with 10 negatives each: 5 per hour.
-    history = [window(NOW - timedelta(hours=2 * i), 100, 10, seconds=7200) for i in range(12, 0, -1)]
+    history = [window(NOW - timedelta(hours=2 * i), 100, 10, seconds=7200)
+               for i in range(12, 0, -1)]
     [r] = evaluate([NegativeSpike], window(NOW, 50, 5), DEFAULTS, history)
     assert r.details["expected"] == 5.0 and r.status == "quiet"
 
@@ -202,12 +207,15 @@ def test_fires_on_most_injected_spikes() -> None:
 @pytest.mark.parametrize(("rule", "metrics", "overrides", "status"), [
     (NegativeShare, {"posts/count": 40, "posts/negative_ratio": 0.7}, {}, "fired"),
     (NegativeShare, {"posts/count": 40, "posts/negative_ratio": 0.5}, {}, "quiet"),
-    (NegativeShare, {"posts/count": 40, "posts/negative_ratio": 0.5}, {"ALERT_NEGATIVE_RATIO": 0.5}, "fired"),
+    (NegativeShare, {"posts/count": 40, "posts/negative_ratio": 0.5},
+     {"ALERT_NEGATIVE_RATIO": 0.5}, "fired"),
     (NegativeShare, {"posts/count": 5, "posts/negative_ratio": 1.0}, {}, "quiet"),  # volume guard
-    (NegativeShare, {"posts/count": 40, "posts/negative_ratio": 0.9}, {"ALERT_NEGATIVE_RATIO": None}, "disabled"),
+    (NegativeShare, {"posts/count": 40, "posts/negative_ratio": 0.9},
+     {"ALERT_NEGATIVE_RATIO": None}, "disabled"),
     (RiskWords, {"risk/hits": 5, "risk/word/维权": 3, "risk/word/曝光": 2}, {}, "fired"),
     (RiskWords, {"risk/hits": 4}, {}, "quiet"),
-    (HeadAccountJoined, {"authors/head_joined": 1, "authors/head_joined/weibo/42": 2e6}, {}, "fired"),
+    (HeadAccountJoined, {"authors/head_joined": 1, "authors/head_joined/weibo/42": 2e6}, {},
+     "fired"),
     (HeadAccountJoined, {"authors/head_joined": 0}, {}, "quiet"),
 ])
 def test_threshold_rules(rule, metrics, overrides, status) -> None:
@@ -225,10 +233,12 @@ def test_risk_and_head_messages_name_the_words_and_accounts() -> None:
 
 @pytest.mark.parametrize(("metrics", "status", "words"), [
     ({"crawl/weibo/consecutive_failures": 3, "crawl/weibo/login_required": 1,
-      "crawl/max_consecutive_failures": 3}, "fired", "weibo: login_required for 3 consecutive runs — refresh the platform cookie"),
+      "crawl/max_consecutive_failures": 3}, "fired",
+     "weibo: login_required for 3 consecutive runs — refresh the platform cookie"),
     ({"crawl/zhihu/consecutive_failures": 4, "crawl/zhihu/rate_limited": 1,
       "crawl/max_consecutive_failures": 4}, "fired", "run the monitor less often"),
-    ({"crawl/forum/consecutive_failures": 3, "crawl/forum/crashed": 1}, "fired", "crawl process failed"),
+    ({"crawl/forum/consecutive_failures": 3, "crawl/forum/crashed": 1}, "fired",
+     "crawl process failed"),
     ({"crawl/weibo/consecutive_failures": 2, "crawl/weibo/login_required": 1}, "quiet", ""),
     ({"crawl/weibo/consecutive_failures": 0}, "quiet", ""),
 ])

@@ -50,9 +50,11 @@ def test_tails_agree_with_scipy(k, mu) -> None:
     assert poisson_sf(k, mu) == pytest.approx(stats.poisson.sf(k - 1, mu), rel=1e-9, abs=1e-300)
     var = mu * 3
     r, p = mu * mu / (var - mu), mu / var
-    assert negbinom_sf(k, mu, var) == pytest.approx(stats.nbinom.sf(k - 1, r, p), rel=1e-9, abs=1e-300)
+    expected = stats.nbinom.sf(k - 1, r, p)
+    assert negbinom_sf(k, mu, var) == pytest.approx(expected, rel=1e-9, abs=1e-300)
     n = 2 * k + 10
-    assert binomial_sf(k, n, 0.3) == pytest.approx(stats.binom.sf(k - 1, n, 0.3), rel=1e-9, abs=1e-300)
+    expected = stats.binom.sf(k - 1, n, 0.3)
+    assert binomial_sf(k, n, 0.3) == pytest.approx(expected, rel=1e-9, abs=1e-300)
 
 
 def test_negative_binomial_reduces_to_poisson_and_has_a_fatter_tail() -> None:

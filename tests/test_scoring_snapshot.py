@@ -16,7 +16,8 @@ HOUR = timedelta(hours=1)
 
 
 def post(pid: str, minutes_ago: float, label: str | None = None, *, platform: str = "weibo",
-         author: str | None = None, risk: list[str] | None = None, score: float | None = None) -> Post:
+         author: str | None = None, risk: list[str] | None = None,
+         score: float | None = None) -> Post:
     return Post(platform, pid, created_at=NOW - timedelta(minutes=minutes_ago), author_id=author,
                 sentiment_label=label, sentiment=score, risk_hits=risk)
 
@@ -25,7 +26,7 @@ def test_window_counts_shares_and_bounds() -> None:
     posts = [
         post("1", 10, "negative"), post("2", 20, "negative", platform="zhihu"),
         post("3", 30, "positive"), post("4", 40, "neutral"), post("5", 50),        # unscored
-        post("6", 55, score=0.1),                                                  # label from score
+        post("6", 55, score=0.1),      # label from the score
         post("7", 60, "negative"),      # exactly at the window start: inside [now - 1h, now)
         post("8", 61, "negative"),      # before the window
         post("9", 0, "negative"),       # at now: outside
@@ -42,12 +43,13 @@ def test_window_counts_shares_and_bounds() -> None:
 
 def test_empty_window_is_all_zeros_not_an_error() -> None:
     m = snapshot([], {}, None, [], now=NOW, window=HOUR)
-    assert m["posts/count"] == 0 and m["posts/negative_ratio"] == 0 and m["posts/net_sentiment"] == 0
+    assert m["posts/count"] == 0
+    assert m["posts/negative_ratio"] == 0 and m["posts/net_sentiment"] == 0
 
 
 def test_risk_words_are_counted_per_word_and_per_post() -> None:
-    posts = [post("1", 5, risk=["维权", "曝光"]), post("2", 6, risk=["维权"]), post("3", 7, risk=[]),
-             post("4", 90, risk=["骗"])]  # outside the window
+    posts = [post("1", 5, risk=["维权", "曝光"]), post("2", 6, risk=["维权"]),
+             post("3", 7, risk=[]), post("4", 90, risk=["骗"])]  # the last is outside the window
     m = snapshot(posts, {}, None, [], now=NOW, window=HOUR)
     assert (m["risk/hits"], m["risk/posts"]) == (3, 2)
     assert (m["risk/word/维权"], m["risk/word/曝光"]) == (2, 1) and "risk/word/骗" not in m
@@ -59,10 +61,12 @@ def test_head_accounts_joining_for_the_first_time() -> None:
         ("weibo", "bigv"): Author("weibo", "bigv", verified=True, followers=600_000),     # 大V
         ("weibo", "unverified"): Author("weibo", "unverified", verified=False, followers=900_000),
         ("weibo", "veteran"): Author("weibo", "veteran", tier="head", followers=3_000_000),
-        ("zhihu", "zbigv"): Author("zhihu", "zbigv", verified=True, followers=150_000),  # zhihu cut-off 100k
+        # Zhihu's 大V cut-off is 100k followers.
+        ("zhihu", "zbigv"): Author("zhihu", "zbigv", verified=True, followers=150_000),
     }
     posts = [
-        post("1", 10, author="head"), post("2", 20, author="bigv"), post("3", 30, author="unverified"),
+        post("1", 10, author="head"), post("2", 20, author="bigv"),
+        post("3", 30, author="unverified"),
         post("4", 30, author="veteran"), post("5", 600, author="veteran"),  # seen hours ago
         post("6", 40, author="zbigv", platform="zhihu"), post("7", 45, author="nobody"),
     ]
@@ -76,8 +80,8 @@ def test_head_accounts_joining_for_the_first_time() -> None:
 
 
 def run(n: int, reason: str | None, platform: str = "weibo", **stats) -> CrawlRun:
-    return CrawlRun(f"r{n}-{platform}", platform, kind="crawl", started_at=NOW - timedelta(hours=10 - n),
-                    finish_reason=reason, stats=stats)
+    return CrawlRun(f"r{n}-{platform}", platform, kind="crawl", finish_reason=reason, stats=stats,
+                    started_at=NOW - timedelta(hours=10 - n))
 
 
 @pytest.mark.parametrize(("crawl", "failure"), [
@@ -114,4 +118,5 @@ def test_cascade_metrics_from_a_graph_report(cascades) -> None:
     m = snapshot([], {}, {"cascades": cascades}, [], now=NOW, window=HOUR)
     assert (m["cascade/count"], m["cascade/max_size"], m["cascade/max_depth"]) == (2, 10, 4)
     assert (m["cascade/max_breadth"], m["cascade/max_virality"]) == (5, 2.5)
-    assert not any(k.startswith("cascade/") for k in snapshot([], {}, None, [], now=NOW, window=HOUR))
+    without = snapshot([], {}, None, [], now=NOW, window=HOUR)
+    assert not any(k.startswith("cascade/") for k in without)

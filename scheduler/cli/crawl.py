@@ -61,6 +61,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("file", type=Path, help="a saved response body (JSON or HTML, any encoding)")
     p.add_argument("--endpoint", help="which parser to use (default: detected from the body)")
     p.add_argument("--now", help="ISO time that relative times ('3分钟前') are read against")
+    p.add_argument("--context", action="append", default=[], metavar="NAME=VALUE",
+                   help="what the body itself does not say, e.g. --context post_id=4900000000000102 "
+                        "for Weibo's long-text endpoint (repeatable)")
     p.set_defaults(func=run_parse_command)
 
 
@@ -71,7 +74,7 @@ def _spider_args(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name:
-            raise ConfigError(f"bad -a {pair!r}: use NAME=VALUE, e.g. -a site=tieba")
+            raise ConfigError(f"bad argument {pair!r}: use NAME=VALUE, e.g. -a site=tieba")
         out[name] = value
     return out
 
@@ -146,7 +149,7 @@ def run_parse_command(args: argparse.Namespace) -> int:
         endpoint = args.endpoint or module.detect_endpoint(body, str(args.file))
         if endpoint not in module.ENDPOINTS:
             raise ConfigError(f"unknown endpoint {endpoint!r} for {args.platform}; known: {', '.join(module.ENDPOINTS)}")
-        items = module.ENDPOINTS[endpoint](body, now=now)
+        items = module.ENDPOINTS[endpoint](body, now=now, **_spider_args(args.context))
     except PlatformError as exc:
         error = {"type": "error", "error": type(exc).__name__, "reason": exc.reason, "message": exc.message,
                  "file": str(args.file)}
@@ -157,4 +160,6 @@ def run_parse_command(args: argparse.Namespace) -> int:
         kind = "author" if isinstance(item, Author) else "post"
         print(json.dumps({"type": kind, **to_dict(item)}, ensure_ascii=False))
     print(f"{len(items)} items ({endpoint})", file=sys.stderr)
+    if any(not getattr(i, "post_id", "x") for i in items):
+        print(f"note: the {endpoint} body does not name its post; pass --context post_id=ID", file=sys.stderr)
     return 0

@@ -89,7 +89,10 @@ class WechatSpider(PlatformSpider):
         meta = {"real_url": redact(url), **kwargs.pop("meta", {})}
         request = self.api_request(url, callback, meta=meta, **kwargs)
         if urlsplit(url).hostname not in _COOKIE_HOSTS:
+            # The base hands WECHAT_COOKIE over as a header or as request cookies: drop both.
             request.headers.pop(b"Cookie", None)
+            if request.cookies:
+                request = request.replace(cookies={})
         return request
 
     @property
