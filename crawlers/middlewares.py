@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from urllib.parse import urlsplit
 from typing import TYPE_CHECKING, Any
 
 from scrapy.downloadermiddlewares.retry import get_retry_request
@@ -73,7 +74,7 @@ class PlatformErrorMiddleware:
         spider = self.spider
         check = getattr(spider, "check_response", None)
         # robots.txt is Scrapy's own business (RobotsTxtMiddleware), not a platform answer.
-        if check is None or request.meta.get("dont_obey_robotstxt") or request.url.endswith("/robots.txt"):
+        if check is None or urlsplit(request.url).path.endswith("/robots.txt"):
             return response
         try:
             check(response, request)

@@ -103,7 +103,7 @@ def monitor_topic(
                 say("paused; not run")
                 return None
             return _run(monitor, store, settings, now, say, _Deps(
-                run_crawl, rescore, graph_report, charts, mailer))
+                settings, run_crawl, rescore, graph_report, charts, mailer))
     except BackendUnavailable as exc:
         raise RetryLater(name, str(exc)) from exc
 
@@ -333,6 +333,7 @@ def _scrub(text: str) -> str:
 
 @dataclass
 class _Deps:
+    settings: Any
     run_crawl: Callable[..., Any] | None
     rescore: Callable[..., Any] | None
     graph_report: Callable[..., Any] | None
@@ -347,23 +348,39 @@ class _Deps:
         return self.run_crawl
 
     def scorer(self) -> Callable[..., Any]:
-        return self.rescore or _default_rescore
+        if self.rescore is not None:
+            return self.rescore
+        return lambda store, *, topic, now: _default_rescore(store, topic=topic, now=now,
+                                                             settings=self.settings)
 
     def grapher(self) -> Callable[..., Any]:
         return self.graph_report or _default_graph_report
 
 
-def _default_rescore(store: Store, *, topic: str, now: datetime) -> None:
-    from scheduler.rescore import rescore_store, score_authors
+def _default_rescore(store: Store, *, topic: str, now: datetime, settings: Any) -> None:
+    """Score the topic's new posts (sentiment, emotion, risk words) and tier its authors."""
+    from scheduler.rescore import (
+        lexicon_from_settings,
+        model_from_settings,
+        rescore_store,
+        score_authors,
+        tiers_from_settings,
+    )
 
-    rescore_store(store, topic=topic)
-    score_authors(store, topic=topic, now=now)
+    rescore_store(store, model_from_settings(settings), topic=topic,
+                  lexicon=lexicon_from_settings(settings))
+    lookback = timedelta(seconds=float(settings.get("MONITOR_LOOKBACK") or 604800))
+    score_authors(store, topic=topic, since=now - lookback, now=now,
+                  tiers=tiers_from_settings(settings))
 
 
 def _default_graph_report(posts: Sequence[Post], authors: Mapping[AuthorKey, Author]) -> Any:
-    from scheduler.graphing import graph_report
+    """Cascade shapes of the matching posts: all the snapshot's cascade/* metrics need."""
+    from graph import cascade_forest, cascade_shapes
 
-    return graph_report(posts, authors)
+    if not posts:  # cascade_shapes cannot take an empty forest (graph 2026-11 build)
+        return {"cascades": {}}
+    return {"cascades": cascade_shapes(cascade_forest(posts, authors), levels=False)}
 
 
 # -- daily digest ----------------------------------------------------------------------------

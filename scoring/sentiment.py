@@ -87,7 +87,7 @@ class TingfengModel:
     version : str
     bits, emotion_bits : hash space sizes (powers of two)
     neutral_band : label band, see :func:`label_for`
-    emotion_threshold : the top emotion probability below which ``emotion`` is None
+    emotion_threshold : the top one-vs-rest emotion probability below which ``emotion`` is None
     """
 
     def __init__(
@@ -119,7 +119,11 @@ class TingfengModel:
         return f"<TingfengModel {self.version}>"
 
     def decision(self, texts: Sequence[str | Normalized]) -> tuple[np.ndarray, np.ndarray]:
-        """Polarity probabilities ``(n,)`` and emotion probabilities ``(n, 7)``."""
+        """Polarity probabilities ``(n,)`` and one-vs-rest emotion probabilities ``(n, 7)``.
+
+        Each emotion column is that emotion against all others (they need not sum to 1), so a
+        text with no clear emotion has every column low and gets no emotion.
+        """
         n = len(texts)
         doc, idx, val = featurize(texts, bits=self.bits)
         z = np.bincount(doc, weights=self.polarity_w[idx] * val, minlength=n) + self.polarity_b
@@ -129,10 +133,7 @@ class TingfengModel:
         for k in range(len(self.emotions)):
             logits[:, k] = np.bincount(doc, weights=ew[:, k], minlength=n)
         logits += self.emotion_b
-        logits -= logits.max(axis=1, keepdims=True)
-        probs = np.exp(logits)
-        probs /= probs.sum(axis=1, keepdims=True)
-        return pos, probs
+        return pos, 1.0 / (1.0 + np.exp(-logits))
 
     def score(self, texts: Sequence[str]) -> list[SentimentResult]:
         """Score ``texts``; an empty text (nothing left after normalisation) scores 0.5, neutral."""

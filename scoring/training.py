@@ -191,8 +191,8 @@ def train(
 
     Polarity: logistic regression (SGD) on Weibo posts, the same posts with emoticons stripped
     (weight 2, so the text is learnt and not only the emoticons), reviews, and weibo_emotion
-    folded to polarity. Emotion: one-vs-rest logistic regression (SGD) on weibo_emotion; the
-    model turns its seven logits into probabilities with a softmax.
+    folded to polarity. Emotion: one-vs-rest logistic regression (SGD) on weibo_emotion, read
+    as seven one-vs-rest probabilities.
     """
     import scipy.sparse as sp
     from sklearn.linear_model import SGDClassifier

@@ -42,7 +42,7 @@ class FakeCrawl:
         self.store, self.clock, self.plans, self.broken = store, clock, plans, broken
         self.calls: list[tuple[str, str, tuple[str, ...], datetime]] = []
 
-    def __call__(self, platform, *, keywords, topic, since, settings, timeout=None):
+    def __call__(self, platform, *, keywords, topic, since, settings, timeout=None, **_):
         self.calls.append((platform, topic, tuple(keywords), since))
         if topic in self.broken:
             raise RuntimeError("spider exploded")
@@ -322,3 +322,29 @@ def test_daily_digest_mails_each_active_monitor(settings) -> None:
     assert "日报" in message["Subject"] and "品牌B" in message["Subject"]
     text = message.get_body(("plain",)).get_content()
     assert "posts/count: 80" in text and "posts/negative_ratio: 50.0%" in text
+
+
+def test_monitor_run_command_with_the_real_scoring_graph_and_outbox(tmp_path, monkeypatch, capsys):
+    import scheduler.runner
+    from crawlers.storage import open_store
+    from scheduler.cli import main
+
+    uri = f"sqlite:///{tmp_path}/tf.db"
+    with open_store(uri) as store:
+        _add(store, "品牌A", "品牌A NOT 招聘", ["weibo"], thresholds={"ALERT_NEGATIVE_RATIO": 0.1})
+        clock = Clock(datetime.now(UTC))
+        monkeypatch.setattr(scheduler.runner, "run_crawl",
+                            FakeCrawl(store, clock, {"品牌A": half_negative}))
+        assert main(["--store", uri, "monitor", "run", "品牌A"]) == 0
+        posts = list(store.posts(topic="品牌A"))
+        run = store.runs(kind="monitor", topic="品牌A")[-1]
+    out, err = capsys.readouterr()
+    # The command runs on the real clock, so how many half hours the window spans varies.
+    assert "crawling weibo for 品牌A since" in err and "weibo: finished (" in out
+    assert "fired    negative_share" in out and "fired    risk_words" in out
+    assert "mail: 2 sent, 0 failed" in out  # both alerts in one email
+    assert posts and all(p.sentiment_model for p in posts)  # scored by the shipped model
+    assert run.errors == [] and run.stats["posts/count"] >= 20
+    assert run.stats["risk/word/complaint:投诉"] == run.stats["posts/count"]
+    outbox = tmp_path / "xdg-data" / "tingfeng" / "outbox"
+    assert len(list(outbox.glob("*.eml"))) == 1

@@ -28,13 +28,14 @@ def _cue_index(token: str, bits: int = BITS) -> int:
 
 
 def _toy_model(**kwargs) -> TingfengModel:
-    """Weights only on two cue tokens: [哈哈] → +3 logit and "anger" emotion, [怒] → -3."""
+    """Weights only on two cue tokens: [哈哈] → +3 logit, [怒] → -3 and +10 for "anger";
+    every emotion has bias -2."""
     pw = np.zeros(2**BITS, np.float32)
     pw[_cue_index("E:哈哈")] = 3.0
     pw[_cue_index("E:怒")] = -3.0
     ew = np.zeros((2**EBITS, len(EMOTIONS)), np.float32)
     ew[_cue_index("E:怒", EBITS), EMOTIONS.index("anger")] = 10.0
-    return TingfengModel(pw, 0.0, ew, np.zeros(len(EMOTIONS)), version="toy-1", bits=BITS,
+    return TingfengModel(pw, 0.0, ew, np.full(len(EMOTIONS), -2.0), version="toy-1", bits=BITS,
                          emotion_bits=EBITS, **kwargs)
 
 
@@ -52,9 +53,9 @@ def test_toy_weights_give_the_logistic_of_the_cue_weight():
     assert happy.score == pytest.approx(1 / (1 + math.exp(-3)), rel=1e-5)
     assert angry.score == pytest.approx(1 / (1 + math.exp(3)), rel=1e-5)
     assert plain.score == pytest.approx(0.5) and plain.label == "neutral"
-    # softmax of 10 against six zeros: e^10 / (e^10 + 6) ≈ 0.9997, above the threshold
+    # anger's one-vs-rest probability is sigmoid(10 - 2) ≈ 0.9997, above the 0.4 threshold
     assert angry.emotion == "anger"
-    # all-zero emotion logits give 1/7 each: below the 0.4 threshold, so no emotion
+    # elsewhere every emotion is sigmoid(-2) ≈ 0.12: below the threshold, so no emotion
     assert plain.emotion is None and happy.emotion is None
 
 
@@ -129,10 +130,11 @@ def test_shipped_model_reads_negation():
     assert liked > 0.5 > not_liked
 
 
-def test_shipped_model_emotions_are_known_names():
-    results = load_model().score(["感谢大家的帮助和支持！", "气死我了，太过分了！！[怒]"])
-    assert results[0].emotion == "gratitude"
-    assert results[1].emotion in {"anger", "disgust"}
+def test_shipped_model_emotions():
+    results = load_model().score(
+        ["谢谢你们，真的非常感谢！", "好害怕，晚上一个人不敢出门", "气死我了，太过分了！！[怒]"])
+    assert [r.emotion for r in results[:2]] == ["gratitude", "fear"]
+    assert results[2].emotion in {"anger", "disgust"}
 
 
 # -- snownlp baseline ----------------------------------------------------------------------------

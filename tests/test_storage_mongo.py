@@ -14,6 +14,7 @@ import pytest
 mongomock = pytest.importorskip("mongomock")
 pymongo = pytest.importorskip("pymongo")
 
+from bson.errors import InvalidDocument  # noqa: E402
 from pymongo import UpdateOne  # noqa: E402
 from pymongo.errors import (  # noqa: E402
     AutoReconnect,
@@ -124,6 +125,7 @@ def test_unreachable_server_raises_backend_unavailable():
     (AutoReconnect("connection reset"), BackendUnavailable),
     (BulkWriteError({"writeErrors": [{"errmsg": "E11000 duplicate key"}]}), IntegrityError),
     (OperationFailure("not authorized on t"), StoreError),
+    (InvalidDocument("cannot encode object: <object>"), IntegrityError),
 ])
 def test_driver_errors_are_translated(store, monkeypatch, error, expected):
     def fail(*args, **kwargs):

@@ -125,7 +125,9 @@ class MongoStore(Store):
                 f"{str(exc)[:200]}); check that the server runs and that STORE_URI / --store "
                 "names it, then retry"
             ) from exc
-        except (BSONError, PyMongoError) as exc:
+        except (BSONError, UnicodeEncodeError) as exc:  # a value BSON cannot hold
+            raise IntegrityError(f"{where} cannot store {action}: {str(exc)[:300]}") from exc
+        except PyMongoError as exc:
             raise StoreError(f"{where} failed during {action}: {str(exc)[:300]}") from exc
 
     # -- writes -----------------------------------------------------------------------------

@@ -54,6 +54,20 @@ def _colours(F: CascadeForest, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray
     return score, np.isnan(score)
 
 
+def _spread(theta: np.ndarray, gap: float) -> np.ndarray:
+    """Angles moved apart to at least ``gap`` (labels must not overlap), order kept."""
+    order = np.argsort(theta)
+    out = theta.copy()
+    prev = -np.inf
+    for i in order.tolist():
+        out[i] = max(out[i], prev + gap)
+        prev = out[i]
+    over = prev - (theta[order[0]] + 2 * np.pi - gap)
+    if over > 0:  # ran into the first label again: rotate everything back half the overlap
+        out -= over / 2
+    return out
+
+
 def draw_cascade(
     T: nx.DiGraph | CascadeForest,
     *,
@@ -81,7 +95,11 @@ def draw_cascade(
     title : str, optional
         Default: the root, size and depth.
     """
-    F = T if isinstance(T, CascadeForest) else CascadeForest.from_graph(T)
+    if not isinstance(T, CascadeForest):
+        if labels is None:
+            labels = {v: d["name"] for v, d in T.nodes(data=True) if d.get("name")}
+        T = CascadeForest.from_graph(T)
+    F = T
     c = int(np.argmax(F.sizes)) if cascade is None else cascade
     lo, hi = int(F.offsets[c]), int(F.offsets[c + 1])
     n = hi - lo
@@ -101,19 +119,26 @@ def draw_cascade(
                linewidths=0, zorder=2)
     ax.scatter(xy[~unscored, 0], xy[~unscored, 1], s=sizes[~unscored], c=score[~unscored],
                cmap=SENTIMENT_CMAP, norm=norm, linewidths=0, zorder=3)
+    depth = int(F.depth[lo:hi].max())
+    ring = depth + 0.7  # labels sit on a ring outside the tree, joined by leader lines
     order = np.lexsort((np.arange(n), -reach))[:top]
-    for i in order.tolist():
+    theta = np.arctan2(xy[order, 1], xy[order, 0])
+    theta[F.depth[lo + order] == 0] = np.pi / 2  # the root: label it at the top
+    for i, angle in zip(order.tolist(), _spread(theta, 2 * np.pi / max(1.6 * top, 12))):
         node = F.nodes[lo + i]
         a = int(F.author[lo + i])
         text = labels.get(node) if labels is not None else None
         if text is None:
             text = (F.author_names[a] if a >= 0 else None) or str(node)
-        ax.annotate(f"{text} ({reach[i]:,})", xy[i], xytext=(4, 4), textcoords="offset points",
-                    fontsize=8, zorder=4,
-                    bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.75})
-    depth = int(F.depth[lo:hi].max())
-    ax.set_title(title or f"传播树 {F.ids[c]}：{n:,} 个节点，深度 {depth}，标注转发量前 {min(top, n)} 名")
-    lim = max(depth, 1) * 1.08
+        at = (ring * np.cos(angle), ring * np.sin(angle))
+        ax.annotate(f"{text} ({reach[i]:,})", xy[i], xytext=at, fontsize=8, zorder=4,
+                    ha="left" if np.cos(angle) >= 0 else "right", va="center",
+                    arrowprops={"arrowstyle": "-", "color": "#546e7a", "lw": 0.6},
+                    bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "#b0bec5",
+                          "alpha": 0.85})
+    ax.set_title(title or f"传播树 {F.ids[c]}：{n:,} 个节点，深度 {depth}，"
+                 f"标注下游转发最多的 {min(top, n)} 个")
+    lim = ring * 1.3 + 1.5
     ax.set_xlim(-lim, lim)
     ax.set_ylim(-lim, lim)
     ax.set_aspect("equal")

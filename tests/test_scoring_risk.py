@@ -1,0 +1,38 @@
+"""Risk radar: word hits by category, whole-token ASCII words, abuse only in replies."""
+
+from __future__ import annotations
+
+from crawlers.items import Post
+from scoring.risk import Lexicon, is_abusive_reply, post_risk_hits, risk_hits
+
+
+def test_default_lexicon_finds_complaints_and_sensitive_words_in_order():
+    text = "门店起火后商家拒绝退款，消费者准备集体诉讼并向12315投诉"
+    assert risk_hits(text) == ["sensitive:起火", "complaint:退款", "sensitive:集体诉讼",
+                               "complaint:12315", "complaint:投诉"]
+
+
+def test_hits_are_distinct_and_longest_word_wins():
+    lex = Lexicon({"complaint": ["宣传", "虚假宣传"]})
+    assert lex.find("虚假宣传！又是虚假宣传") == ["complaint:虚假宣传"]
+
+
+def test_ascii_words_match_whole_tokens_after_width_folding():
+    lex = Lexicon({"abuse": ["sb"]})
+    assert lex.find("ＳＢ商家") == ["abuse:sb"]
+    assert lex.find("USB 接口 sbi 银行") == []
+
+
+def test_configured_lists_replace_the_defaults():
+    lex = Lexicon.default(complaint=["缺斤少两"])
+    assert risk_hits("缺斤少两还不让退款", lex) == ["complaint:缺斤少两"]
+    assert Lexicon({}).find("投诉") == []
+
+
+def test_abuse_is_flagged_on_replies_and_comments_only():
+    reply = Post("weibo", "c1", text="你就是个脑残，退款去吧", kind="reply")
+    original = Post("weibo", "p1", text="有人骂我脑残", kind="original")
+    assert is_abusive_reply(reply) and not is_abusive_reply(original)
+    assert post_risk_hits(reply) == ["abuse:脑残", "complaint:退款"]
+    assert post_risk_hits(original) == []
+    assert risk_hits(reply.text) == ["complaint:退款"]
