@@ -195,9 +195,11 @@ def build_scheduler(settings: Any, store: Store, *, scheduler_cls: type | None =
                      changed.added, changed.updated, changed.removed)
 
     every = int(settings.get("MONITOR_SYNC_INTERVAL") or 60)
-    scheduler.add_job(sync, IntervalTrigger(seconds=every, timezone=tz),
-                      id=SYNC_JOB_ID, name="sync monitors with the store", jobstore=VOLATILE,
-                      replace_existing=True)
+    # First sync at start: it drops jobs persisted for monitors deleted while the service was
+    # down (build_scheduler cannot see the persisted jobs before start()).
+    scheduler.add_job(sync, IntervalTrigger(seconds=every, timezone=tz), id=SYNC_JOB_ID,
+                      name="sync monitors with the store", jobstore=VOLATILE,
+                      replace_existing=True, next_run_time=now or utcnow())
     if _flag(settings.get("ALERT_DIGEST_ENABLED")):
         hour = int(settings.get("ALERT_DIGEST_HOUR") or 9)
         scheduler.add_job(DIGEST_JOB, CronTrigger(hour=hour, minute=0, timezone=tz), id="digest",

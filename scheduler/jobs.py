@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from crawlers.errors import BackendUnavailable, TingfengError
 from crawlers.items import Alert, CrawlRun, Monitor, utcnow
-from scheduler.monitors import require_monitor, schedule_period
+from scheduler.monitors import effective_settings, monitor_history, monitor_window, require_monitor
 from scheduler.query import parse_query
 from scoring.alerts import DEFAULT_RULES, RuleResult, evaluate, severity_rank
 from scoring.snapshot import sentiment_label, snapshot
@@ -33,10 +33,7 @@ __all__ = [
     "RunSummary",
     "configure",
     "daily_digest",
-    "effective_settings",
-    "monitor_history",
     "monitor_topic",
-    "monitor_window",
     "save_alerts",
 ]
 
@@ -75,6 +72,7 @@ class RunSummary:
 def configure(*, settings: Any = None, store: Store | None = None, mailer: Any = None) -> None:
     """Process-wide defaults for jobs fired by the scheduler (``build_scheduler`` sets them):
     persisted jobs hold only the monitor's name, never a connection."""
+    _CONTEXT.clear()
     _CONTEXT.update({k: v for k, v in (("settings", settings), ("store", store),
                                        ("mailer", mailer)) if v is not None})
 
@@ -136,7 +134,7 @@ def _run(monitor: Monitor, store: Store, settings: Any, now: datetime,
         f"{len(run.new_alerts)} new alert(s), {len(run.suppressed)} in cooldown")
     run.delivery = _guarded(run, "mail", say, lambda: _deliver(store, deps, monitor, posts, now,
                                                                 settings))
-    _finish(store, monitor, run, settings, elapsed=time.monotonic() - clock)
+    _finish(store, monitor, run, elapsed=time.monotonic() - clock)
     return run
 
 
@@ -227,7 +225,7 @@ def _deliver(store: Store, deps: _Deps, monitor: Monitor, posts: Sequence[Post],
                            settings=settings)
 
 
-def _finish(store: Store, monitor: Monitor, run: RunSummary, settings: Any, elapsed: float) -> None:
+def _finish(store: Store, monitor: Monitor, run: RunSummary, elapsed: float) -> None:
     fired = [r for r in run.results if r.fired]
     stats: dict[str, Any] = {**run.metrics, "alerts/fired": len(fired),
                              "alerts/new": len(run.new_alerts),
@@ -250,36 +248,6 @@ def _finish(store: Store, monitor: Monitor, run: RunSummary, settings: Any, elap
 
 
 # -- helpers ---------------------------------------------------------------------------------
-def effective_settings(settings: Any, overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """ALERT_* and MONITOR_* settings with a monitor's overrides on top ("off" unsets)."""
-    conf = {k: settings.get(k) for k in settings if k.startswith(("ALERT_", "MONITOR_"))}
-    conf.update(overrides)
-    return {k: v for k, v in conf.items() if v is not None and v != "off"}
-
-
-def monitor_window(monitor: Monitor, conf: Mapping[str, Any], now: datetime) -> timedelta:
-    """The analysis window: MONITOR_WINDOW, widened to the schedule's period so no post falls
-    between two windows."""
-    base = timedelta(seconds=float(conf.get("MONITOR_WINDOW") or 3600))
-    tz = str(conf.get("MONITOR_TIMEZONE") or "Asia/Shanghai")
-    return max(base, schedule_period(monitor, now, tz))
-
-
-def monitor_history(store: Store, name: str, now: datetime,
-                    conf: Mapping[str, Any]) -> list[dict[str, float]]:
-    """Snapshots of the monitor's past finished runs (ALERT_HISTORY_WEEKS back), oldest first."""
-    weeks = float(conf.get("ALERT_HISTORY_WEEKS") or 4)
-    runs = store.runs(topic=name, kind="monitor", since=now - timedelta(weeks=weeks, hours=1))
-    out = []
-    for run in runs:
-        stats = {k: float(v) for k, v in run.stats.items()
-                 if isinstance(v, (int, float)) and not isinstance(v, bool)}
-        ended = stats.get("window/end", now.timestamp())
-        if run.finish_reason == "finished" and ended < now.timestamp():
-            out.append(stats)
-    return out
-
-
 def _sentiment_charts(posts: Sequence[Post], now: datetime) -> dict[str, bytes]:
     from scheduler.charts.timeline import plot_sentiment
 
@@ -392,44 +360,47 @@ def daily_digest(*, store: Store | None = None, mailer: Any = None, now: datetim
                  settings: Any = None) -> int:
     """Email each active monitor's last 24 hours: metrics and alerts. Returns messages sent.
 
-    A digest that cannot be sent is logged and skipped (alerts themselves are never lost:
-    they are delivered by the monitor runs).
+    A digest that cannot be built or sent is logged and skipped: alerts themselves are never
+    lost, the monitor runs deliver them.
     """
-    from crawlers.errors import MailError
-    from scheduler.notify import build_digest_message
+    from crawlers.errors import ConfigError, MailError
 
     settings = _settings(settings)
     now = now or utcnow()
-    day = timedelta(days=1)
+    extra = settings.get("MAIL_TO") or []
+    extra = [a for a in extra.split(",") if a.strip()] if isinstance(extra, str) else list(extra)
     sent = 0
     with _store_scope(store, settings) as store:
         mailer = mailer or _CONTEXT.get("mailer") or _open_mailer(settings)
         for monitor in store.monitors():
-            if monitor.paused:
+            if monitor.paused or not (monitor.recipients or extra):
                 continue
-            query = parse_query(monitor.query)
-            posts = [p for p in store.posts(topic=monitor.name, since=now - day, until=now)
-                     if query.matches_post(p)]
-            authors = store.authors({(p.platform, p.author_id) for p in posts if p.author_id})
-            metrics = snapshot(posts, authors, None, [], now=now, window=day)
-            shown = {k: v for k, v in metrics.items()
-                     if k in DIGEST_METRICS or k.startswith("posts/platform/")}
-            alerts = store.alerts(monitor=monitor.name, since=now - day)
             try:
-                message = build_digest_message(
-                    monitor, alerts, shown, now=now,
-                    sender=settings.get("MAIL_FROM") or "tingfeng@localhost",
-                    charts=_guarded_charts(posts, now), period=day)
-                mailer.send(message)
+                mailer.send(_digest_message(store, monitor, settings, now, extra))
                 sent += 1
-            except (MailError, ValueError) as exc:
+            except (ConfigError, MailError, ValueError) as exc:
                 log.warning("daily digest for %r not sent: %s", monitor.name, exc)
     return sent
 
 
-def _guarded_charts(posts: Sequence[Post], now: datetime) -> dict[str, bytes]:
+def _digest_message(store: Store, monitor: Monitor, settings: Any, now: datetime,
+                    recipients: list[str]) -> Any:
+    from scheduler.notify import build_digest_message
+
+    day = timedelta(days=1)
+    query = parse_query(monitor.query)
+    posts = [p for p in store.posts(topic=monitor.name, since=now - day, until=now)
+             if query.matches_post(p)]
+    authors = store.authors({(p.platform, p.author_id) for p in posts if p.author_id})
+    metrics = snapshot(posts, authors, None, [], now=now, window=day)
+    shown = {k: v for k, v in metrics.items()
+             if k in DIGEST_METRICS or k.startswith("posts/platform/")}
     try:
-        return _sentiment_charts(posts, now)
+        charts = _sentiment_charts(posts, now)
     except Exception:  # noqa: BLE001 - a digest without its chart is still worth sending
-        log.exception("digest chart failed")
-        return {}
+        log.exception("digest chart for %r failed", monitor.name)
+        charts = {}
+    return build_digest_message(
+        monitor, store.alerts(monitor=monitor.name, since=now - day), shown, now=now,
+        sender=settings.get("MAIL_FROM") or "tingfeng@localhost", charts=charts,
+        recipients=recipients, period=day)

@@ -29,10 +29,13 @@ __all__ = [
     "THRESHOLD_SETTINGS",
     "add_monitor",
     "dump_toml",
+    "effective_settings",
     "export_toml",
     "format_every",
     "import_toml",
     "make_trigger",
+    "monitor_history",
+    "monitor_window",
     "parse_every",
     "parse_threshold",
     "require_monitor",
@@ -243,6 +246,37 @@ def add_monitor(store: Store, monitor: Monitor, *, now: datetime, replace: bool 
         last_run_at=existing.last_run_at if existing else None)
     store.save_monitor(monitor)
     return monitor
+
+
+# -- run configuration ---------------------------------------------------------------------
+def effective_settings(settings: Any, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """ALERT_* and MONITOR_* settings with a monitor's overrides on top ("off" unsets)."""
+    conf = {k: settings.get(k) for k in settings if k.startswith(("ALERT_", "MONITOR_"))}
+    conf.update(overrides)
+    return {k: v for k, v in conf.items() if v is not None and v != "off"}
+
+
+def monitor_window(monitor: Monitor, conf: Mapping[str, Any], now: datetime) -> timedelta:
+    """The analysis window: MONITOR_WINDOW, widened to the schedule's period so no post falls
+    between two windows."""
+    base = timedelta(seconds=float(conf.get("MONITOR_WINDOW") or 3600))
+    tz = str(conf.get("MONITOR_TIMEZONE") or "Asia/Shanghai")
+    return max(base, schedule_period(monitor, now, tz))
+
+
+def monitor_history(store: Store, name: str, now: datetime,
+                    conf: Mapping[str, Any]) -> list[dict[str, float]]:
+    """Snapshots of the monitor's past finished runs (ALERT_HISTORY_WEEKS back), oldest first."""
+    weeks = float(conf.get("ALERT_HISTORY_WEEKS") or 4)
+    runs = store.runs(topic=name, kind="monitor", since=now - timedelta(weeks=weeks, hours=1))
+    out = []
+    for run in runs:
+        stats = {k: float(v) for k, v in run.stats.items()
+                 if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        ended = stats.get("window/end", now.timestamp())
+        if run.finish_reason == "finished" and ended < now.timestamp():
+            out.append(stats)
+    return out
 
 
 # -- TOML ------------------------------------------------------------------------------------

@@ -20,7 +20,9 @@ __all__ = [
 ]
 
 # Text a platform fills in when the user typed nothing (Weibo, Weibo intl, Zhihu/Tieba shares).
-_DEFAULT_TEXTS = frozenset({"转发微博", "轉發微博", "repost", "转发", "分享图片", "分享视频", "分享"})
+_DEFAULT_TEXTS = frozenset(
+    {"转发微博", "轉發微博", "repost", "转发", "分享图片", "分享视频", "分享"}
+)
 _CHAIN = re.compile(r"//\s*@")
 _NOISE = re.compile(r"\[[^\[\]\s]{1,8}\]|@[\w\-·]{1,30}|https?://\S+|[\W_]+")
 _TOP_LEVEL = frozenset({"original", "article", "answer", "thread"})
@@ -162,7 +164,7 @@ def engagement_by(
 def funnel(
     posts: Iterable[Post], *, followers: Mapping[AuthorKey, int | None] | None = None
 ) -> Funnel:
-    """The exposure → interaction → creation → sharing funnel of a set of posts (see :class:`Funnel`).
+    """The exposure → interaction → creation → sharing funnel of ``posts`` (see :class:`Funnel`).
 
     Examples
     --------

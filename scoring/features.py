@@ -48,7 +48,8 @@ EMOJI_ALIASES: dict[str, str] = {
 }
 
 NEGATORS: tuple[str, ...] = (
-    "没有", "不是", "不要", "不会", "不太", "并不", "从不", "毫无", "不", "没", "别", "未", "无", "非",
+    "没有", "不是", "不要", "不会", "不太", "并不", "从不", "毫无",
+    "不", "没", "别", "未", "无", "非",
 )
 _NEGATION = re.compile("|".join(NEGATORS))
 _CLAUSE_END = re.compile(r"[,.;!?，。；！？、\s]")

@@ -23,7 +23,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from crawlers.items import Author, Post
@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 
-class Tier(str, Enum):
+class Tier(StrEnum):
     """Account tier: 头部 head, 腰部 waist, 尾部 tail, and everyone else (amateur)."""
 
     HEAD = "head"
@@ -132,7 +132,8 @@ def author_tier(
 
 
 def parse_reads(value: Any) -> int | None:
-    """A read count as platforms show it: ``"10万+"`` → 100001 (清博's convention), ``"1.2万"`` → 12000.
+    """A read count as platforms show it: ``"10万+"`` → 100001 (清博's convention),
+    ``"1.2万"`` → 12000.
 
     >>> parse_reads("10万+"), parse_reads("1.2万"), parse_reads("356"), parse_reads(None)
     (100001, 12000, 356, None)
@@ -192,8 +193,9 @@ def bci_inputs(posts: Iterable[Post]) -> BciInputs:
 
     >>> ps = [Post("weibo", "1", kind="original", repost_count=3, comment_count=1, like_count=5),
     ...       Post("weibo", "2", kind="repost", repost_count=1)]
-    >>> bci_inputs(ps)
-    BciInputs(posts=2, originals=1, reposts=4, comments=1, original_reposts=3, original_comments=1, likes=5)
+    >>> x = bci_inputs(ps)
+    >>> x.posts, x.originals, x.reposts, x.comments, x.original_reposts, x.likes
+    (2, 1, 4, 1, 3, 5)
     """
     tot = dict.fromkeys(("posts", "originals", "reposts", "comments", "original_reposts",
                          "original_comments", "likes"), 0)
@@ -317,7 +319,8 @@ def wci_inputs(articles: Iterable[Post], *, days: float) -> WciInputs:
 
 # --- Zhihu ------------------------------------------------------------------------------------
 def zhihu_influence(followers: int | None, voteups: int | None) -> float:
-    """Tingfeng's Zhihu index (Zhihu publishes none): (0.4 ln(followers+1) + 0.6 ln(voteups+1)) × 100.
+    """Tingfeng's Zhihu index (Zhihu publishes none):
+    ``(0.4 ln(followers+1) + 0.6 ln(voteups+1)) × 100``.
 
     Same log-and-weight shape as BCI; voteups (赞同, summed over the author's answers) weigh
     more than followers because they measure what the author's writing earned, followers are

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, UTC
 
 from crawlers.items import Post
 
 __all__ = ["NetSentiment", "net_sentiment", "net_sentiment_by", "post_label"]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,8 @@ def net_sentiment_by(
     >>> t = datetime(2026, 5, 1, 8, 20, tzinfo=timezone.utc)
     >>> ps = [Post("weibo", "1", created_at=t, sentiment_label="negative"),
     ...       Post("weibo", "2", created_at=t + timedelta(minutes=50), sentiment_label="positive")]
-    >>> {k.hour: v.net for k, v in net_sentiment_by(ps, "bucket", bucket=timedelta(hours=1)).items()}
+    >>> hourly = net_sentiment_by(ps, "bucket", bucket=timedelta(hours=1))
+    >>> {k.hour: v.net for k, v in hourly.items()}
     {8: -1.0, 9: 1.0}
     """
     if callable(by):
@@ -159,7 +160,9 @@ def net_sentiment_by(
         def key(p: Post) -> Iterable[Hashable]:
             return [_bucket(p.created_at, bucket)] if p.created_at else []
     else:
-        raise ValueError(f"unknown grouping {by!r}: use topic, platform, author, bucket or a callable")
+        raise ValueError(
+            f"unknown grouping {by!r}: use topic, platform, author, bucket or a callable"
+        )
     groups: dict[Hashable, list[Post]] = {}
     for p in posts:
         for k in key(p):

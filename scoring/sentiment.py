@@ -233,7 +233,7 @@ def load_model(
 
 
 def score_texts(texts: Sequence[str], model: SentimentModel | None = None) -> list[float]:
-    """Sentiment scores in [0, 1] (1 = positive) of ``texts`` with ``model`` (the shipped one by default).
+    """Sentiment scores in [0, 1] (1 = positive) of ``texts`` with ``model`` (default: shipped).
 
     Examples
     --------

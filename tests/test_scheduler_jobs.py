@@ -330,6 +330,8 @@ def test_monitor_run_command_with_the_real_scoring_graph_and_outbox(tmp_path, mo
     from scheduler.cli import main
 
     uri = f"sqlite:///{tmp_path}/tf.db"
+    outbox = tmp_path / "outbox"
+    monkeypatch.setattr("crawlers.settings.MAIL_URL", f"file://{outbox}")
     with open_store(uri) as store:
         _add(store, "品牌A", "品牌A NOT 招聘", ["weibo"], thresholds={"ALERT_NEGATIVE_RATIO": 0.1})
         clock = Clock(datetime.now(UTC))
@@ -346,5 +348,4 @@ def test_monitor_run_command_with_the_real_scoring_graph_and_outbox(tmp_path, mo
     assert posts and all(p.sentiment_model for p in posts)  # scored by the shipped model
     assert run.errors == [] and run.stats["posts/count"] >= 20
     assert run.stats["risk/word/complaint:投诉"] == run.stats["posts/count"]
-    outbox = tmp_path / "xdg-data" / "tingfeng" / "outbox"
     assert len(list(outbox.glob("*.eml"))) == 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, UTC
 
 import pytest
 
@@ -10,7 +10,7 @@ from crawlers.items import Post
 from scoring.engagement import engagement, engagement_by, funnel, has_own_words
 from scoring.netsentiment import net_sentiment, net_sentiment_by
 
-T0 = datetime(2026, 5, 1, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
 
 
 def test_rate_uses_reads_when_known_else_followers():

@@ -41,7 +41,8 @@ def test_wci_v14_matches_the_published_formula():
                   max_reads=100_001, max_wows=60, max_likes=90, max_shares=300)
 
     def block(r, z, lk, re_):
-        return 0.70 * ln(r + 1) + 0.09 * ln(10 * z + 1) + 0.06 * ln(10 * lk + 1) + 0.15 * ln(10 * re_ + 1)
+        return (0.70 * ln(r + 1) + 0.09 * ln(10 * z + 1) + 0.06 * ln(10 * lk + 1)
+                + 0.15 * ln(10 * re_ + 1))
 
     o = block(35_000 / 7, 140 / 7, 210 / 7, 700 / 7)
     a = block(35_000 / 5, 140 / 5, 210 / 5, 700 / 5)

@@ -141,7 +141,8 @@ def test_shipped_model_emotions():
 def test_snownlp_baseline_sanity():
     model = SnowNLPModel()
     assert model.version == "snownlp-0.12.3"
-    good, bad, empty = model.score(["质量很好，非常满意，推荐购买", "质量太差了，非常失望，退货", ""])
+    good, bad, empty = model.score(
+        ["质量很好，非常满意，推荐购买", "质量太差了，非常失望，退货", ""])
     assert good.score > bad.score
     assert empty == SentimentResult(0.5, "neutral", None)
     assert good.emotion is None
