@@ -45,6 +45,7 @@ class KeyNode:
 
     node: Hashable
     name: str | None
+    platform: str | None
     rank: int
     score: float
     reason: str
@@ -245,7 +246,7 @@ def rank_key_nodes(G: nx.DiGraph, cascades: Cascades | None = None, k: int = 10,
         else:
             p, q = _downstream_counts(G, v)
         out.append(KeyNode(
-            node=v, name=data.get("name"), rank=pos, score=fused[i], reason="; ".join(parts),
+            node=v, name=data.get("name"), platform=data.get("platform"), rank=pos, score=fused[i], reason="; ".join(parts),
             ranks={m: int(r[i]) for m, r in ranks.items()},
             values={m: float(s[i]) for m, s in scores.items()},
             downstream_positive=p, downstream_negative=q, net_sentiment=_net(p, q),
@@ -291,7 +292,8 @@ def tipping_points(cascades: Cascades, k: int = 10, *, G: nx.DiGraph | None = No
         key = F.author_keys[i]
         extra = {}
         if G is not None and key in G:
-            extra = {x: G.nodes[key].get(x) for x in ("tier", "followers", "verified")}
+            extra = {x: G.nodes[key].get(x)
+                     for x in ("platform", "tier", "followers", "verified")}
         out.append(TippingPoint(key, F.author_names[i], int(second[i]), int(made[i]),
                                 int(reach[i]), int(spread[i]), extra))
     return out

@@ -12,6 +12,7 @@ import logging
 import re
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -253,14 +254,14 @@ def _sentiment_charts(posts: Sequence[Post], now: datetime) -> dict[str, bytes]:
 
     start = (now - timedelta(hours=48)).replace(minute=0, second=0, microsecond=0)
     hours = [start + timedelta(hours=i) for i in range(49)]
-    counts = {h: [0, 0, 0] for h in hours}
+    counts = {h: Counter[str]() for h in hours}
     for post in posts:
         if post.created_at and post.created_at >= start:
             hour = post.created_at.replace(minute=0, second=0, microsecond=0)
-            label = sentiment_label(post)
-            if hour in counts and label in ("positive", "neutral", "negative"):
-                counts[hour][("positive", "neutral", "negative").index(label)] += 1
-    return {"sentiment": plot_sentiment([(h, *counts[h]) for h in hours])}
+            if hour in counts:
+                counts[hour][sentiment_label(post) or "unscored"] += 1
+    rows = [(h, c["positive"], c["neutral"], c["negative"]) for h, c in counts.items()]
+    return {"sentiment": plot_sentiment(rows)}
 
 
 def _open_mailer(settings: Any) -> Any:

@@ -11,7 +11,7 @@ import dataclasses
 import math
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -313,7 +313,7 @@ def _toml_key(key: str) -> str:
     return key if _BARE_KEY.match(key) else _toml_str(key)
 
 
-def dump_toml(tables: Mapping[str, list[Mapping[str, Any]]], header: str = "") -> str:
+def dump_toml(tables: Mapping[str, Sequence[Mapping[str, Any]]], header: str = "") -> str:
     """Arrays of tables (``[[name]]``) of scalars, lists and inline tables, as TOML text."""
     lines = [f"# {line}" if line else "#" for line in header.splitlines()]
     for name, rows in tables.items():

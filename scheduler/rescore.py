@@ -94,7 +94,7 @@ def rescore_store(
         scores = {
             p.key: PostScore(sentiment=r.score, label=r.label, model=model.version,
                              emotion=r.emotion, risk_hits=post_risk_hits(p, lexicon))
-            for p, r in zip(batch, results, strict=False)
+            for p, r in zip(batch, results, strict=True)
         }
         written += store.set_scores(scores)
         done += len(batch)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone, UTC
+from datetime import UTC, datetime, timedelta
 
 from crawlers.items import Post
 
@@ -135,7 +135,7 @@ def net_sentiment_by(
 
     Examples
     --------
-    >>> t = datetime(2026, 5, 1, 8, 20, tzinfo=timezone.utc)
+    >>> t = datetime(2026, 5, 1, 8, 20, tzinfo=UTC)
     >>> ps = [Post("weibo", "1", created_at=t, sentiment_label="negative"),
     ...       Post("weibo", "2", created_at=t + timedelta(minutes=50), sentiment_label="positive")]
     >>> hourly = net_sentiment_by(ps, "bucket", bucket=timedelta(hours=1))

@@ -106,7 +106,8 @@ def macro_f1(y_true: Sequence[int], y_pred: Sequence[int], n_classes: int) -> fl
 
 def _accuracy(model: SentimentModel, rows: Rows) -> float:
     results = model.score([t for t, _ in rows])
-    return float(np.mean([(r.score > 0.5) == bool(y) for r, (_, y) in zip(results, rows, strict=False)]))
+    hits = [(r.score > 0.5) == bool(y) for r, (_, y) in zip(results, rows, strict=True)]
+    return float(np.mean(hits))
 
 
 def no_emoticon_rows(rows: Rows) -> Rows:

@@ -63,6 +63,15 @@ def test_none_keeps_the_stored_value(store):
     assert got.created_at == T0
 
 
+def test_empty_text_and_chain_of_a_sparse_record_keep_the_stored_ones(store):
+    # A list entry with only a digest, or a long-text body without the repost chain, must not
+    # erase what a fuller record stored ("" and [] mean "not known here", like None).
+    store.upsert_posts([Post("weibo", "1", text="全文……", repost_path=["甲", "乙"], created_at=T0)])
+    store.upsert_posts([Post("weibo", "1", text="", repost_path=[], like_count=3)])
+    [got] = store.get_posts([("weibo", "1")]).values()
+    assert (got.text, got.repost_path, got.like_count) == ("全文……", ["甲", "乙"], 3)
+
+
 def test_topics_are_unioned(store):
     store.upsert_posts([post("1", topics=["b"])])
     store.upsert_posts([post("1", topics=["a", "b", "a"])])

@@ -61,9 +61,17 @@ def utc_text(value: datetime) -> str:
 
 
 def record_doc(record: Any, datetimes: Callable[[datetime], Any] = utc_text) -> dict[str, Any]:
-    """The record's non-None fields; datetimes converted by ``datetimes``, topics deduplicated
-    and sorted, None values dropped from ``extra``. Lists and dicts are not copied."""
-    doc = {name: value for name, value in vars(record).items() if value is not None}
+    """The record's known fields; datetimes converted by ``datetimes``, topics deduplicated
+    and sorted, None values dropped from ``extra``. Lists and dicts are not copied.
+
+    None, ``""`` and ``[]`` all mean "not known here": a sparse record (a list entry with only a
+    digest, a long-text body without its repost chain) never erases what a fuller one stored.
+
+    >>> from crawlers.items import Post
+    >>> sorted(record_doc(Post("weibo", "1", text="", repost_path=[], topics=["b", "a", "b"])))
+    ['extra', 'kind', 'platform', 'post_id', 'topics']
+    """
+    doc = {name: value for name, value in vars(record).items() if value is not None and value != "" and value != []}
     for name in _datetime_fields(type(record)):
         value = doc.get(name)
         if value is not None:

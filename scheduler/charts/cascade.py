@@ -89,7 +89,8 @@ def draw_cascade(
     labels : mapping, optional
         Text per node; default: the author's screen name (``name``), else the node id.
     top : int
-        How many nodes to label: those with the largest reach (subtree size).
+        How many nodes to label: those with the largest reach (posts downstream), among those
+        that were reposted at all, plus the root.
     cascade : int, optional
         With a forest, which cascade (default: the largest).
     title : str, optional
@@ -122,6 +123,7 @@ def draw_cascade(
     depth = int(F.depth[lo:hi].max())
     ring = depth + 0.7  # labels sit on a ring outside the tree, joined by leader lines
     order = np.lexsort((np.arange(n), -reach))[:top]
+    order = order[(reach[order] > 0) | (order == 0)]  # label spreaders (and always the root)
     theta = np.arctan2(xy[order, 1], xy[order, 0])
     theta[F.depth[lo + order] == 0] = np.pi / 2  # the root: label it at the top
     for i, angle in zip(order.tolist(), _spread(theta, 2 * np.pi / max(1.6 * top, 12))):
@@ -138,7 +140,7 @@ def draw_cascade(
                           "alpha": 0.85})
     ax.set_title(title or f"传播树 {F.ids[c]}：{n:,} 个节点，深度 {depth}，"
                  f"标注下游转发最多的 {min(top, n)} 个")
-    lim = ring * 1.3 + 1.5
+    lim = ring * 1.25 + 1.0
     ax.set_xlim(-lim, lim)
     ax.set_ylim(-lim, lim)
     ax.set_aspect("equal")

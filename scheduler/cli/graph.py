@@ -65,7 +65,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         epilog=GRAPH_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _window(p, required=False)
-    p.add_argument("--format", "-f", choices=("table", "json"), default="table")
+    p.add_argument("--format", "-f", choices=("table", "json"), default="table",
+                   help="text tables (default) or the whole report as JSON")
     p.add_argument("--k", type=int, default=20, help="key nodes listed (default 20)")
     p.add_argument("--cascades", type=int, default=10, help="cascades listed (default 10)")
     p.add_argument("--picture", type=Path, metavar="PNG", help="draw the largest cascade here")
@@ -78,8 +79,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         epilog=EXPORT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _window(e)
-    e.add_argument("--format", "-f", choices=("gexf", "graphml", "json"), required=True)
-    e.add_argument("--level", choices=("author", "post"), default="author")
+    e.add_argument("--format", "-f", choices=("gexf", "graphml", "json"), required=True,
+                   help="GEXF 1.2 or GraphML for Gephi, node-link JSON for the web")
+    e.add_argument("--level", choices=("author", "post"), default="author",
+                   help="accounts (default) or every cascade post by post")
     e.add_argument("-o", "--output", type=Path, metavar="FILE", help="write here, not stdout")
     e.set_defaults(func=run_export)
     c = sub.add_parser(
@@ -157,13 +160,21 @@ def _num(x: float | None, fmt: str = ",.0f") -> str | None:
 def _table(rows: list[list[Any]], widths: list[int], head: list[str]) -> list[str]:
     right = [w < 0 for w in widths]
     widths = [abs(w) for w in widths]
-    out = ["  ".join(_cell(h, w, r) for h, w, r in zip(head, widths, right))]
-    out += ["  ".join(_cell(v, w, r) for v, w, r in zip(row, widths, right)) for row in rows]
+    out = ["  ".join(_cell(h, w, r) for h, w, r in zip(head, widths, right)).rstrip()]
+    out += ["  ".join(_cell(v, w, r) for v, w, r in zip(row, widths, right)).rstrip()
+            for row in rows]
     return out
+
+
+def _who(row: dict[str, Any], key: str, multi: bool) -> str:
+    name = row.get("name") or str(row[key])
+    plat = row.get("platform") or row.get("extra", {}).get("platform")
+    return f"{name} ({plat})" if multi and plat else name
 
 
 def format_report(r: dict[str, Any]) -> str:
     """The graph report as text tables (CJK-width aware)."""
+    multi = len({c["platform"] for c in r["cascades"]}) > 1
     window = f"{r['since'] or 'all time'} → {r['until'] or 'now'}"
     lines = [f"Topic {r['topic']} ({r['platform'] or 'all platforms'}, {window}): "
              f"{r['posts']:,} posts (+{r['context_posts']:,} from their cascades), "
@@ -173,15 +184,15 @@ def format_report(r: dict[str, Any]) -> str:
                                 or "none"))
     lines += ["", "Key nodes"]
     lines += _table(
-        [[kn["rank"], kn["name"] or kn["node"], kn["tier"], _num(kn["followers"]),
+        [[kn["rank"], _who(kn, "node", multi), kn["tier"], _num(kn["followers"]),
           _num(kn["values"].get("reach")), _num(kn["net_sentiment"], "+.2f"), kn["reason"]]
          for kn in r["key_nodes"]],
-        [-3, 18, 6, -11, -8, -6, 70], ["#", "account", "tier", "followers", "reach", "net", "why"])
+        [-3, 26, 6, -11, -8, -6, 999], ["#", "account", "tier", "followers", "reach", "net", "why"])
     lines += ["", "引爆点 (accounts whose reposts were reposted most)"]
     lines += _table(
-        [[i, t["name"] or t["author"], t["second_level"], t["reposts"], t["reach"], t["cascades"]]
+        [[i, _who(t, "author", multi), t["second_level"], t["reposts"], t["reach"], t["cascades"]]
          for i, t in enumerate(r["tipping_points"], 1)],
-        [-3, 18, -12, -8, -8, -8], ["#", "account", "2nd-level", "reposts", "reach", "cascades"])
+        [-3, 26, -12, -8, -8, -8], ["#", "account", "2nd-level", "reposts", "reach", "cascades"])
     lines += ["", f"Cascades (largest {len(r['cascades'])} of {r['cascade_count']:,})"]
     rows = []
     for c in r["cascades"]:
@@ -190,7 +201,7 @@ def format_report(r: dict[str, Any]) -> str:
                      _num(c["structural_virality"], ".2f"), _num(v.get("reposts_per_hour"), ".1f"),
                      _num(v.get("hours_to_50pct"), ".1f"), _num(v.get("hours_to_90pct"), ".1f"),
                      c["root_text"]])
-    lines += _table(rows, [18, 14, -7, -5, -7, -8, -9, -6, -6, 30],
+    lines += _table(rows, [26, 14, -7, -5, -7, -8, -9, -6, -6, 30],
                     ["cascade", "root author", "size", "depth", "breadth", "virality",
                      "reposts/h", "t50 h", "t90 h", "root text"])
     lines += ["", "Circles (Louvain communities)"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime, timezone, UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -111,7 +111,7 @@ def run_score(args: argparse.Namespace, stdin: TextIO | None = None,
     batch: list[dict[str, Any]] = []
 
     def flush() -> None:
-        for row, r in zip(batch, model.score([row["text"] for row in batch]), strict=False):
+        for row, r in zip(batch, model.score([row["text"] for row in batch]), strict=True):
             row.update(score=round(r.score, 4), label=r.label, emotion=r.emotion,
                        model=model.version)
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
