@@ -24,7 +24,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-__all__ = ["ReplayServer", "Route", "load_routes"]
+__all__ = ["ReplayServer", "Route", "default_fixtures_dir", "load_routes", "main"]
 
 log = logging.getLogger(__name__)
 
@@ -203,11 +203,13 @@ def default_fixtures_dir() -> Path | None:
     return candidate if candidate.is_dir() else None
 
 
-if __name__ == "__main__":  # pragma: no cover - manual use: python -m crawlers.replay [DIR]
+def main(argv: list[str] | None = None) -> None:
+    """``python -m crawlers.replay [FIXTURES_DIR]``: serve the fixtures until interrupted."""
     import sys
     import time
 
-    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else default_fixtures_dir()
+    args = sys.argv[1:] if argv is None else argv
+    folder = Path(args[0]) if args else default_fixtures_dir()
     if folder is None:
         sys.exit("usage: python -m crawlers.replay FIXTURES_DIR")
     srv = ReplayServer(folder).start()
@@ -217,3 +219,7 @@ if __name__ == "__main__":  # pragma: no cover - manual use: python -m crawlers.
             time.sleep(3600)
     except KeyboardInterrupt:
         srv.stop()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -165,9 +165,9 @@ SENTIMENT_NEUTRAL_LOW = 0.4
 SENTIMENT_NEUTRAL_HIGH = 0.6
 # Top emotion probability below which a post is given no emotion.
 SENTIMENT_EMOTION_THRESHOLD = 0.4
-# Per-platform tier cut-offs merged over scoring.influence.DEFAULT_TIERS, e.g. {"weibo": {"head": 2000000}}.
+# Tier cut-offs per platform merged over scoring.influence.DEFAULT_TIERS: {"weibo": {"head": 2e6}}.
 INFLUENCE_TIERS: dict[str, dict[str, float]] = _env_json("TINGFENG_INFLUENCE_TIERS", {})  # type: ignore[assignment]
-# Complaint words for the risk radar; empty = the built-in list of scoring/risk.py, a list replaces it.
+# Complaint words for the risk radar; empty = built-in list of scoring/risk.py, a list replaces it.
 RISK_COMPLAINT_WORDS: list[str] = _env_json("TINGFENG_RISK_COMPLAINT_WORDS", [])  # type: ignore[assignment]
 # Sensitive words for the risk radar; empty = built-in list, a list replaces it.
 RISK_SENSITIVE_WORDS: list[str] = _env_json("TINGFENG_RISK_SENSITIVE_WORDS", [])  # type: ignore[assignment]

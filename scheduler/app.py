@@ -241,8 +241,10 @@ def job_listener(scheduler: BaseScheduler, store: Store, settings: Any, *,
             log.warning("monitor %r will be retried at %s", name, when)
             return  # the store is down: recording the failure would fail too
         try:
+            monitor = store.get_monitor(name)
+            platforms = ",".join(monitor.platforms) if monitor else "unknown"
             store.record_run(CrawlRun(f"{event.job_id}:{event.scheduled_run_time:%Y%m%dT%H%M%S}",
-                                      "", topic=name, kind="monitor", started_at=clock(),
+                                      platforms, topic=name, kind="monitor", started_at=clock(),
                                       finished_at=clock(), finish_reason=reason, errors=[error]))
         except StoreError as exc:
             log.error("could not record the %s of monitor %r: %s", reason, name, exc)

@@ -25,12 +25,6 @@ def start_fixture_server() -> ReplayServer:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    import time
+    from crawlers.replay import main
 
-    srv = start_fixture_server()
-    print(f"{len(srv.routes)} routes at {srv.base_url}", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        srv.stop()
+    main([str(FIXTURES)])
