@@ -24,7 +24,7 @@ import resource
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +52,7 @@ def synthetic(n_reposts: int, seed: int = 0) -> tuple[list[Post], list[Author]]:
     label = LABELS[rng.choice(4, size=total, p=[0.3, 0.4, 0.2, 0.1])]
     delay = rng.lognormal(7.0, 1.5, size=total)
     dropped = rng.random(total) < 0.02
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     posts: list[Post] = []
     row = 0
     for c, m in enumerate(sizes):

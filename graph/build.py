@@ -45,9 +45,11 @@ from .resolve import resolve_forest
 if TYPE_CHECKING:
     from crawlers.items import Author, Post
 
+AuthorsArg = "Iterable[Author] | Mapping[Any, Author] | None"
+
 __all__ = ["cascade", "cascade_forest", "cascades", "propagation_graphs", "repost_graph"]
 
-def cascade_forest(posts: Iterable[Post], authors: Iterable[Author] | Mapping[Any, Author] | None = None,
+def cascade_forest(posts: Iterable[Post], authors: AuthorsArg = None,
                    *, kinds: Iterable[str] | None = None) -> CascadeForest:
     """Every cascade of ``posts`` as one :class:`~graph.forest.CascadeForest` (array form).
 
@@ -82,7 +84,7 @@ def cascade_forest(posts: Iterable[Post], authors: Iterable[Author] | Mapping[An
     return resolve_forest(posts, list(authors or ()), kinds)
 
 
-def cascades(posts: Iterable[Post], authors: Iterable[Author] | Mapping[Any, Author] | None = None,
+def cascades(posts: Iterable[Post], authors: AuthorsArg = None,
              *, kinds: Iterable[str] | None = None) -> dict[Hashable, nx.DiGraph]:
     """Every cascade of ``posts`` as ``{root id: nx.DiGraph}`` (edges parent → child).
 
@@ -103,7 +105,7 @@ def cascades(posts: Iterable[Post], authors: Iterable[Author] | Mapping[Any, Aut
 
 
 def cascade(posts: Iterable[Post], root_id: Hashable,
-            authors: Iterable[Author] | Mapping[Any, Author] | None = None) -> nx.DiGraph:
+            authors: AuthorsArg = None) -> nx.DiGraph:
     """The post-level tree of one root post (raises KeyError when no post belongs to it).
 
     Examples
@@ -162,7 +164,7 @@ def _author_graph(F: CascadeForest, authors: Iterable[Author]) -> nx.DiGraph:
 
 
 def propagation_graphs(posts: Iterable[Post],
-                       authors: Iterable[Author] | Mapping[Any, Author] | None = None,
+                       authors: AuthorsArg = None,
                        *, kinds: Iterable[str] | None = None) -> tuple[nx.DiGraph, CascadeForest]:
     """The author graph and the cascade forest, resolving parents once for both.
 
@@ -182,7 +184,7 @@ def propagation_graphs(posts: Iterable[Post],
     return _author_graph(F, authors), F
 
 
-def repost_graph(posts: Iterable[Post], authors: Iterable[Author] | Mapping[Any, Author] | None = None,
+def repost_graph(posts: Iterable[Post], authors: AuthorsArg = None,
                  *, kinds: Iterable[str] | None = None) -> nx.DiGraph:
     """Author-level flow graph: edge u → v weighted by how often v reposted or replied to u.
 

@@ -8,7 +8,6 @@ numpy arrays once and every method runs on them. Pure numpy/scipy/networkx; no I
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from typing import Any
 
 import networkx as nx
 import numpy as np

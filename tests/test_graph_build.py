@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import networkx as nx
 import numpy as np
@@ -11,7 +11,7 @@ import numpy as np
 from crawlers.items import Author, Post
 from graph import cascade, cascade_forest, cascades, propagation_graphs, repost_graph
 
-T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def at(minutes: float) -> datetime:

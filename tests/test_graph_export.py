@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import networkx as nx
@@ -43,7 +44,7 @@ def test_graphml_round_trip(tmp_path):
 
 def test_cascade_export_renames_the_sentiment_label():
     _, F = propagation_graphs([Post("weibo", "1", author_id="a", sentiment_label="positive")])
-    H = nx.read_gexf(__import__("io").BytesIO(export_graph(F.graph(0), "gexf")))
+    H = nx.read_gexf(io.BytesIO(export_graph(F.graph(0), "gexf")))
     assert H.nodes["1"]["sentiment_label"] == "positive"
 
 
@@ -63,4 +64,4 @@ def test_values_gephi_cannot_read_are_converted():
     assert H.nodes[1] == {"score": 0.5, "n": 3, "tags": '["x", "y"]'}
     assert H.nodes[2] == {"score": 1.0, "n": 4}  # int beside float: every value a float
     assert type(H[1][2]["weight"]) is int and H[1][2]["meta"] == '{"k": "v"}'
-    nx.read_gexf(__import__("io").BytesIO(export_graph(G, "gexf")))  # parses
+    nx.read_gexf(io.BytesIO(export_graph(G, "gexf")))  # parses
