@@ -38,8 +38,8 @@ LABELS = np.array(["positive", "neutral", "negative", None], dtype=object)
 
 def synthetic(n_reposts: int, seed: int = 0) -> tuple[list[Post], list[Author]]:
     rng = np.random.default_rng(seed)
-    n_authors = max(50, n_reposts // 3)
-    pop = 1.0 / np.arange(1, n_authors + 1) ** 1.1
+    n_authors = max(50, n_reposts // 2)
+    pop = 1.0 / np.arange(1, n_authors + 1) ** 0.9
     pop /= pop.sum()
     sizes = []
     left = n_reposts

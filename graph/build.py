@@ -43,9 +43,11 @@ from .forest import STAT_KEYS, CascadeForest
 from .resolve import resolve_forest
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     from crawlers.items import Author, Post
 
-AuthorsArg = "Iterable[Author] | Mapping[Any, Author] | None"
+    AuthorsArg: TypeAlias = Iterable[Author] | Mapping[Any, Author] | None
 
 __all__ = ["cascade", "cascade_forest", "cascades", "propagation_graphs", "repost_graph"]
 
@@ -72,7 +74,8 @@ def cascade_forest(posts: Iterable[Post], authors: AuthorsArg = None,
     --------
     >>> from crawlers.items import Post
     >>> posts = [Post("weibo", "1", author_id="a"),
-    ...          Post("weibo", "2", author_id="b", author_name="B", kind="repost", root_post_id="1"),
+    ...          Post("weibo", "2", author_id="b", author_name="B", kind="repost",
+    ...               root_post_id="1"),
     ...          Post("weibo", "3", author_id="c", kind="repost", root_post_id="1",
     ...               parent_author_name="B")]
     >>> F = cascade_forest(posts)
@@ -111,7 +114,8 @@ def cascade(posts: Iterable[Post], root_id: Hashable,
     Examples
     --------
     >>> from crawlers.items import Post
-    >>> posts = [Post("weibo", "2", author_id="b", kind="repost", root_post_id="1", parent_post_id="1")]
+    >>> posts = [Post("weibo", "2", author_id="b", kind="repost", root_post_id="1",
+    ...               parent_post_id="1")]
     >>> T = cascade(posts, "1")
     >>> list(T.edges()), T.nodes["missing:1"]["placeholder"], T.graph["stats"]["missing_parents"]
     ([('missing:1', '2')], True, 1)
@@ -134,9 +138,11 @@ def _author_graph(F: CascadeForest, authors: Iterable[Author]) -> nx.DiGraph:
             continue  # looked up while resolving names, but no row is theirs
         plat = F.platforms[plat_of[a]]
         raw = key.split(":", 1)[1] if multi and isinstance(key, str) else key
-        attrs: dict[str, Any] = {"name": F.author_names[a], "platform": plat, "posts": int(posts[a]),
-                                 "placeholder": isinstance(raw, str) and raw.startswith("name:")}
-        rec = info.get((plat, raw))
+        attrs: dict[str, Any] = {
+            "name": F.author_names[a], "platform": plat, "posts": int(posts[a]),
+            "placeholder": isinstance(raw, str) and raw.startswith("name:"),
+        }
+        rec = info.get((plat, str(raw)))
         if rec is not None:
             attrs.update(name=rec.name or attrs["name"], followers=rec.followers, tier=rec.tier,
                          verified=rec.verified)
@@ -157,7 +163,7 @@ def _author_graph(F: CascadeForest, authors: Iterable[Author]) -> nx.DiGraph:
     keys = F.author_keys
     G.add_edges_from(
         (keys[a // n], keys[a % n], {"weight": ww, "positive": pp, "negative": nn})
-        for a, ww, pp, nn in zip(pair.tolist(), w.tolist(), pos.tolist(), neg.tolist())
+        for a, ww, pp, nn in zip(pair.tolist(), w.tolist(), pos.tolist(), neg.tolist(), strict=True)
     )
     G.graph["stats"] = {k: int(x) for k, x in stats.items() if x or k in STAT_KEYS}
     return G

@@ -45,7 +45,8 @@ class _Arrays:
         self.src, self.dst, self.w = src, dst, w
 
 
-def _pagerank(A: _Arrays, alpha: float = 0.85, tol: float = 1e-6, max_iter: int = 100) -> np.ndarray:
+def _pagerank(A: _Arrays, alpha: float = 0.85, tol: float = 1e-6,
+              max_iter: int = 100) -> np.ndarray:
     # Reversed flow: row = reposter, column = source; same scheme as nx.pagerank (dangling mass
     # spread uniformly), on a matrix we build once from arrays instead of from the graph.
     n = A.n
@@ -240,7 +241,7 @@ def node_scores(G: nx.DiGraph, method: str = "reach", *, weight: str | None = "w
     """
     A = _Arrays(G, weight)
     s = _scores(G, method, A, seed=seed, exact_max=exact_max, samples=samples)
-    return dict(zip(A.nodes, s.tolist()))
+    return dict(zip(A.nodes, s.tolist(), strict=True))
 
 
 @not_implemented_for("undirected")
@@ -271,7 +272,7 @@ def leaderrank(G: nx.DiGraph, *, tol: float = 1e-6, max_iter: int = 1000) -> dic
     (1.4737, 0.8421, 1.4737)
     """
     A = _Arrays(G, None)
-    return dict(zip(A.nodes, _leaderrank(A, tol, max_iter).tolist()))
+    return dict(zip(A.nodes, _leaderrank(A, tol, max_iter).tolist(), strict=True))
 
 
 @not_implemented_for("multigraph")
@@ -289,7 +290,7 @@ def kshell(G: nx.Graph) -> dict[Hashable, int]:
     {'a': 2, 'b': 2, 'c': 2, 'd': 1}
     """
     A = _Arrays(G if G.is_directed() else G.to_directed(), None)
-    return dict(zip(A.nodes, _kshell(A).tolist()))
+    return dict(zip(A.nodes, _kshell(A).tolist(), strict=True))
 
 
 def all_scores(G: nx.DiGraph, methods: Sequence[str], *, seed: int | None = 0,

@@ -36,7 +36,8 @@ def undirected_flow(G: nx.Graph, weight: str = "weight") -> nx.Graph:
     """The undirected aggregate of a flow graph: u–v weighted by both directions, no self-loops.
 
     >>> import networkx as nx
-    >>> H = undirected_flow(nx.DiGraph([("a", "b", {"weight": 2}), ("b", "a", {"weight": 1}), ("a", "a")]))
+    >>> G = nx.DiGraph([("a", "b", {"weight": 2}), ("b", "a", {"weight": 1}), ("a", "a")])
+    >>> H = undirected_flow(G)
     >>> list(H.edges(data="weight"))
     [('a', 'b', 3)]
     """

@@ -1,4 +1,4 @@
-"""Cascades from an edge list (repost data from elsewhere): ``cascade_id, parent, child[, unix_time]``.
+"""Cascades from an edge list of repost data: ``cascade_id, parent, child[, unix_time]``.
 
 Tab-separated, one edge per line; a root's own row has an empty parent (its time is the root's
 time). Pure: reads an iterable of lines, returns a :class:`~graph.forest.CascadeForest`; no I/O.
@@ -64,7 +64,8 @@ def read_edges(lines: Iterable[str], *, progress: Callable[[int], None] | None =
 
     Examples
     --------
-    >>> F = read_edges(["c1\\t\\tr\\t0", "c1\\tr\\ta\\t3600", "c1\\ta\\tb\\t7200", "c1\\tr\\tb\\t9"])
+    >>> lines = ["c1\\t\\tr\\t0", "c1\\tr\\ta\\t3600", "c1\\ta\\tb\\t7200", "c1\\tr\\tb\\t9"]
+    >>> F = read_edges(lines)
     >>> F.ids, F.nodes, F.parent.tolist(), F.stats["conflicting_parents"]
     (['c1'], ['r', 'a', 'b'], [-1, 0, 1], 1)
     """
@@ -117,7 +118,11 @@ def read_edges(lines: Iterable[str], *, progress: Callable[[int], None] | None =
 
 def _forest(cascades: dict[str, _Cascade], glob: dict[str, int], bad: list[int],
             timed: bool) -> CascadeForest:
-    ids, offsets, nodes, parent, time = [], [0], [], [], []
+    ids: list[str] = []
+    offsets = [0]
+    nodes: list[str] = []
+    parent: list[int] = []
+    time: list[float] = []
     cstats: dict[int, dict[str, int]] = {}
     for c, (cid, cas) in enumerate(cascades.items()):
         root = cas.root
@@ -168,8 +173,9 @@ def edge_cascade_stats(forest: CascadeForest) -> Iterator[dict[str, Hashable | A
     Examples
     --------
     >>> F = read_edges(["x\\ta\\tb", "x\\ta\\tc", "x\\tc\\td"])
-    >>> next(edge_cascade_stats(F))
-    {'cascade_id': 'x', 'size': 4, 'depth': 2, 'max_breadth': 2, 'structural_virality': 1.6666666666666667}
+    >>> rec = next(edge_cascade_stats(F))
+    >>> rec["cascade_id"], rec["size"], rec["depth"], rec["max_breadth"], rec["structural_virality"]
+    ('x', 4, 2, 2, 1.6666666666666667)
     """
     shapes = cascade_shapes(forest, levels=False)
     timed = bool(forest.stats.get("timed"))

@@ -70,8 +70,10 @@ def gephi_ready(G: nx.Graph) -> nx.Graph:
     >>> G.add_node("a", name="甲", tier=None, label="negative", followers=10)
     >>> G.add_node("b", followers=2.5, topics=["x", "y"])
     >>> H = gephi_ready(G)
-    >>> dict(H.nodes["a"]), dict(H.nodes["b"]), H.graph
-    ({'name': '甲', 'sentiment_label': 'negative', 'followers': 10.0}, {'followers': 2.5, 'topics': '["x", "y"]'}, {'stats/self_loops': 1})
+    >>> dict(H.nodes["a"])
+    {'name': '甲', 'sentiment_label': 'negative', 'followers': 10.0}
+    >>> dict(H.nodes["b"]), H.graph
+    ({'followers': 2.5, 'topics': '["x", "y"]'}, {'stats/self_loops': 1})
     """
     H = G.__class__()
     for k, v in G.graph.items():
@@ -86,14 +88,18 @@ def gephi_ready(G: nx.Graph) -> nx.Graph:
         for k, v in data.items():
             v = _scalar(v)
             if v is not None:
-                row["sentiment_label" if k == "label" else f"_{k}" if k in _GEXF_RESERVED else k] = v
+                if k == "label":
+                    k = "sentiment_label"
+                elif k in _GEXF_RESERVED:
+                    k = f"_{k}"
+                row[k] = v
         nodes.append(row)
     edges = [{k: x for k, v in d.items() if (x := _scalar(v)) is not None}
              for _, _, d in G.edges(data=True)]
     _unify(nodes)
     _unify(edges)
-    H.add_nodes_from(zip(G.nodes, nodes))
-    H.add_edges_from((u, v, d) for (u, v), d in zip(G.edges(), edges))
+    H.add_nodes_from(zip(G.nodes, nodes, strict=True))
+    H.add_edges_from((u, v, d) for (u, v), d in zip(G.edges(), edges, strict=True))
     return H
 
 

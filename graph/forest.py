@@ -99,7 +99,7 @@ class CascadeForest:
         kind: Sequence[str | None] | None = None,
         placeholder: np.ndarray | None = None,
         platforms: Sequence[str | None] | None = None,
-        stats: Mapping[str, int] | None = None,
+        stats: Mapping[str, Any] | None = None,
         cascade_stats: Mapping[int, Mapping[str, int]] | None = None,
     ) -> None:
         n = len(nodes)
@@ -121,7 +121,7 @@ class CascadeForest:
             np.zeros(n, bool) if placeholder is None else np.asarray(placeholder, dtype=bool)
         )
         self.platforms = list(platforms) if platforms is not None else [None] * len(self.ids)
-        self.stats = dict(stats or {})
+        self.stats: dict[str, Any] = dict(stats or {})
         self.cascade_stats = {c: dict(s) for c, s in (cascade_stats or {}).items()}
         if self.offsets[-1] != n or len(self.parent) != n:
             raise ValueError("offsets, nodes and parent disagree on the number of rows")
@@ -276,13 +276,15 @@ class CascadeForest:
         offsets = [0]
         nodes: list[Hashable] = []
         parent: list[int] = []
-        cols: dict[str, list[Any]] = {a: [] for a in ("author", "time", "sentiment", "label", "kind", "placeholder")}
+        cols: dict[str, list[Any]] = {
+            a: [] for a in ("author", "time", "sentiment", "label", "kind", "placeholder")
+        }
         akeys: dict[Hashable, int] = {}
         anames: list[str | None] = []
         platforms: list[str | None] = []
         for cid, T in graphs.items():
             if not T.is_directed() or T.is_multigraph():
-                raise nx.NetworkXNotImplemented("cascades must be nx.DiGraph trees (parent → child)")
+                raise nx.NetworkXNotImplemented("cascades must be nx.DiGraph trees (parent→child)")
             roots = [v for v, d in T.in_degree() if d == 0]
             if len(T) == 0 or len(roots) != 1 or T.number_of_edges() != len(T) - 1:
                 raise nx.NotATree(f"cascade {cid!r} is not a tree with one root")
@@ -348,7 +350,8 @@ class CascadeForest:
                 placeholder=bool(self.placeholder[i]),
             )
         T.add_edges_from(
-            (self.nodes[p], self.nodes[i]) for i, p in enumerate(self.parent[lo + 1 : hi].tolist(), lo + 1)
+            (self.nodes[p], self.nodes[i])
+            for i, p in enumerate(self.parent[lo + 1 : hi].tolist(), lo + 1)
         )
         return T
 

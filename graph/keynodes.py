@@ -205,8 +205,10 @@ def rank_key_nodes(G: nx.DiGraph, cascades: Cascades | None = None, k: int = 10,
     >>> import networkx as nx
     >>> G = nx.DiGraph([("a", "b"), ("a", "c"), ("a", "d"), ("b", "e"), ("b", "f")])
     >>> top = rank_key_nodes(G, k=2, methods=("reach", "out_degree"))
-    >>> [(n.node, n.reason) for n in top]
-    [('a', 'reach 5 (rank 1); direct reposts 3 (rank 1)'), ('b', 'reach 2 (rank 2); direct reposts 2 (rank 2)')]
+    >>> for n in top:
+    ...     print(n.node, n.reason)
+    a reach 5 (rank 1); direct reposts 3 (rank 1)
+    b reach 2 (rank 2); direct reposts 2 (rank 2)
     """
     if len(G) == 0:
         return []
@@ -246,7 +248,8 @@ def rank_key_nodes(G: nx.DiGraph, cascades: Cascades | None = None, k: int = 10,
         else:
             p, q = _downstream_counts(G, v)
         out.append(KeyNode(
-            node=v, name=data.get("name"), platform=data.get("platform"), rank=pos, score=fused[i], reason="; ".join(parts),
+            node=v, name=data.get("name"), platform=data.get("platform"), rank=pos,
+            score=fused[i], reason="; ".join(parts),
             ranks={m: int(r[i]) for m, r in ranks.items()},
             values={m: float(s[i]) for m, s in scores.items()},
             downstream_positive=p, downstream_negative=q, net_sentiment=_net(p, q),
@@ -271,7 +274,8 @@ def tipping_points(cascades: Cascades, k: int = 10, *, G: nx.DiGraph | None = No
 
     >>> import networkx as nx
     >>> T = nx.DiGraph([("p0", "p1"), ("p1", "p2"), ("p1", "p3"), ("p2", "p4"), ("p0", "p5")])
-    >>> nx.set_node_attributes(T, {"p0": "a", "p1": "b", "p2": "c", "p3": "d", "p4": "e", "p5": "b"}, "author")
+    >>> who = {"p0": "a", "p1": "b", "p2": "c", "p3": "d", "p4": "e", "p5": "b"}
+    >>> nx.set_node_attributes(T, who, "author")
     >>> [(t.author, t.second_level, t.reach) for t in tipping_points({"c1": T})]
     [('b', 2, 3), ('c', 1, 1)]
     """

@@ -148,7 +148,8 @@ class _Builder:
         """
         ids: dict[tuple[str, str], str | None] = {}
         pairs = [((a.platform, a.name), a.author_id) for a in self.authors if a.name]
-        pairs += [((plat, name), raw) for (plat, raw), name in zip(self.araw, self.anames)
+        pairs += [((plat, name), raw)
+                  for (plat, raw), name in zip(self.araw, self.anames, strict=True)
                   if raw is not None and name]
         for key, raw in pairs:
             old = ids.setdefault(key, raw)
@@ -329,8 +330,8 @@ def resolve_forest(posts: Iterable[Post], authors: Iterable[Author] = (),
         c = tree_l[i]
         h = helpers.get(c)
         if h is None:
-            h = helpers[c] = _Fallback(b, c, keys[c][0], range(starts[c], starts[c] + int(sizes[c])),
-                                       root_row[c], author_arr, time, n)
+            rows_c = range(starts[c], starts[c] + int(sizes[c]))
+            h = helpers[c] = _Fallback(b, c, keys[c][0], rows_c, root_row[c], author_arr, time, n)
         h.resolve(i, ordered[i], pid, parent)
     return _assemble(b, keys, ordered, tree, parent, author, time, sent, label, multi)
 

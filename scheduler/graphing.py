@@ -91,7 +91,7 @@ def _cascade_rows(tg: TopicGraphs, shapes: dict[Hashable, dict[str, Any]], limit
         root_row = int(F.offsets[c])
         a = int(F.author[root_row])
         plat = F.platforms[c]
-        post = by_key.get((plat, str(F.nodes[root_row])))
+        post = by_key.get((plat or "", str(F.nodes[root_row])))
         shape = dict(shapes[cid])
         shape.pop("level_shares", None)
         rows.append({

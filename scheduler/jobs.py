@@ -121,7 +121,7 @@ def _run(monitor: Monitor, store: Store, settings: Any, now: datetime,
                                  store, say))
     _guarded(run, "scoring", say, lambda: deps.scorer()(store, topic=name, now=now))
     start = now - max(timedelta(seconds=float(conf.get("MONITOR_LOOKBACK") or 604800)), run.window)
-    posts = [p for p in store.posts(topic=name, since=start, until=now) if query.matches_post(p)]
+    posts = query.select(store.posts(topic=name, since=start, until=now))
     authors = store.authors({(p.platform, p.author_id) for p in posts if p.author_id})
     report = _guarded(run, "graph", say, lambda: deps.grapher()(posts, authors))
     crawl_runs = store.runs(topic=name, kind="crawl", since=start)

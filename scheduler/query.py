@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING
 from crawlers.errors import ConfigError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from crawlers.items import Post
 
 __all__ = [
@@ -141,6 +143,15 @@ def _evaluate(node: Node, haystack: str) -> bool:
     return any(_evaluate(c, haystack) for c in node.children)
 
 
+def _negated_terms(node: Node, negate: bool = False) -> list[Term]:
+    """The terms under an odd number of NOTs: what the query excludes."""
+    if isinstance(node, Term):
+        return [node] if negate else []
+    if isinstance(node, Not):
+        return _negated_terms(node.child, not negate)
+    return [t for c in node.children for t in _negated_terms(c, negate)]
+
+
 Clause = tuple[tuple[Term, ...], tuple[Term, ...]]  # (positive terms, negated terms)
 
 
@@ -190,6 +201,38 @@ class Query:
     def matches_post(self, post: Post) -> bool:
         """Whether the post's title and text satisfy the query."""
         return self.matches(post_text(post))
+
+    def select(self, posts: Iterable[Post]) -> list[Post]:
+        """The posts that match, plus every post in the thread or cascade of a matching post.
+
+        A comment "太慢了" under a post about 品牌A 退款 is part of the conversation even though
+        it does not repeat the brand, so replies, comments and reposts whose parent or root
+        matched are kept (the NOT part still drops a post whose own text it excludes).
+        Order is preserved.
+
+        >>> from crawlers.items import Post
+        >>> q = parse_query("品牌A NOT 招聘")
+        >>> posts = [Post("weibo", "1", text="品牌A 又出问题"), Post("weibo", "2", text="同感", root_post_id="1"),
+        ...          Post("weibo", "3", text="无关"), Post("weibo", "4", text="品牌A招聘", root_post_id="1")]
+        >>> [p.post_id for p in q.select(posts)]
+        ['1', '2']
+        """
+        posts = list(posts)
+        own = [self.matches_post(p) for p in posts]
+        matched = {(p.platform, p.post_id) for p, ok in zip(posts, own) if ok}
+        excluded = {(p.platform, p.post_id) for p, ok in zip(posts, own)
+                    if not ok and self._rejects(p)}
+        keep = []
+        for p, ok in zip(posts, own):
+            linked = any((p.platform, ref) in matched for ref in (p.root_post_id, p.parent_post_id) if ref)
+            if ok or (linked and (p.platform, p.post_id) not in excluded):
+                keep.append(p)
+        return keep
+
+    def _rejects(self, post: Post) -> bool:
+        """True when the post's own text hits a NOT term (it would not match whatever else it said)."""
+        text = normalize_text(post_text(post))
+        return any(_evaluate(term, text) for term in _negated_terms(self.root))
 
     def keywords(self, max_keywords: int = DEFAULT_MAX_KEYWORDS) -> list[str]:
         """The searches to run: one per alternative of the positive part, terms space-joined.

@@ -103,7 +103,8 @@ def test_missing_parent_and_missing_root_become_placeholders():
 
 def test_cycle_is_cut_at_its_earliest_post_and_counted():
     # 2 and 3 each claim the other as parent (a user reposting into their own chain).
-    posts = [original(), repost("2", "b", parent="3", minutes=1), repost("3", "c", parent="2", minutes=2)]
+    posts = [original(), repost("2", "b", parent="3", minutes=1),
+             repost("3", "c", parent="2", minutes=2)]
     T = cascade(posts, "1")
     assert nx.is_arborescence(T)
     assert sorted(T.edges()) == [("1", "2"), ("2", "3")]
@@ -149,10 +150,11 @@ def test_missing_times_tolerated_and_counted():
 
 
 def test_forum_and_zhihu_reply_trees():
-    posts = [Post("forum", "t1", kind="thread", author_id="op"),
-             Post("forum", "f2", kind="reply", author_id="u1", root_post_id="t1", parent_post_id="t1"),
-             Post("forum", "f3", kind="comment", author_id="u2", root_post_id="t1", parent_post_id="f2"),
-             Post("forum", "f4", kind="comment", author_id="op", root_post_id="t1", parent_post_id="f3")]
+    def reply(pid: str, author: str, parent: str, kind: str = "comment") -> Post:
+        return Post("forum", pid, kind=kind, author_id=author, root_post_id="t1",
+                    parent_post_id=parent)
+    posts = [Post("forum", "t1", kind="thread", author_id="op"), reply("f2", "u1", "t1", "reply"),
+             reply("f3", "u2", "f2"), reply("f4", "op", "f3")]
     T = cascades(posts)["t1"]
     assert sorted(T.edges()) == [("f2", "f3"), ("f3", "f4"), ("t1", "f2")]
     G = repost_graph(posts)
@@ -202,6 +204,6 @@ def test_bad_input_never_crashes_and_always_gives_trees():
             T = F.graph(c)
             assert nx.is_arborescence(T), (trial, c)
         assert all(u != v for u, v in G.edges())
-        assert sorted(str(v) for v in F.nodes if not str(v).startswith(("missing:", "name:", "author:"))) \
-            == sorted(str(i) for i in range(40))
+        real = [str(v) for v in F.nodes if not str(v).startswith(("missing:", "name:", "author:"))]
+        assert sorted(real) == sorted(str(i) for i in range(40))
         assert np.all(F.depth >= 0)

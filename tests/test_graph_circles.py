@@ -40,5 +40,6 @@ def test_repeatable_and_isolated_accounts_left_out():
 
 
 def test_undirected_flow_sums_both_directions_and_drops_self_loops():
-    H = undirected_flow(nx.DiGraph([(1, 2, {"weight": 2}), (2, 1, {"weight": 3}), (1, 1, {"weight": 9})]))
+    G = nx.DiGraph([(1, 2, {"weight": 2}), (2, 1, {"weight": 3}), (1, 1, {"weight": 9})])
+    H = undirected_flow(G)
     assert list(H.edges(data="weight")) == [(1, 2, 5)]

@@ -24,8 +24,8 @@ def six_node_cascade() -> nx.DiGraph:
     """r is reposted by a and b; a by c and d; d by e.
 
     On paper: reach r 5, a 3, d 1; direct reposts r 2, a 2, d 1; betweenness (directed,
-    normalised by (n−1)(n−2) = 20): a lies on r→c, r→d, r→e, a... a→e goes through d;
-    pairs through a: (r,c) (r,d) (r,e) → 3/20; through d: (r,e) (a,e) → 2/20.
+    normalised by (n−1)(n−2) = 20): the paths through a are r→c, r→d, r→e (3/20), those
+    through d are r→e and a→e (2/20).
     """
     return nx.DiGraph([("r", "a"), ("r", "b"), ("a", "c"), ("a", "d"), ("d", "e")])
 
@@ -119,7 +119,8 @@ def weibo_topic() -> tuple[list[Post], dict]:
                     kind="repost" if parent else "original", root_post_id="1" if parent else None,
                     parent_post_id=parent, sentiment_label=label)
     posts = [p("1", "a", None), p("2", "b", "1", "negative"), p("3", "c", "2", "negative"),
-             p("4", "b", "3", "positive"), p("5", "d", "4", "negative"), p("6", "e", "1", "positive")]
+             p("4", "b", "3", "positive"), p("5", "d", "4", "negative"),
+             p("6", "e", "1", "positive")]
     authors = {("weibo", "b"): Author("weibo", "b", name="B", followers=120_000, tier="waist")}
     return posts, authors
 

@@ -24,7 +24,8 @@ PNG = b"\x89PNG\r\n\x1a\n"
 def topic_posts() -> tuple[list[Post], list[Author]]:
     """人民日报's post (two days before the window, not tagged) reposted in the window."""
     def post(pid, author, name, minutes, parent=None, label=None, topics=("品牌A",)):
-        return Post("weibo", pid, author_id=author, author_name=name, kind="repost" if parent else "original",
+        return Post("weibo", pid, author_id=author, author_name=name,
+                    kind="repost" if parent else "original",
                     root_post_id="1" if parent else None, parent_post_id=parent,
                     created_at=T0 + timedelta(minutes=minutes), sentiment_label=label,
                     topics=list(topics), text=f"帖子{pid}")
@@ -34,7 +35,8 @@ def topic_posts() -> tuple[list[Post], list[Author]]:
              post("4", "d", "网友丁", 30, "2", "positive"),
              post("5", "e", "网友戊", 40, "1", "negative"),
              post("6", "f", "网友己", 50, "3", "negative")]
-    authors = [Author("weibo", "a", name="人民日报", followers=150_000_000, tier="kol", verified=True),
+    authors = [Author("weibo", "a", name="人民日报", followers=150_000_000, tier="kol",
+                      verified=True),
                Author("weibo", "b", name="大V乙", followers=800_000, tier="head")]
     return posts, authors
 

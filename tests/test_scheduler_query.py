@@ -172,3 +172,18 @@ def test_properties_on_random_queries() -> None:
                 # occur in it.
                 assert any(all(w in sample.lower() for w in k) for k in keywords), (text, sample)
     assert searchable > 100  # the property above was exercised, not skipped
+
+
+def test_select_keeps_the_threads_of_matching_posts_but_not_excluded_ones() -> None:
+    from crawlers.items import Post
+
+    q = parse_query("品牌A AND (投诉 OR 退款) NOT 招聘")
+    posts = [
+        Post("weibo", "1", text="品牌A 退款三个月了"),
+        Post("weibo", "2", text="同样遭遇", kind="comment", parent_post_id="1", root_post_id="1"),
+        Post("weibo", "3", text="回复：太慢了", kind="reply", parent_post_id="2", root_post_id="1"),
+        Post("weibo", "4", text="品牌A 招聘客服 处理退款", kind="comment", parent_post_id="1", root_post_id="1"),
+        Post("zhihu", "1", text="无关的知乎回答"),  # same id, other platform: not part of the thread
+        Post("weibo", "5", text="别的话题"),
+    ]
+    assert [(p.platform, p.post_id) for p in q.select(posts)] == [("weibo", "1"), ("weibo", "2"), ("weibo", "3")]

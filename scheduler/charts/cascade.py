@@ -110,7 +110,7 @@ def draw_cascade(
     fig, ax = subplots(ax, 9.0, 9.0)
     par = F.parent[lo + 1 : hi] - lo
     segs = np.stack([xy[par], xy[1:]], axis=1)
-    ax.add_collection(LineCollection(segs, colors="#90a4ae", linewidths=0.25 if big else 0.8,
+    ax.add_collection(LineCollection(list(segs), colors="#90a4ae", linewidths=0.25 if big else 0.8,
                                      alpha=0.35 if big else 0.7, zorder=1))
     score, unscored = _colours(F, lo, hi)
     scale = np.log1p(reach) / max(np.log1p(reach.max()), 1.0)
@@ -126,7 +126,8 @@ def draw_cascade(
     order = order[(reach[order] > 0) | (order == 0)]  # label spreaders (and always the root)
     theta = np.arctan2(xy[order, 1], xy[order, 0])
     theta[F.depth[lo + order] == 0] = np.pi / 2  # the root: label it at the top
-    for i, angle in zip(order.tolist(), _spread(theta, 2 * np.pi / max(1.6 * top, 12))):
+    angles = _spread(theta, 2 * np.pi / max(1.6 * top, 12))
+    for i, angle in zip(order.tolist(), angles, strict=True):
         node = F.nodes[lo + i]
         a = int(F.author[lo + i])
         text = labels.get(node) if labels is not None else None

@@ -160,8 +160,8 @@ def _num(x: float | None, fmt: str = ",.0f") -> str | None:
 def _table(rows: list[list[Any]], widths: list[int], head: list[str]) -> list[str]:
     right = [w < 0 for w in widths]
     widths = [abs(w) for w in widths]
-    out = ["  ".join(_cell(h, w, r) for h, w, r in zip(head, widths, right)).rstrip()]
-    out += ["  ".join(_cell(v, w, r) for v, w, r in zip(row, widths, right)).rstrip()
+    out = ["  ".join(_cell(h, w, r) for h, w, r in zip(head, widths, right, strict=True)).rstrip()]
+    out += ["  ".join(_cell(v, w, r) for v, w, r in zip(row, widths, right, strict=True)).rstrip()
             for row in rows]
     return out
 

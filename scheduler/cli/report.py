@@ -86,12 +86,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run_report, report_k=10)
 
 
-def _query_filter(monitor: Monitor) -> Callable[[Post], bool]:
-    """The monitor's query as a post predicate over title and text (scheduler.query)."""
+def _query_filter(monitor: Monitor) -> Callable[[list[Post]], list[Post]]:
+    """The monitor's query as a post selection: matching posts and their threads."""
     from scheduler.query import parse_query
 
-    query = parse_query(monitor.query)  # a bad query raises ConfigError showing the position
-    return lambda post: query.matches(f"{post.title or ''}\n{post.text}")
+    return parse_query(monitor.query).select  # a bad query raises ConfigError showing the position
 
 
 def _progress(message: str) -> None:

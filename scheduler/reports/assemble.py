@@ -166,7 +166,7 @@ def timelines(posts: Sequence[Post], bucket: str, band: tuple[float, float] = (0
 def kol_report(
     store: Store, *, topic: str, since: datetime | None, until: datetime | None = None,
     platform: str | Sequence[str] | None = None, tier: str | Sequence[str] | None = None,
-    now: datetime, k: int = 50, post_filter: Callable[[Post], bool] | None = None,
+    now: datetime, k: int = 50, post_filter: Callable[[list[Post]], list[Post]] | None = None,
     top_cascades: int = 5, pictures: bool = False,
     draw: Callable[..., bytes] | None = None,
     facts: Callable[[Sequence[Post], Mapping[AuthorKey, Author]], GraphFacts] = graph_facts,
@@ -176,7 +176,7 @@ def kol_report(
     """Who carries ``topic`` between ``since`` and ``until`` (default ``now``), top ``k`` accounts.
 
     ``platform`` / ``tier`` (one or several) filter posts by platform and accounts by tier;
-    ``post_filter`` keeps only matching posts (a monitor's query). Accounts are ordered by
+    ``post_filter`` selects the posts to report on (a monitor's ``Query.select``). Accounts are ordered by
     key-node rank, then reach and engagement. With ``pictures`` each top cascade gets a PNG
     from ``draw(G)`` (default: scheduler.charts.cascade.draw_cascade).
     """
@@ -186,8 +186,9 @@ def kol_report(
     tiers = [tier] if isinstance(tier, str) else list(tier or [])
     one = platforms[0] if len(platforms) == 1 else None
     posts = [p for p in store.posts(topic=topic, since=since, until=until, platform=one)
-             if (not platforms or p.platform in platforms)
-             and (post_filter is None or post_filter(p))]
+             if not platforms or p.platform in platforms]
+    if post_filter is not None:
+        posts = post_filter(posts)
     keys = {(p.platform, p.author_id) for p in posts if p.author_id}
     authors = store.authors(keys) if keys else {}
     notes: list[str] = []
