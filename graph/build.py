@@ -161,10 +161,11 @@ def _author_graph(F: CascadeForest, authors: Iterable[Author]) -> nx.DiGraph:
     neg = np.bincount(inv, weights=lab == -1).astype(np.int64)
     stats["duplicate_edges"] += int(len(u) - len(pair))
     keys = F.author_keys
-    G.add_edges_from(
-        (keys[a // n], keys[a % n], {"weight": ww, "positive": pp, "negative": nn})
-        for a, ww, pp, nn in zip(pair.tolist(), w.tolist(), pos.tolist(), neg.tolist(), strict=True)
-    )
+    src = [keys[a] for a in (pair // n).tolist()]
+    dst = [keys[a] for a in (pair % n).tolist()]
+    data = [{"weight": ww, "positive": pp, "negative": nn}
+            for ww, pp, nn in zip(w.tolist(), pos.tolist(), neg.tolist(), strict=True)]
+    G.add_edges_from(zip(src, dst, data, strict=True))
     G.graph["stats"] = {k: int(x) for k, x in stats.items() if x or k in STAT_KEYS}
     return G
 

@@ -8,6 +8,7 @@ is imported at module level: scrapy, snownlp, networkx and matplotlib load on fi
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import re
 import time
@@ -127,7 +128,7 @@ def _run(monitor: Monitor, store: Store, settings: Any, now: datetime,
     crawl_runs = store.runs(topic=name, kind="crawl", since=start)
     run.metrics = snapshot(posts, authors, report, crawl_runs, now=now, window=run.window)
     history = monitor_history(store, name, now, conf)
-    run.results = evaluate(DEFAULT_RULES, run.metrics, conf, history)
+    run.results = _name_accounts(evaluate(DEFAULT_RULES, run.metrics, conf, history), authors)
     run.new_alerts, run.suppressed = save_alerts(
         store, monitor, run.results, now=now, window=run.window,
         cooldown=timedelta(seconds=float(conf.get("ALERT_COOLDOWN") or 0)))
@@ -140,6 +141,27 @@ def _run(monitor: Monitor, store: Store, settings: Any, now: datetime,
 
 
 # -- steps -----------------------------------------------------------------------------------
+def _name_accounts(results: list[RuleResult], authors: Mapping[AuthorKey, Author]) -> list[RuleResult]:
+    """Alerts name accounts as people know them ("听风新闻 (weibo, 1,521,034 followers)"), not
+    by platform id: the pure rules only see numbers, the run knows the authors."""
+    from scoring.alerts import HeadAccountJoined
+
+    out = []
+    for r in results:
+        keys = (r.details or {}).get("accounts")
+        if r.rule == HeadAccountJoined.name and keys:
+            labels = []
+            for key in keys:
+                platform, _, author_id = key.partition("/")
+                a = authors.get((platform, author_id))
+                followers = f", {a.followers:,} followers" if a and a.followers else ""
+                labels.append(f"{a.name} ({platform}{followers})" if a and a.name else key)
+            r = dataclasses.replace(r, message=HeadAccountJoined.describe(r.value, labels),
+                                    details={**r.details, "names": labels})
+        out.append(r)
+    return out
+
+
 def _crawl(run_crawl: Callable[..., Any], platform: str, keywords: list[str], topic: str,
            since: datetime, now: datetime, settings: Any, store: Store,
            say: Callable[[str], None]) -> dict[str, Any]:

@@ -49,7 +49,7 @@ PLATFORMS = ("weibo", "wechat", "zhihu", "forum")
 THRESHOLD_SETTINGS = (
     "ALERT_NEGATIVE_RATIO", "ALERT_SPIKE_PVALUE", "ALERT_MIN_VOLUME", "ALERT_MIN_RATIO",
     "ALERT_VOLUME_GROWTH", "ALERT_RISK_HITS", "ALERT_HEAD_JOINED", "ALERT_CRAWL_FAILURES",
-    "ALERT_COOLDOWN", "MONITOR_WINDOW",
+    "ALERT_COOLDOWN", "MONITOR_WINDOW", "MONITOR_LOOKBACK",
 )
 MIN_EVERY = 60  # seconds; platforms punish anything more eager, and crawls take longer anyway
 _NAME = re.compile(r"^[^\s:/\\\x00-\x1f\x7f][^:/\\\x00-\x1f\x7f]{0,63}$")

@@ -174,9 +174,18 @@ class HeadAccountJoined(Rule):
               settings: Mapping[str, Any], history: History) -> RuleResult:
         result = super().check(metrics, threshold, settings, history)
         accounts = sorted(_keyed(metrics, "authors/head_joined/"))
-        message = (f"{result.value or 0:.0f} head-tier or 大V account(s) posted on the topic "
-                   "for the first time") + (f": {', '.join(accounts[:10])}" if accounts else "")
-        return dataclasses.replace(result, message=message, details={"accounts": accounts})
+        return dataclasses.replace(result, message=self.describe(result.value, accounts),
+                                   details={"accounts": accounts})
+
+    @staticmethod
+    def describe(value: float | None, labels: list[str]) -> str:
+        """The alert text; callers that know the accounts' names re-describe with them.
+
+        >>> HeadAccountJoined.describe(2, ["人民日报 (weibo, 1.5亿)", "weibo/42"])
+        '2 head-tier or 大V account(s) posted on the topic for the first time: 人民日报 (weibo, 1.5亿), weibo/42'
+        """
+        text = f"{value or 0:.0f} head-tier or 大V account(s) posted on the topic for the first time"
+        return text + (f": {', '.join(labels[:10])}" if labels else "")
 
 
 class CrawlHealth(Rule):

@@ -6,15 +6,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from scheduler.cli.common import parse_since, settings_for
 
-__all__ = ["PLATFORMS", "register"]
+__all__ = ["FAILURE_REASONS", "PLATFORMS", "format_result", "register"]
 
 PLATFORMS = ("weibo", "wechat", "zhihu", "forum")
+# The typed soft failures of crawlers/errors.py; platforms also count informational stats
+# (platform/weibo/long_text…) that are not failures.
+FAILURE_REASONS = frozenset(
+    {"rate_limited", "login_required", "blocked", "content_unavailable", "unexpected_payload"}
+)
 
 CRAWL_EPILOG = """\
 examples:
@@ -114,7 +119,9 @@ def format_result(result: Any) -> str:
         f"posts stored {stats.get('tingfeng/posts_stored', 0)}, "
         f"authors stored {stats.get('tingfeng/authors_stored', 0)})"
     ]
-    failures = {k.rsplit("/", 1)[-1]: v for k, v in stats.items() if k.startswith(f"platform/{result.platform}/")}
+    prefix = f"platform/{result.platform}/"
+    failures = {k[len(prefix):]: v for k, v in stats.items()
+                if k.startswith(prefix) and k[len(prefix):] in FAILURE_REASONS}
     if failures:
         lines.append("  failures: " + ", ".join(f"{k} {v}" for k, v in sorted(failures.items())))
     return "\n".join(lines)
@@ -141,9 +148,9 @@ def run_parse_command(args: argparse.Namespace) -> int:
         raise ConfigError(f"{args.file}: no such file")
     module = import_module(f"crawlers.spiders.{args.platform}")
     body = args.file.read_bytes()
-    now = datetime.fromisoformat(args.now) if args.now else datetime.now(timezone.utc)
+    now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
     if now.tzinfo is None:
-        now = now.replace(tzinfo=timezone.utc)
+        now = now.replace(tzinfo=UTC)
     try:
         module.check_response(200, body, str(args.file))
         endpoint = args.endpoint or module.detect_endpoint(body, str(args.file))
