@@ -13,12 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from crawlers.errors import StoreError
 from crawlers.replay import ReplayServer
 from crawlers.storage import open_store
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parent.parent
 TOY = REPO / "tests" / "toy_spider.py"
+LONG_PAGES = 20
 
 
 def _page(n: int, ids: list[int]) -> dict[str, object]:
@@ -37,10 +39,14 @@ def toy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReplayServe
     for name, body in files.items():
         (d / name).write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
     (d / "trunc.json").write_text('{"items": [{"id": 9', encoding="utf-8")
+    for n in range(1, LONG_PAGES + 1):  # a crawl long enough to be killed half-way
+        body = _page(n, [1000 + 2 * n, 1001 + 2 * n])
+        (d / f"long{n}.json").write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
     routes = [
         ("ok", 1, "p1.json"), ("ok", 2, "p2.json"), ("ok", 3, "p3.json"),
         ("rate", 1, "rate.json"), ("login", 1, "p1.json"), ("login", 2, "login.json"),
         ("bad", 1, "bad.json"), ("trunc", 1, "trunc.json"), ("mixed", 1, "p1.json"), ("mixed", 2, "bad.json"),
+        *[("long", n, f"long{n}.json") for n in range(1, LONG_PAGES + 1)],
     ]
     manifest = {"platform": "toy", "routes": [
         {"url": f"https://toy.example/list?q={q}&page={p}", "file": f, "origin": "constructed",
@@ -50,19 +56,26 @@ def toy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReplayServe
         yield srv
 
 
-def crawl(server: ReplayServer, tmp_path: Path, keyword: str, store_uri: str | None = None,
-          **settings: object) -> tuple[subprocess.CompletedProcess[str], str]:
-    store_uri = store_uri or f"sqlite:///{tmp_path / 'toy.db'}"
+def crawl_cmd(server: ReplayServer, tmp_path: Path, keyword: str, store_uri: str, **settings: object) -> list[str]:
     all_settings = {"STORE_URI": store_uri, "PLATFORM_BASE_URLS": json.dumps({"toy": server.base_url}),
                     "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False, "CRAWL_BACKOFF_BASE": 0,
                     "CRAWL_RATE_LIMIT_MAX": 3, "STORE_SPOOL_DIR": str(tmp_path / "spool"),
                     "CRAWL_RUN_ID": f"run-{keyword}", "ROBOTSTXT_OBEY": False, **settings}
     cmd = [sys.executable, "-m", "scrapy", "runspider", str(TOY), "-a", f"keyword={keyword}",
-           "-a", "now=2026-11-20T12:00:00+00:00"]
+           "-a", "now=2026-11-20T12:00:00+00:00", "-a", "max_pages=100"]
     for k, v in all_settings.items():
         cmd += ["-s", f"{k}={v}"]
-    env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "crawlers.settings", "PYTHONPATH": str(REPO)}
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    return cmd
+
+
+ENV = {**os.environ, "SCRAPY_SETTINGS_MODULE": "crawlers.settings", "PYTHONPATH": str(REPO)}
+
+
+def crawl(server: ReplayServer, tmp_path: Path, keyword: str, store_uri: str | None = None,
+          **settings: object) -> tuple[subprocess.CompletedProcess[str], str]:
+    store_uri = store_uri or f"sqlite:///{tmp_path / 'toy.db'}"
+    cmd = crawl_cmd(server, tmp_path, keyword, store_uri, **settings)
+    proc = subprocess.run(cmd, cwd=REPO, env=ENV, capture_output=True, text=True, timeout=120)
     return proc, store_uri
 
 
@@ -152,3 +165,36 @@ def test_platform_cookie_from_settings_reaches_the_platform_but_not_the_log(
     sent = [h.get("cookie", "") for h in toy_server.headers_seen[before:]]
     assert any("SUB=s3cr3t-value" in c for c in sent)
     assert "s3cr3t" not in proc.stderr + proc.stdout
+
+
+def test_a_killed_crawl_restarts_without_losing_or_duplicating(toy_server: ReplayServer, tmp_path: Path) -> None:
+    """SIGKILL half-way (no close handlers run), then run again: everything once, nothing twice."""
+    import signal
+    import time
+
+    uri = f"sqlite:///{tmp_path / 'killed.db'}"
+    cmd = crawl_cmd(toy_server, tmp_path, "long", uri, DOWNLOAD_DELAY=0.3, STORE_BATCH_SIZE=1,
+                    CRAWL_RUN_ID="run-killed")
+    proc = subprocess.Popen(cmd, cwd=REPO, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stored_before_kill = 0
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+            try:
+                with open_store(uri) as store:
+                    stored_before_kill = store.counts()["posts"]
+            except StoreError:  # locked by the writer for a moment
+                continue
+            if stored_before_kill >= 6:
+                break
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert 6 <= stored_before_kill < 2 * LONG_PAGES, "the crawl was not killed half-way"
+    rerun, _ = crawl(toy_server, tmp_path, "long", store_uri=uri, CRAWL_RUN_ID="run-after-kill")
+    assert rerun.returncode == 0
+    with open_store(uri) as store:
+        ids = [p.post_id for p in store.posts(topic="long")]
+    assert len(ids) == len(set(ids)) == 2 * LONG_PAGES
+    assert run_of(uri, "run-after-kill").finish_reason == "finished"
