@@ -253,8 +253,8 @@ class CascadeForest:
                 self.stats["cycles_broken"] = self.stats.get("cycles_broken", 0) + 1
                 cs = self.cascade_stats.setdefault(c, {})
                 cs["cycles_broken"] = cs.get("cycles_broken", 0) + 1
-        self.__dict__.pop("depth", None)  # derived arrays are stale now
-        self.__dict__.pop("_levels", None)
+        for derived in ("depth", "_levels", "subtree_size", "children", "preorder"):
+            self.__dict__.pop(derived, None)  # stale now
         return broken
 
     # -- conversion --------------------------------------------------------------------------

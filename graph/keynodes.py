@@ -90,7 +90,7 @@ def _ranks(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             np.searchsorted(srt, -scores, side="right"))
 
 
-def key_nodes(G: nx.DiGraph, k: int = 10, method: str = "reach", **kwargs: Any
+def key_nodes(G: nx.DiGraph, k: int = 10, method: str = "pagerank", **kwargs: Any
               ) -> list[tuple[Hashable, float]]:
     """The ``k`` best nodes by one method as ``(node, score)``, best first.
 
@@ -186,7 +186,8 @@ def rank_key_nodes(G: nx.DiGraph, cascades: Cascades | None = None, k: int = 10,
         The cascades behind ``G``; when given, an author's reach is the number of posts
         downstream of its posts (nested reposts of its own chains counted once) and the
         downstream sentiment comes from the posts' labels, all in linear time. Without them
-        reach is descendants in ``G``.
+        reach is descendants in ``G`` and the downstream sentiment of each returned node costs
+        one traversal of ``G``.
     k : int
         How many nodes to return; also the "top" a method must place a node in to give a reason.
     methods : sequence of str

@@ -207,3 +207,13 @@ def test_bad_input_never_crashes_and_always_gives_trees():
         real = [str(v) for v in F.nodes if not str(v).startswith(("missing:", "name:", "author:"))]
         assert sorted(real) == sorted(str(i) for i in range(40))
         assert np.all(F.depth >= 0)
+
+
+def test_graph_package_stays_free_of_io_and_drawing_imports():
+    import subprocess
+    import sys
+
+    code = ("import sys, graph; bad = {'matplotlib', 'scrapy', 'pymongo', 'snownlp'} & "
+            "{m.split('.')[0] for m in sys.modules}; print(sorted(bad))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
