@@ -41,7 +41,7 @@ def feed_site(url: str | None) -> str:
 def entry_key(site: str, entry_id: str) -> str:
     """``<site>:a`` + the first 16 hex digits of sha1(entry id): stable and short.
 
-    >>> entry_key("news.example.org", "tag:news.example.org,2024:1")[:19]
+    >>> entry_key("news.example.org", "tag:news.example.org,2024:1")[:18]
     'news.example.org:a'
     """
     return post_key(site, "a", hashlib.sha1(entry_id.encode("utf-8")).hexdigest()[:16])
