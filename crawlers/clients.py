@@ -31,7 +31,8 @@ class ApiClient:
     interval between calls), ``<SLUG>_COOKIE``.
 
     >>> import httpx
-    >>> c = ApiClient("weibo", {}, transport=httpx.MockTransport(lambda r: httpx.Response(200, json={"ok": 1})))
+    >>> ok = httpx.MockTransport(lambda r: httpx.Response(200, json={"ok": 1}))
+    >>> c = ApiClient("weibo", {}, transport=ok)
     >>> c.get_json("https://m.weibo.cn/api/x")
     {'ok': 1}
     """
@@ -62,7 +63,8 @@ class ApiClient:
             headers=all_headers,
             timeout=float(get("DOWNLOAD_TIMEOUT") or 30),
             transport=transport,
-            follow_redirects=False,  # a redirect to a login page is a signal, not something to follow
+            # A redirect to a login page is a signal, not something to follow.
+            follow_redirects=False,
         )
         self._lock = threading.Lock()
         self._last = 0.0
@@ -80,7 +82,9 @@ class ApiClient:
         try:
             response = self._client.get(rebase(real_url, self.base), **kwargs)
         except httpx.HTTPError as exc:
-            raise CrawlerError(f"{self.platform}: request to {real_url} failed: {type(exc).__name__}") from exc
+            raise CrawlerError(
+                f"{self.platform}: request to {real_url} failed: {type(exc).__name__}"
+            ) from exc
         if self.checker is not None:
             self.checker(response.status_code, response.content, real_url)
         elif response.status_code >= 400:
@@ -92,8 +96,11 @@ class ApiClient:
         try:
             return response.json()
         except ValueError as exc:
-            raise UnexpectedPayload(f"expected JSON, got {response.content[:60]!r}",
-                                    platform=self.platform, url=real_url) from exc
+            raise UnexpectedPayload(
+                f"expected JSON, got {response.content[:60]!r}",
+                platform=self.platform,
+                url=real_url,
+            ) from exc
 
     def close(self) -> None:
         self._client.close()

@@ -1,4 +1,4 @@
-"""Load Tingfeng's settings (crawlers/settings.py) outside a Scrapy crawl: CLI, scheduler, benches."""
+"""Load Tingfeng's settings (crawlers/settings.py) outside a Scrapy crawl: CLI, scheduler."""
 
 from __future__ import annotations
 

@@ -5,14 +5,14 @@
     x PlatformError(platform, url, message)  detected by a platform module's check_response()
       + RateLimited(retry_after)             → retry with backoff; repeated → close "rate_limited"
       + LoginRequired                        → close the crawl "login_required" (crawl-health alert)
-      + Blocked                              → anti-bot wall (HTTP 418/432, captcha): close "blocked"
+      + Blocked                              → anti-bot wall (418/432, captcha): close "blocked"
       + ContentUnavailable                   → skip the request; post marked deleted
       + UnexpectedPayload                    → counted and logged with the URL; the crawl goes on
   * StoreError
     x BackendUnavailable                     the database cannot be reached; callers retry later
     x UnknownScheme                          STORE_URI names a scheme nobody implements
     x IntegrityError                         the backend refused a write as inconsistent
-  * ConfigError                              a setting or argument is wrong; the message names the fix
+  * ConfigError                              a setting or argument is wrong; names the fix
   * MailError                                the mail server refused or could not be reached
 
 Inside Scrapy, ``scrapy.exceptions.NotConfigured`` plays ConfigError's part for components.
@@ -71,7 +71,11 @@ class RateLimited(PlatformError):
     reason = "rate_limited"
 
     def __init__(
-        self, message: str, *, platform: str = "", url: str | None = None,
+        self,
+        message: str,
+        *,
+        platform: str = "",
+        url: str | None = None,
         retry_after: float | None = None,
     ) -> None:
         super().__init__(message, platform=platform, url=url)
@@ -97,7 +101,7 @@ class ContentUnavailable(PlatformError):
 
 
 class UnexpectedPayload(PlatformError):
-    """The body does not have the shape the parser knows: layout change, truncation, bad encoding."""
+    """The body is not the shape the parser knows: layout change, truncation, bad encoding."""
 
     reason = "unexpected_payload"
 

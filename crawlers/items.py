@@ -4,7 +4,7 @@ Plain dataclasses: no Scrapy, no database. Times are aware UTC datetimes. Fields
 across platforms; data only one platform has goes into ``extra``.
 
 Records:
-* ``Post``      a post, repost, comment, reply, article, answer or thread, keyed by (platform, post_id)
+* ``Post``      a post, repost, comment, reply, article, answer or thread; key (platform, post_id)
 * ``Author``    an account, keyed by (platform, author_id)
 * ``PostScore`` what scoring writes back onto a post (sentiment, label, emotion, model, risk hits)
 * ``CrawlRun``  one crawl (or monitor run) with its stats: the error ledger
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal, TypeAlias
 
 __all__ = [
@@ -45,7 +45,7 @@ KINDS: tuple[str, ...] = ("original", "repost", "comment", "reply", "article", "
 
 def utcnow() -> datetime:
     """The current time as an aware UTC datetime."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -210,7 +210,8 @@ def _datetime_fields(cls: type) -> frozenset[str]:
 def to_dict(record: Any) -> dict[str, Any]:
     """A record as a JSON-ready dict: datetimes become ISO-8601 strings in UTC.
 
-    >>> to_dict(Post("weibo", "1", created_at=datetime(2024, 1, 2, tzinfo=timezone.utc)))["created_at"]
+    >>> when = datetime(2024, 1, 2, tzinfo=timezone.utc)
+    >>> to_dict(Post("weibo", "1", created_at=when))["created_at"]
     '2024-01-02T00:00:00+00:00'
     """
     out: dict[str, Any] = {}
@@ -218,7 +219,7 @@ def to_dict(record: Any) -> dict[str, Any]:
     for f in dataclasses.fields(record):
         value = getattr(record, f.name)
         if f.name in dt_fields and value is not None:
-            value = value.astimezone(timezone.utc).isoformat()
+            value = value.astimezone(UTC).isoformat()
         elif isinstance(value, (list, dict)):
             value = value.copy()
         out[f.name] = value
@@ -228,7 +229,8 @@ def to_dict(record: Any) -> dict[str, Any]:
 def from_dict(cls: type[Any], data: dict[str, Any]) -> Any:
     """Inverse of :func:`to_dict`; unknown keys are ignored, naive datetimes are taken as UTC.
 
-    >>> from_dict(Post, {"platform": "weibo", "post_id": "1", "created_at": "2024-01-02T00:00:00"}).created_at.tzinfo
+    >>> naive = {"platform": "weibo", "post_id": "1", "created_at": "2024-01-02T00:00:00"}
+    >>> from_dict(Post, naive).created_at.tzinfo
     datetime.timezone.utc
     """
     names = {f.name for f in dataclasses.fields(cls)}
@@ -241,8 +243,8 @@ def from_dict(cls: type[Any], data: dict[str, Any]) -> Any:
             if isinstance(value, str):
                 value = datetime.fromisoformat(value)
             if value.tzinfo is None:
-                value = value.replace(tzinfo=timezone.utc)
+                value = value.replace(tzinfo=UTC)
             else:
-                value = value.astimezone(timezone.utc)
+                value = value.astimezone(UTC)
         kwargs[key] = value
     return cls(**kwargs)

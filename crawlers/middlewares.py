@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from urllib.parse import urlsplit
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import IgnoreRequest
@@ -100,7 +100,10 @@ class PlatformErrorMiddleware:
             if delay > 0:
                 await asyncio.sleep(delay)
             retry = get_retry_request(
-                request, spider=spider, reason=f"{slug}_{exc.reason}", max_retry_times=self.max_retries,
+                request,
+                spider=spider,
+                reason=f"{slug}_{exc.reason}",
+                max_retry_times=self.max_retries,
             )
             if retry is None:
                 raise IgnoreRequest(str(exc))

@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,7 +48,10 @@ class ValidatePipeline:
     def _drop(self, reason: str, item: Any) -> DropItem:
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value(f"validate/{reason}")
-        return DropItem(f"{reason}: {type(item).__name__} {getattr(item, 'post_id', getattr(item, 'author_id', ''))!r}")
+        return DropItem(
+            f"{reason}: {type(item).__name__} "
+            f"{getattr(item, 'post_id', getattr(item, 'author_id', ''))!r}"
+        )
 
     def process_item(self, item: Any) -> Any:
         spider = self.crawler.spider
@@ -82,7 +85,9 @@ class StorePipeline:
     the runner so it can find this crawl's record; a random id otherwise).
     """
 
-    def __init__(self, crawler: Crawler, uri: str, batch_size: int, retries: int, spool_dir: Path) -> None:
+    def __init__(
+        self, crawler: Crawler, uri: str, batch_size: int, retries: int, spool_dir: Path
+    ) -> None:
         self.crawler = crawler
         self.uri = uri
         self.batch_size = max(1, batch_size)
@@ -137,7 +142,10 @@ class StorePipeline:
     async def _flush(self) -> None:
         posts, self.posts = self.posts, []
         authors, self.authors = self.authors, []
-        for records, method, stat in ((posts, "upsert_posts", "posts"), (authors, "upsert_authors", "authors")):
+        for records, method, stat in (
+            (posts, "upsert_posts", "posts"),
+            (authors, "upsert_authors", "authors"),
+        ):
             if records:
                 await self._write(records, method, stat)
 
@@ -152,12 +160,19 @@ class StorePipeline:
                 self._stat(f"tingfeng/{stat}_stored", n)
                 return
             except StoreError as exc:
-                log.warning("store write failed (attempt %d/%d): %s", attempt + 1, self.retries + 1, exc)
+                log.warning(
+                    "store write failed (attempt %d/%d): %s", attempt + 1, self.retries + 1, exc
+                )
                 if attempt < self.retries:
                     await asyncio.sleep(min(2**attempt, 30))
         path = spool(records, self.spool_dir)
         self._stat("tingfeng/spooled", len(records))
-        log.error("store unavailable: %d %s spooled to %s; replayed on the next crawl", len(records), stat, path)
+        log.error(
+            "store unavailable: %d %s spooled to %s; replayed on the next crawl",
+            len(records),
+            stat,
+            path,
+        )
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         stats = dict(self.crawler.stats.get_stats()) if self.crawler.stats else {}
@@ -171,7 +186,9 @@ class StorePipeline:
             args={k: getattr(spider, k) for k in ("keywords", "max_pages") if hasattr(spider, k)}
             | {"since": s.isoformat() if (s := getattr(spider, "since", None)) else None},
             stats={k: _jsonable(v) for k, v in stats.items()},
-            errors=[str(stats["tingfeng/close_message"])] if "tingfeng/close_message" in stats else [],
+            errors=[str(stats["tingfeng/close_message"])]
+            if "tingfeng/close_message" in stats
+            else [],
         )
         try:
             if not self._connect():
@@ -192,7 +209,7 @@ class StorePipeline:
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).isoformat()
+        return value.astimezone(UTC).isoformat()
     if isinstance(value, (int, float, str, bool)) or value is None:
         return value
     return str(value)
@@ -207,7 +224,12 @@ def spool(records: list[Any], spool_dir: Path) -> Path:
     path = spool_dir / f"spool-{uuid.uuid4().hex}.jsonl"
     with path.open("w", encoding="utf-8") as fh:
         for record in records:
-            fh.write(json.dumps({"type": type(record).__name__, "data": to_dict(record)}, ensure_ascii=False) + "\n")
+            fh.write(
+                json.dumps(
+                    {"type": type(record).__name__, "data": to_dict(record)}, ensure_ascii=False
+                )
+                + "\n"
+            )
         fh.flush()
     return path
 

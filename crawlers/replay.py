@@ -59,7 +59,9 @@ def load_routes(fixtures_dir: Path) -> list[Route]:
             parts = urlsplit(raw["url"])
             path = manifest.parent / raw["file"]
             if not path.is_file():
-                raise ValueError(f"{manifest}: route {i} ({raw['url']}) names a missing file {path}")
+                raise ValueError(
+                    f"{manifest}: route {i} ({raw['url']}) names a missing file {path}"
+                )
             routes.append(
                 Route(
                     host=parts.netloc,
@@ -76,7 +78,9 @@ def load_routes(fixtures_dir: Path) -> list[Route]:
     return routes
 
 
-def _match(routes: list[Route], method: str, host: str, path: str, query: dict[str, str]) -> Route | None:
+def _match(
+    routes: list[Route], method: str, host: str, path: str, query: dict[str, str]
+) -> Route | None:
     best: Route | None = None
     for route in routes:
         if route.method != method or route.host != host or route.path != path:
@@ -105,9 +109,12 @@ class _Handler(BaseHTTPRequestHandler):
         if route is None:
             known = [r.url for r in self.server.routes if r.host == host]
             body = json.dumps(
-                {"error": f"no fixture for {self.command} https://{host}{path}?{parts.query}",
-                 "known_routes": known},
-                ensure_ascii=False, indent=1,
+                {
+                    "error": f"no fixture for {self.command} https://{host}{path}?{parts.query}",
+                    "known_routes": known,
+                },
+                ensure_ascii=False,
+                indent=1,
             ).encode("utf-8")
             self._send(404, "application/json; charset=utf-8", body, {})
             return
@@ -118,9 +125,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         for k, v in headers.items():
-            # A Location given as a real URL is rebased onto this server, as a real redirect would be.
+            # A Location given as a real URL is rebased onto this server, as a redirect would be.
             if k.lower() == "location" and v.startswith("https://"):
-                v = self.server.base_url + "/" + v[len("https://"):]
+                v = self.server.base_url + "/" + v[len("https://") :]
             self.send_header(k, v)
         self.end_headers()
         if self.command != "HEAD":
@@ -182,7 +189,9 @@ class ReplayServer:
         return rebase(real_url, self.base_url)
 
     def start(self) -> ReplayServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="replay")
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, daemon=True, name="replay"
+        )
         self._thread.start()
         return self
 
@@ -193,7 +202,9 @@ class ReplayServer:
     def __enter__(self) -> ReplayServer:
         return self.start()
 
-    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
 

@@ -141,7 +141,9 @@ def _run(monitor: Monitor, store: Store, settings: Any, now: datetime,
 
 
 # -- steps -----------------------------------------------------------------------------------
-def _name_accounts(results: list[RuleResult], authors: Mapping[AuthorKey, Author]) -> list[RuleResult]:
+def _name_accounts(
+    results: list[RuleResult], authors: Mapping[AuthorKey, Author]
+) -> list[RuleResult]:
     """Alerts name accounts as people know them ("听风新闻 (weibo, 1,521,034 followers)"), not
     by platform id: the pure rules only see numbers, the run knows the authors."""
     from scoring.alerts import HeadAccountJoined

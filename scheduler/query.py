@@ -212,25 +212,28 @@ class Query:
 
         >>> from crawlers.items import Post
         >>> q = parse_query("品牌A NOT 招聘")
-        >>> posts = [Post("weibo", "1", text="品牌A 又出问题"), Post("weibo", "2", text="同感", root_post_id="1"),
-        ...          Post("weibo", "3", text="无关"), Post("weibo", "4", text="品牌A招聘", root_post_id="1")]
+        >>> posts = [Post("weibo", "1", text="品牌A 又出问题"),
+        ...          Post("weibo", "2", text="同感", root_post_id="1"),
+        ...          Post("weibo", "3", text="无关"),
+        ...          Post("weibo", "4", text="品牌A招聘", root_post_id="1")]
         >>> [p.post_id for p in q.select(posts)]
         ['1', '2']
         """
         posts = list(posts)
         own = [self.matches_post(p) for p in posts]
-        matched = {(p.platform, p.post_id) for p, ok in zip(posts, own) if ok}
-        excluded = {(p.platform, p.post_id) for p, ok in zip(posts, own)
+        matched = {(p.platform, p.post_id) for p, ok in zip(posts, own, strict=True) if ok}
+        excluded = {(p.platform, p.post_id) for p, ok in zip(posts, own, strict=True)
                     if not ok and self._rejects(p)}
         keep = []
-        for p, ok in zip(posts, own):
-            linked = any((p.platform, ref) in matched for ref in (p.root_post_id, p.parent_post_id) if ref)
+        for p, ok in zip(posts, own, strict=True):
+            refs = (p.root_post_id, p.parent_post_id)
+            linked = any((p.platform, ref) in matched for ref in refs if ref)
             if ok or (linked and (p.platform, p.post_id) not in excluded):
                 keep.append(p)
         return keep
 
     def _rejects(self, post: Post) -> bool:
-        """True when the post's own text hits a NOT term (it would not match whatever else it said)."""
+        """True when the post's own text hits a NOT term (whatever else it says, it is out)."""
         text = normalize_text(post_text(post))
         return any(_evaluate(term, text) for term in _negated_terms(self.root))
 

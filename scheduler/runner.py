@@ -27,8 +27,17 @@ __all__ = ["CrawlResult", "crawl_command", "run_crawl"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Settings forwarded to the crawl subprocess when they differ from crawlers/settings.py.
-FORWARDED = ("STORE_URI", "PLATFORM_BASE_URLS", "DOWNLOAD_DELAY", "AUTOTHROTTLE_ENABLED",
-             "CRAWL_BACKOFF_BASE", "CRAWL_MAX_PAGES", "STORE_SPOOL_DIR", "LOG_LEVEL", "ROBOTSTXT_OBEY")
+FORWARDED = (
+    "STORE_URI",
+    "PLATFORM_BASE_URLS",
+    "DOWNLOAD_DELAY",
+    "AUTOTHROTTLE_ENABLED",
+    "CRAWL_BACKOFF_BASE",
+    "CRAWL_MAX_PAGES",
+    "STORE_SPOOL_DIR",
+    "LOG_LEVEL",
+    "ROBOTSTXT_OBEY",
+)
 
 
 @dataclass
@@ -101,8 +110,13 @@ def run_crawl(
     try:
         proc = subprocess.Popen(
             crawl_command(platform, spider_args, forwarded),
-            cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, encoding="utf-8", errors="replace",
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
         )
         assert proc.stdout is not None
         for line in proc.stdout:

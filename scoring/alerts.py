@@ -181,10 +181,11 @@ class HeadAccountJoined(Rule):
     def describe(value: float | None, labels: list[str]) -> str:
         """The alert text; callers that know the accounts' names re-describe with them.
 
-        >>> HeadAccountJoined.describe(2, ["人民日报 (weibo, 1.5亿)", "weibo/42"])
-        '2 head-tier or 大V account(s) posted on the topic for the first time: 人民日报 (weibo, 1.5亿), weibo/42'
+        >>> HeadAccountJoined.describe(2, ["人民日报 (weibo)", "weibo/42"]).split(": ")[1]
+        '人民日报 (weibo), weibo/42'
         """
-        text = f"{value or 0:.0f} head-tier or 大V account(s) posted on the topic for the first time"
+        text = (f"{value or 0:.0f} head-tier or 大V account(s) posted on the topic "
+                "for the first time")
         return text + (f": {', '.join(labels[:10])}" if labels else "")
 
 

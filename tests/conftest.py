@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -24,13 +24,21 @@ def fixture_server() -> Iterator[ReplayServer]:
 @pytest.fixture
 def now() -> datetime:
     """A fixed, aware 'now' for time-dependent code."""
-    return datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+    return datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
 def _isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test writes into the real user data directory or reads the user's environment secrets."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
-    for var in ("TINGFENG_STORE", "TINGFENG_MAIL_URL", "TINGFENG_BASE_URLS", "WEIBO_COOKIE",
-                "ZHIHU_COOKIE", "WECHAT_COOKIE", "WECHAT_TOKEN", "TIEBA_COOKIE"):
+    for var in (
+        "TINGFENG_STORE",
+        "TINGFENG_MAIL_URL",
+        "TINGFENG_BASE_URLS",
+        "WEIBO_COOKIE",
+        "ZHIHU_COOKIE",
+        "WECHAT_COOKIE",
+        "WECHAT_TOKEN",
+        "TIEBA_COOKIE",
+    ):
         monkeypatch.delenv(var, raising=False)

@@ -15,7 +15,9 @@ REPO = Path(__file__).resolve().parent.parent
 __all__ = ["crawl_command", "run_crawl_subprocess"]
 
 
-def crawl_command(slug: str, args: dict[str, Any], store_uri: str, base_url: str, **settings: Any) -> list[str]:
+def crawl_command(
+    slug: str, args: dict[str, Any], store_uri: str, base_url: str, **settings: Any
+) -> list[str]:
     cmd = [sys.executable, "-m", "scrapy", "crawl", slug]
     for key, value in args.items():
         cmd += ["-a", f"{key}={value}"]
@@ -34,8 +36,14 @@ def crawl_command(slug: str, args: dict[str, Any], store_uri: str, base_url: str
 
 
 def run_crawl_subprocess(
-    slug: str, args: dict[str, Any], tmp_path: Path, base_url: str, *, store_uri: str | None = None,
-    timeout: float = 120, **settings: Any,
+    slug: str,
+    args: dict[str, Any],
+    tmp_path: Path,
+    base_url: str,
+    *,
+    store_uri: str | None = None,
+    timeout: float = 120,
+    **settings: Any,
 ) -> tuple[subprocess.CompletedProcess[str], str]:
     """Crawl ``slug`` with spider ``args`` into an SQLite store under ``tmp_path``.
 
@@ -48,6 +56,10 @@ def run_crawl_subprocess(
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     proc = subprocess.run(
         crawl_command(slug, args, store_uri, base_url, **settings),
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     return proc, store_uri

@@ -21,8 +21,11 @@ def test_rebases_sends_cookie_and_hides_it() -> None:
         seen.append(request)
         return httpx.Response(200, json={"ok": 1})
 
-    settings = {"PLATFORM_BASE_URLS": {"weibo": "http://127.0.0.1:5"}, "WEIBO_COOKIE": "SUB=secret-value",
-                "USER_AGENT": "Tingfeng/test"}
+    settings = {
+        "PLATFORM_BASE_URLS": {"weibo": "http://127.0.0.1:5"},
+        "WEIBO_COOKIE": "SUB=secret-value",
+        "USER_AGENT": "Tingfeng/test",
+    }
     client = ApiClient("weibo", settings, checker=checker, transport=httpx.MockTransport(handler))
     assert client.get_json("https://m.weibo.cn/api/x?id=1") == {"ok": 1}
     assert str(seen[0].url) == "http://127.0.0.1:5/m.weibo.cn/api/x?id=1"
@@ -32,7 +35,9 @@ def test_rebases_sends_cookie_and_hides_it() -> None:
 
 
 def test_platform_soft_failure_raises_typed_error() -> None:
-    transport = httpx.MockTransport(lambda r: httpx.Response(200, json={"ok": 0, "errno": "100005"}))
+    transport = httpx.MockTransport(
+        lambda r: httpx.Response(200, json={"ok": 0, "errno": "100005"})
+    )
     client = ApiClient("weibo", {}, checker=checker, transport=transport)
     with pytest.raises(RateLimited) as info:
         client.get_json("https://m.weibo.cn/api/y")
@@ -40,7 +45,12 @@ def test_platform_soft_failure_raises_typed_error() -> None:
 
 
 def test_non_json_body_is_an_unexpected_payload() -> None:
-    client = ApiClient("weibo", {}, checker=checker, transport=httpx.MockTransport(lambda r: httpx.Response(200, text="<html>")))
+    client = ApiClient(
+        "weibo",
+        {},
+        checker=checker,
+        transport=httpx.MockTransport(lambda r: httpx.Response(200, text="<html>")),
+    )
     with pytest.raises(UnexpectedPayload, match="expected JSON"):
         client.get_json("https://m.weibo.cn/api/z")
 
@@ -63,7 +73,11 @@ def test_http_error_without_checker() -> None:
 def test_minimum_interval_between_calls(monkeypatch: pytest.MonkeyPatch) -> None:
     sleeps: list[float] = []
     monkeypatch.setattr("crawlers.clients.time.sleep", sleeps.append)
-    client = ApiClient("weibo", {"DOWNLOAD_DELAY": 3}, transport=httpx.MockTransport(lambda r: httpx.Response(200, json={})))
+    client = ApiClient(
+        "weibo",
+        {"DOWNLOAD_DELAY": 3},
+        transport=httpx.MockTransport(lambda r: httpx.Response(200, json={})),
+    )
     client.get("https://m.weibo.cn/a")
     client.get("https://m.weibo.cn/b")
     assert len(sleeps) == 1 and 2.5 < sleeps[0] <= 3.0

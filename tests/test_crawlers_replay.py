@@ -22,12 +22,28 @@ def fixtures(tmp_path: Path) -> Path:
     manifest = {
         "platform": "demo",
         "routes": [
-            {"url": "https://api.example.cn/list?q=x", "file": "a.json", "content_type": "application/json"},
-            {"url": "https://api.example.cn/list?q=x&page=2", "file": "b.json", "content_type": "application/json"},
-            {"url": "https://api.example.cn/busy", "file": "gbk.html", "status": 503,
-             "content_type": "text/html; charset=gbk"},
-            {"url": "https://api.example.cn/old", "file": "a.json", "status": 302,
-             "headers": {"Location": "https://passport.example.cn/login"}},
+            {
+                "url": "https://api.example.cn/list?q=x",
+                "file": "a.json",
+                "content_type": "application/json",
+            },
+            {
+                "url": "https://api.example.cn/list?q=x&page=2",
+                "file": "b.json",
+                "content_type": "application/json",
+            },
+            {
+                "url": "https://api.example.cn/busy",
+                "file": "gbk.html",
+                "status": 503,
+                "content_type": "text/html; charset=gbk",
+            },
+            {
+                "url": "https://api.example.cn/old",
+                "file": "a.json",
+                "status": 302,
+                "headers": {"Location": "https://passport.example.cn/login"},
+            },
         ],
     }
     (site / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
@@ -36,7 +52,9 @@ def fixtures(tmp_path: Path) -> Path:
 
 def test_most_specific_route_wins_and_extra_params_are_ignored(fixtures: Path) -> None:
     with ReplayServer(fixtures) as srv:
-        assert httpx.get(srv.url("https://api.example.cn/list?q=x&page=2&t=9")).json() == {"page": 2}
+        assert httpx.get(srv.url("https://api.example.cn/list?q=x&page=2&t=9")).json() == {
+            "page": 2
+        }
         assert httpx.get(srv.url("https://api.example.cn/list?q=x&t=9")).json() == {"page": 1}
         assert srv.hits[0].startswith("GET /api.example.cn/list?")
 
@@ -69,13 +87,17 @@ def test_redirect_location_is_rebased_onto_the_server(fixtures: Path) -> None:
 def test_missing_file_is_named(tmp_path: Path) -> None:
     (tmp_path / "x").mkdir()
     (tmp_path / "x" / "manifest.json").write_text(
-        json.dumps({"routes": [{"url": "https://h/p", "file": "gone.json"}]}), encoding="utf-8")
+        json.dumps({"routes": [{"url": "https://h/p", "file": "gone.json"}]}), encoding="utf-8"
+    )
     with pytest.raises(ValueError, match="gone.json"):
         load_routes(tmp_path)
 
 
 def test_rebase_keeps_query_and_host() -> None:
-    assert rebase("https://weibo.com/ajax/x?id=1&p=2", "http://127.0.0.1:9/") == "http://127.0.0.1:9/weibo.com/ajax/x?id=1&p=2"
+    assert (
+        rebase("https://weibo.com/ajax/x?id=1&p=2", "http://127.0.0.1:9/")
+        == "http://127.0.0.1:9/weibo.com/ajax/x?id=1&p=2"
+    )
 
 
 def test_every_project_manifest_loads() -> None:

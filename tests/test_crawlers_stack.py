@@ -24,7 +24,10 @@ LONG_PAGES = 20
 
 
 def _page(n: int, ids: list[int]) -> dict[str, object]:
-    return {"items": [{"id": i, "uid": i % 3, "text": f"帖子{i} 😀", "age_min": i} for i in ids], "page": n}
+    return {
+        "items": [{"id": i, "uid": i % 3, "text": f"帖子{i} 😀", "age_min": i} for i in ids],
+        "page": n,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +36,12 @@ def toy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReplayServe
     d = root / "toy"
     d.mkdir()
     files = {
-        "p1.json": _page(1, [1, 2, 3]), "p2.json": _page(2, [4, 5]), "p3.json": {"items": []},
-        "rate.json": {"error": "rate"}, "login.json": {"error": "login"}, "bad.json": {"nope": 1},
+        "p1.json": _page(1, [1, 2, 3]),
+        "p2.json": _page(2, [4, 5]),
+        "p3.json": {"items": []},
+        "rate.json": {"error": "rate"},
+        "login.json": {"error": "login"},
+        "bad.json": {"nope": 1},
     }
     for name, body in files.items():
         (d / name).write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
@@ -43,26 +50,63 @@ def toy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReplayServe
         body = _page(n, [1000 + 2 * n, 1001 + 2 * n])
         (d / f"long{n}.json").write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
     routes = [
-        ("ok", 1, "p1.json"), ("ok", 2, "p2.json"), ("ok", 3, "p3.json"),
-        ("rate", 1, "rate.json"), ("login", 1, "p1.json"), ("login", 2, "login.json"),
-        ("bad", 1, "bad.json"), ("trunc", 1, "trunc.json"), ("mixed", 1, "p1.json"), ("mixed", 2, "bad.json"),
+        ("ok", 1, "p1.json"),
+        ("ok", 2, "p2.json"),
+        ("ok", 3, "p3.json"),
+        ("rate", 1, "rate.json"),
+        ("login", 1, "p1.json"),
+        ("login", 2, "login.json"),
+        ("bad", 1, "bad.json"),
+        ("trunc", 1, "trunc.json"),
+        ("mixed", 1, "p1.json"),
+        ("mixed", 2, "bad.json"),
         *[("long", n, f"long{n}.json") for n in range(1, LONG_PAGES + 1)],
     ]
-    manifest = {"platform": "toy", "routes": [
-        {"url": f"https://toy.example/list?q={q}&page={p}", "file": f, "origin": "constructed",
-         "content_type": "application/json"} for q, p, f in routes]}
+    manifest = {
+        "platform": "toy",
+        "routes": [
+            {
+                "url": f"https://toy.example/list?q={q}&page={p}",
+                "file": f,
+                "origin": "constructed",
+                "content_type": "application/json",
+            }
+            for q, p, f in routes
+        ],
+    }
     (d / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     with ReplayServer(root) as srv:
         yield srv
 
 
-def crawl_cmd(server: ReplayServer, tmp_path: Path, keyword: str, store_uri: str, **settings: object) -> list[str]:
-    all_settings = {"STORE_URI": store_uri, "PLATFORM_BASE_URLS": json.dumps({"toy": server.base_url}),
-                    "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False, "CRAWL_BACKOFF_BASE": 0,
-                    "CRAWL_RATE_LIMIT_MAX": 3, "STORE_SPOOL_DIR": str(tmp_path / "spool"),
-                    "CRAWL_RUN_ID": f"run-{keyword}", "ROBOTSTXT_OBEY": False, **settings}
-    cmd = [sys.executable, "-m", "scrapy", "runspider", str(TOY), "-a", f"keyword={keyword}",
-           "-a", "now=2026-11-20T12:00:00+00:00", "-a", "max_pages=100"]
+def crawl_cmd(
+    server: ReplayServer, tmp_path: Path, keyword: str, store_uri: str, **settings: object
+) -> list[str]:
+    all_settings = {
+        "STORE_URI": store_uri,
+        "PLATFORM_BASE_URLS": json.dumps({"toy": server.base_url}),
+        "DOWNLOAD_DELAY": 0,
+        "AUTOTHROTTLE_ENABLED": False,
+        "CRAWL_BACKOFF_BASE": 0,
+        "CRAWL_RATE_LIMIT_MAX": 3,
+        "STORE_SPOOL_DIR": str(tmp_path / "spool"),
+        "CRAWL_RUN_ID": f"run-{keyword}",
+        "ROBOTSTXT_OBEY": False,
+        **settings,
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "scrapy",
+        "runspider",
+        str(TOY),
+        "-a",
+        f"keyword={keyword}",
+        "-a",
+        "now=2026-11-20T12:00:00+00:00",
+        "-a",
+        "max_pages=100",
+    ]
     for k, v in all_settings.items():
         cmd += ["-s", f"{k}={v}"]
     return cmd
@@ -71,8 +115,13 @@ def crawl_cmd(server: ReplayServer, tmp_path: Path, keyword: str, store_uri: str
 ENV = {**os.environ, "SCRAPY_SETTINGS_MODULE": "crawlers.settings", "PYTHONPATH": str(REPO)}
 
 
-def crawl(server: ReplayServer, tmp_path: Path, keyword: str, store_uri: str | None = None,
-          **settings: object) -> tuple[subprocess.CompletedProcess[str], str]:
+def crawl(
+    server: ReplayServer,
+    tmp_path: Path,
+    keyword: str,
+    store_uri: str | None = None,
+    **settings: object,
+) -> tuple[subprocess.CompletedProcess[str], str]:
     store_uri = store_uri or f"sqlite:///{tmp_path / 'toy.db'}"
     cmd = crawl_cmd(server, tmp_path, keyword, store_uri, **settings)
     proc = subprocess.run(cmd, cwd=REPO, env=ENV, capture_output=True, text=True, timeout=120)
@@ -108,7 +157,9 @@ def test_rerun_creates_no_duplicates(toy_server: ReplayServer, tmp_path: Path) -
         assert len(store.runs()) == 2
 
 
-def test_rate_limit_retries_with_backoff_then_closes(toy_server: ReplayServer, tmp_path: Path) -> None:
+def test_rate_limit_retries_with_backoff_then_closes(
+    toy_server: ReplayServer, tmp_path: Path
+) -> None:
     _, uri = crawl(toy_server, tmp_path, "rate")
     run = run_of(uri, "run-rate")
     assert run.finish_reason == "rate_limited"
@@ -117,7 +168,9 @@ def test_rate_limit_retries_with_backoff_then_closes(toy_server: ReplayServer, t
     assert run.errors and "slow down" in run.errors[0]
 
 
-def test_login_wall_closes_the_crawl_and_keeps_what_was_collected(toy_server: ReplayServer, tmp_path: Path) -> None:
+def test_login_wall_closes_the_crawl_and_keeps_what_was_collected(
+    toy_server: ReplayServer, tmp_path: Path
+) -> None:
     _, uri = crawl(toy_server, tmp_path, "login")
     run = run_of(uri, "run-login")
     assert run.finish_reason == "login_required"
@@ -127,7 +180,9 @@ def test_login_wall_closes_the_crawl_and_keeps_what_was_collected(toy_server: Re
 
 
 @pytest.mark.parametrize("keyword", ["bad", "trunc"])
-def test_broken_bodies_are_counted_and_the_crawl_finishes(toy_server: ReplayServer, tmp_path: Path, keyword: str) -> None:
+def test_broken_bodies_are_counted_and_the_crawl_finishes(
+    toy_server: ReplayServer, tmp_path: Path, keyword: str
+) -> None:
     proc, uri = crawl(toy_server, tmp_path, keyword)
     assert proc.returncode == 0
     run = run_of(uri, f"run-{keyword}")
@@ -143,7 +198,9 @@ def test_a_bad_page_after_good_ones_loses_nothing(toy_server: ReplayServer, tmp_
     assert run_of(uri, "run-mixed").stats["platform/toy/unexpected_payload"] == 1
 
 
-def test_a_down_store_spools_and_the_next_crawl_replays(toy_server: ReplayServer, tmp_path: Path) -> None:
+def test_a_down_store_spools_and_the_next_crawl_replays(
+    toy_server: ReplayServer, tmp_path: Path
+) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")
     down_uri = f"sqlite:///{blocker / 'db.sqlite'}"
@@ -161,21 +218,34 @@ def test_platform_cookie_from_settings_reaches_the_platform_but_not_the_log(
     toy_server: ReplayServer, tmp_path: Path
 ) -> None:
     before = len(toy_server.headers_seen)
-    proc, _ = crawl(toy_server, tmp_path, "ok", TOY_COOKIE="SUB=s3cr3t-value; SUBP=abc", LOG_LEVEL="DEBUG")
+    proc, _ = crawl(
+        toy_server, tmp_path, "ok", TOY_COOKIE="SUB=s3cr3t-value; SUBP=abc", LOG_LEVEL="DEBUG"
+    )
     sent = [h.get("cookie", "") for h in toy_server.headers_seen[before:]]
     assert any("SUB=s3cr3t-value" in c for c in sent)
     assert "s3cr3t" not in proc.stderr + proc.stdout
 
 
-def test_a_killed_crawl_restarts_without_losing_or_duplicating(toy_server: ReplayServer, tmp_path: Path) -> None:
+def test_a_killed_crawl_restarts_without_losing_or_duplicating(
+    toy_server: ReplayServer, tmp_path: Path
+) -> None:
     """SIGKILL half-way (no close handlers run), then run again: everything once, nothing twice."""
     import signal
     import time
 
     uri = f"sqlite:///{tmp_path / 'killed.db'}"
-    cmd = crawl_cmd(toy_server, tmp_path, "long", uri, DOWNLOAD_DELAY=0.3, STORE_BATCH_SIZE=1,
-                    CRAWL_RUN_ID="run-killed")
-    proc = subprocess.Popen(cmd, cwd=REPO, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cmd = crawl_cmd(
+        toy_server,
+        tmp_path,
+        "long",
+        uri,
+        DOWNLOAD_DELAY=0.3,
+        STORE_BATCH_SIZE=1,
+        CRAWL_RUN_ID="run-killed",
+    )
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     stored_before_kill = 0
     deadline = time.monotonic() + 60
     try:

@@ -17,19 +17,29 @@ def _settings_names() -> list[str]:
     tree = ast.parse((REPO / "crawlers" / "settings.py").read_text(encoding="utf-8"))
     names = []
     for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        targets = (
+            node.targets
+            if isinstance(node, ast.Assign)
+            else [node.target]
+            if isinstance(node, ast.AnnAssign)
+            else []
+        )
         names += [t.id for t in targets if isinstance(t, ast.Name) and t.id.isupper()]
     return names
 
 
 @pytest.mark.parametrize("name", _settings_names())
 def test_every_setting_is_in_the_readme_table(name: str) -> None:
-    assert re.search(rf"^\| `{name}` \|", README, re.M), f"add a row for {name} to the README settings table"
+    assert re.search(rf"^\| `{name}` \|", README, re.M), (
+        f"add a row for {name} to the README settings table"
+    )
 
 
 def _platforms() -> list[str]:
     spiders = REPO / "crawlers" / "spiders"
-    mods = [p.stem for p in spiders.glob("*.py")] + [p.name for p in spiders.iterdir() if (p / "__init__.py").exists()]
+    mods = [p.stem for p in spiders.glob("*.py")] + [
+        p.name for p in spiders.iterdir() if (p / "__init__.py").exists()
+    ]
     return sorted(m for m in mods if m not in {"__init__", "base"})
 
 

@@ -18,7 +18,11 @@ def _fixture_files() -> list[tuple[str, Path]]:
     for slug in PLATFORMS:
         folder = FIXTURES / slug
         if folder.is_dir():
-            out += [(slug, p) for p in sorted(folder.iterdir()) if p.name != "manifest.json" and p.is_file()]
+            out += [
+                (slug, p)
+                for p in sorted(folder.iterdir())
+                if p.name != "manifest.json" and p.is_file()
+            ]
     return out
 
 
@@ -39,7 +43,9 @@ def test_every_subcommand_has_help_with_a_description() -> None:
 
 
 @pytest.mark.parametrize(("slug", "path"), _fixture_files(), ids=lambda v: getattr(v, "name", v))
-def test_parse_handles_every_fixture(slug: str, path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_parse_handles_every_fixture(
+    slug: str, path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Every saved response parses to items, or is reported as a platform error — never a crash."""
     extra = ["--context", "post_id=4900000000000102"] if "longtext" in path.name else []
     code = main(["parse", slug, str(path), "--now", "2026-11-20T12:00:00+08:00", *extra])
@@ -54,10 +60,14 @@ def test_parse_handles_every_fixture(slug: str, path: Path, capsys: pytest.Captu
             assert obj["platform"] == slug and obj[key]
     if path.name.startswith("error-"):
         # An error answer is reported as one, or (Weibo's ok:0 "这里还没有内容") is the end of data.
-        assert code == 1 or lines == [], f"{path.name} is a recorded error response but parsed as data"
+        assert code == 1 or lines == [], (
+            f"{path.name} is a recorded error response but parsed as data"
+        )
 
 
-def test_parse_names_the_known_endpoints_for_a_wrong_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_parse_names_the_known_endpoints_for_a_wrong_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     f = FIXTURES / "weibo" / "m.weibo.cn-comments-hotflow.json"
     assert main(["parse", "weibo", str(f), "--endpoint", "nope"]) == 2
     err = capsys.readouterr().err

@@ -182,8 +182,10 @@ def test_select_keeps_the_threads_of_matching_posts_but_not_excluded_ones() -> N
         Post("weibo", "1", text="品牌A 退款三个月了"),
         Post("weibo", "2", text="同样遭遇", kind="comment", parent_post_id="1", root_post_id="1"),
         Post("weibo", "3", text="回复：太慢了", kind="reply", parent_post_id="2", root_post_id="1"),
-        Post("weibo", "4", text="品牌A 招聘客服 处理退款", kind="comment", parent_post_id="1", root_post_id="1"),
-        Post("zhihu", "1", text="无关的知乎回答"),  # same id, other platform: not part of the thread
+        Post("weibo", "4", text="品牌A 招聘客服 处理退款", kind="comment",
+             parent_post_id="1", root_post_id="1"),
+        Post("zhihu", "1", text="无关的知乎回答"),  # same id, other platform: not in the thread
         Post("weibo", "5", text="别的话题"),
     ]
-    assert [(p.platform, p.post_id) for p in q.select(posts)] == [("weibo", "1"), ("weibo", "2"), ("weibo", "3")]
+    selected = [(p.platform, p.post_id) for p in q.select(posts)]
+    assert selected == [("weibo", "1"), ("weibo", "2"), ("weibo", "3")]

@@ -92,7 +92,8 @@ def test_upsert_is_one_merge_update(store, monkeypatch):
     assert sent == [UpdateOne(
         {"platform": "weibo", "post_id": "1"},
         {
-            # None, "" and [] fields are absent, so they keep what is stored; extra merges by dotted key.
+            # None, "" and [] fields are absent, so they keep what is stored; extra merges by
+            # dotted key.
             "$set": {"text": "转发", "kind": "original", "repost_count": 2,
                      "extra.source": "客户端"},
             "$addToSet": {"topics": {"$each": ["a", "b"]}},

@@ -31,8 +31,15 @@ def check_response(status: int, body: bytes, url: str) -> None:
 def parse_page(payload: dict[str, Any], *, now: datetime) -> list[Post | Author]:
     out: list[Post | Author] = []
     for row in payload["items"]:
-        out.append(Post(PLATFORM, str(row["id"]), text=row["text"], author_id=str(row["uid"]),
-                        created_at=now - timedelta(minutes=int(row["age_min"]))))
+        out.append(
+            Post(
+                PLATFORM,
+                str(row["id"]),
+                text=row["text"],
+                author_id=str(row["uid"]),
+                created_at=now - timedelta(minutes=int(row["age_min"])),
+            )
+        )
         out.append(Author(PLATFORM, str(row["uid"]), name=f"user{row['uid']}"))
     return out
 
@@ -43,12 +50,18 @@ class ToySpider(PlatformSpider):
 
     async def start(self) -> AsyncIterator[Any]:
         for kw in self.keywords:
-            yield self.api_request(f"https://toy.example/list?q={kw}&page=1", self.parse_list,
-                                   cb_kwargs={"kw": kw, "page": 1})
+            yield self.api_request(
+                f"https://toy.example/list?q={kw}&page=1",
+                self.parse_list,
+                cb_kwargs={"kw": kw, "page": 1},
+            )
 
     def parse_list(self, response: Any, kw: str, page: int) -> Iterator[Any]:
         items = self.parse_safely(response, parse_page, response.json(), now=self.now)
         yield from items
         if items and page < self.max_pages:
-            yield self.api_request(f"https://toy.example/list?q={kw}&page={page + 1}", self.parse_list,
-                                   cb_kwargs={"kw": kw, "page": page + 1})
+            yield self.api_request(
+                f"https://toy.example/list?q={kw}&page={page + 1}",
+                self.parse_list,
+                cb_kwargs={"kw": kw, "page": page + 1},
+            )

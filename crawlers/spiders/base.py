@@ -8,7 +8,7 @@ callbacks (see crawlers/spiders/weibo.py, the reference platform).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import scrapy
@@ -40,8 +40,10 @@ def parse_since_arg(value: str | None, now: datetime) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise ConfigError(f"bad since={value!r}: use 7d, 12h, 30m or an ISO date like 2026-11-01") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        raise ConfigError(
+            f"bad since={value!r}: use 7d, 12h, 30m or an ISO date like 2026-11-01"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _cookie_dict(header: str) -> dict[str, str]:
@@ -83,7 +85,9 @@ class PlatformSpider(scrapy.Spider):
         self.keywords: list[str] = [w for w in dict.fromkeys(words) if w]
         self.topic: str | None = topic or (self.keywords[0] if self.keywords else None)
         self.now: datetime = (
-            datetime.fromisoformat(now).astimezone(timezone.utc) if now else datetime.now(timezone.utc)
+            datetime.fromisoformat(now).astimezone(UTC)
+            if now
+            else datetime.now(UTC)
         )
         self.since: datetime | None = parse_since_arg(since, self.now)
         self._max_pages_arg = int(max_pages) if max_pages not in (None, "") else None
@@ -145,26 +149,40 @@ class PlatformSpider(scrapy.Spider):
             errback=errback,
         )
 
-    # -- responses ----------------------------------------------------------------------------------
+    # -- responses ---------------------------------------------------------------------------
     def check_response(self, response: Response, request: Request | None = None) -> None:
         """Raise the platform's typed error for a soft failure; called by PlatformErrorMiddleware
-        (which passes the request: in a downloader middleware ``response.meta`` is not bound yet)."""
+        (which passes the request: in a downloader middleware ``response.meta`` is not bound
+        yet)."""
         checker = type(self).checker
         if checker is None:
             return
         real_url = request.meta.get("real_url") if request is not None else None
-        checker(response.status, response.body, real_url or unbase(response.url, self.base_override))
+        checker(
+            response.status, response.body, real_url or unbase(response.url, self.base_override)
+        )
 
-    def parse_safely(self, response: Response, parser: Callable[..., list[T]], *args: Any, **kwargs: Any) -> list[T]:
+    def parse_safely(
+        self, response: Response, parser: Callable[..., list[T]], *args: Any, **kwargs: Any
+    ) -> list[T]:
         """``parser(*args, **kwargs)``; a payload it does not understand is counted, logged with
         the URL and skipped, so one bad page never ends the crawl."""
         try:
             return parser(*args, **kwargs)
-        except (UnexpectedPayload, KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        except (
+            UnexpectedPayload,
+            KeyError,
+            TypeError,
+            ValueError,
+            AttributeError,
+            IndexError,
+        ) as exc:
             self.count("unexpected_payload")
             self.logger.warning(
                 "unexpected payload at %s (%s): %s",
-                response.meta.get("real_url", response.url), type(exc).__name__, exc,
+                response.meta.get("real_url", response.url),
+                type(exc).__name__,
+                exc,
             )
             return []
 

@@ -71,7 +71,8 @@ def record_doc(record: Any, datetimes: Callable[[datetime], Any] = utc_text) -> 
     >>> sorted(record_doc(Post("weibo", "1", text="", repost_path=[], topics=["b", "a", "b"])))
     ['extra', 'kind', 'platform', 'post_id', 'topics']
     """
-    doc = {name: value for name, value in vars(record).items() if value is not None and value != "" and value != []}
+    doc = {name: value for name, value in vars(record).items()
+           if value is not None and value != "" and value != []}
     for name in _datetime_fields(type(record)):
         value = doc.get(name)
         if value is not None:

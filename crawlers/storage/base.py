@@ -28,8 +28,9 @@ class Store(abc.ABC):
     ``None``, ``""`` or ``[]`` in the incoming record keeps the stored value (a search result does
     not erase what a detail page found); ``topics`` are unioned and come back sorted; ``extra``
     dicts are merged one level deep, key by key (incoming wins; keys must not contain "." or
-    start with "$"). Datetimes keep at least millisecond precision (MongoDB's). Scoring fields of posts (sentiment…) and authors (tier, influence) are only changed by
-    ``set_scores`` / ``set_author_scores`` or by an incoming non-None value.
+    start with "$"). Datetimes keep at least millisecond precision (MongoDB's). Scoring fields
+    of posts (sentiment…) and authors (tier, influence) are only changed by ``set_scores`` /
+    ``set_author_scores`` or by an incoming non-None value.
     """
 
     # -- writes -----------------------------------------------------------------------------

@@ -16,13 +16,13 @@ from importlib import import_module
 __all__ = ["COMMAND_MODULES", "build_parser", "main"]
 
 COMMAND_MODULES = (
-    "scheduler.cli.crawl",      # crawl, parse
-    "scheduler.cli.demo",       # demo
+    "scheduler.cli.crawl",  # crawl, parse
+    "scheduler.cli.demo",  # demo
     "scheduler.cli.sentiment",  # sentiment score|rescore|eval
-    "scheduler.cli.graph",      # graph, graph export, cascade stats
-    "scheduler.cli.monitor",    # monitor add|list|show|edit|pause|resume|remove|run|export|import
-    "scheduler.cli.service",    # scheduler run
-    "scheduler.cli.report",     # report kol|topic
+    "scheduler.cli.graph",  # graph, graph export, cascade stats
+    "scheduler.cli.monitor",  # monitor add|list|show|edit|pause|resume|remove|run|export|import
+    "scheduler.cli.service",  # scheduler run
+    "scheduler.cli.report",  # report kol|topic
 )
 
 DESCRIPTION = """\
@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--store", metavar="URI",
+        "--store",
+        metavar="URI",
         help="store URI: sqlite:///path.db (default), mongodb://host/db, memory://",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug output")

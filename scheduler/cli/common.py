@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from crawlers.errors import ConfigError
@@ -36,7 +36,7 @@ def parse_since(text: str | None, now: datetime | None = None) -> datetime | Non
     """'7d' (relative to now) or an ISO date/datetime (UTC if no offset) → aware datetime."""
     if not text:
         return None
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     if _DURATION.match(text):
         return now - parse_duration(text)
     try:
@@ -45,7 +45,7 @@ def parse_since(text: str | None, now: datetime | None = None) -> datetime | Non
         raise ConfigError(
             f"bad --since {text!r}: use a duration like 7d or a date like 2026-11-01"
         ) from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def settings_for(args: argparse.Namespace, **overrides: Any) -> Settings:

@@ -43,32 +43,51 @@ error (rate limit, login wall, deleted content…) prints {"type": "error", …}
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
-        "crawl", help="crawl a platform for keywords into the store",
-        description="Crawl a platform for keywords into the store.", epilog=CRAWL_EPILOG,
+        "crawl",
+        help="crawl a platform for keywords into the store",
+        description="Crawl a platform for keywords into the store.",
+        epilog=CRAWL_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("platform", choices=PLATFORMS)
-    p.add_argument("--keyword", "-k", action="append", default=[], help="search keyword (repeatable)")
+    p.add_argument(
+        "--keyword", "-k", action="append", default=[], help="search keyword (repeatable)"
+    )
     p.add_argument("--topic", help="topic the posts are stored under (default: the first keyword)")
-    p.add_argument("--since", help="only newer content: a duration (7d, 12h) or a date (2026-11-01)")
+    p.add_argument(
+        "--since", help="only newer content: a duration (7d, 12h) or a date (2026-11-01)"
+    )
     p.add_argument("--max-pages", type=int, help="pages per listing (default CRAWL_MAX_PAGES)")
-    p.add_argument("-a", dest="spider_args", action="append", default=[], metavar="NAME=VALUE",
-                   help="extra spider argument (repeatable), e.g. -a site=tieba -a comments=3")
+    p.add_argument(
+        "-a",
+        dest="spider_args",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra spider argument (repeatable), e.g. -a site=tieba -a comments=3",
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
     p.set_defaults(func=run_crawl_command)
 
     p = sub.add_parser(
-        "parse", help="re-parse a saved platform response and print JSON lines",
+        "parse",
+        help="re-parse a saved platform response and print JSON lines",
         description="Re-parse a saved platform response offline and print its items as JSON lines.",
-        epilog=PARSE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=PARSE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("platform", choices=PLATFORMS)
     p.add_argument("file", type=Path, help="a saved response body (JSON or HTML, any encoding)")
     p.add_argument("--endpoint", help="which parser to use (default: detected from the body)")
     p.add_argument("--now", help="ISO time that relative times ('3分钟前') are read against")
-    p.add_argument("--context", action="append", default=[], metavar="NAME=VALUE",
-                   help="what the body itself does not say, e.g. --context post_id=4900000000000102 "
-                        "for Weibo's long-text endpoint (repeatable)")
+    p.add_argument(
+        "--context",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="what the body itself does not say, e.g. --context post_id=4900000000000102 "
+        "for Weibo's long-text endpoint (repeatable)",
+    )
     p.set_defaults(func=run_parse_command)
 
 
@@ -90,7 +109,9 @@ def run_crawl_command(args: argparse.Namespace) -> int:
 
     extra = _spider_args(args.spider_args)
     if not args.keyword and not any(k in extra for k in ("site", "feed", "discuz", "uid", "url")):
-        raise ConfigError("nothing to crawl: give --keyword WORD (or a platform argument like -a feed=URL)")
+        raise ConfigError(
+            "nothing to crawl: give --keyword WORD (or a platform argument like -a feed=URL)"
+        )
     settings = settings_for(args)
     since = parse_since(args.since)
 
@@ -98,11 +119,20 @@ def run_crawl_command(args: argparse.Namespace) -> int:
         if not args.quiet and ("INFO: Crawled" in line or "WARNING" in line or "ERROR" in line):
             print(line, file=sys.stderr)
 
-    print(f"crawling {args.platform} for {', '.join(args.keyword) or extra} into {_safe(settings.get('STORE_URI'))}",
-          file=sys.stderr)
+    print(
+        f"crawling {args.platform} for {', '.join(args.keyword) or extra} "
+        f"into {_safe(settings.get('STORE_URI'))}",
+        file=sys.stderr,
+    )
     result = run_crawl(
-        args.platform, settings=settings, keywords=args.keyword, topic=args.topic, since=since,
-        max_pages=args.max_pages, extra_args=extra, on_line=progress,
+        args.platform,
+        settings=settings,
+        keywords=args.keyword,
+        topic=args.topic,
+        since=since,
+        max_pages=args.max_pages,
+        extra_args=extra,
+        on_line=progress,
     )
     print(format_result(result))
     if result.returncode != 0 and not result.stats:
@@ -120,8 +150,11 @@ def format_result(result: Any) -> str:
         f"authors stored {stats.get('tingfeng/authors_stored', 0)})"
     ]
     prefix = f"platform/{result.platform}/"
-    failures = {k[len(prefix):]: v for k, v in stats.items()
-                if k.startswith(prefix) and k[len(prefix):] in FAILURE_REASONS}
+    failures = {
+        k[len(prefix) :]: v
+        for k, v in stats.items()
+        if k.startswith(prefix) and k[len(prefix) :] in FAILURE_REASONS
+    }
     if failures:
         lines.append("  failures: " + ", ".join(f"{k} {v}" for k, v in sorted(failures.items())))
     return "\n".join(lines)
@@ -155,11 +188,19 @@ def run_parse_command(args: argparse.Namespace) -> int:
         module.check_response(200, body, str(args.file))
         endpoint = args.endpoint or module.detect_endpoint(body, str(args.file))
         if endpoint not in module.ENDPOINTS:
-            raise ConfigError(f"unknown endpoint {endpoint!r} for {args.platform}; known: {', '.join(module.ENDPOINTS)}")
+            raise ConfigError(
+                f"unknown endpoint {endpoint!r} for {args.platform}; "
+                f"known: {', '.join(module.ENDPOINTS)}"
+            )
         items = module.ENDPOINTS[endpoint](body, now=now, **_spider_args(args.context))
     except PlatformError as exc:
-        error = {"type": "error", "error": type(exc).__name__, "reason": exc.reason, "message": exc.message,
-                 "file": str(args.file)}
+        error = {
+            "type": "error",
+            "error": type(exc).__name__,
+            "reason": exc.reason,
+            "message": exc.message,
+            "file": str(args.file),
+        }
         print(json.dumps(error, ensure_ascii=False))
         print(f"tingfeng: {args.file}: {type(exc).__name__}: {exc.message}", file=sys.stderr)
         return 1
@@ -168,5 +209,8 @@ def run_parse_command(args: argparse.Namespace) -> int:
         print(json.dumps({"type": kind, **to_dict(item)}, ensure_ascii=False))
     print(f"{len(items)} items ({endpoint})", file=sys.stderr)
     if any(not getattr(i, "post_id", "x") for i in items):
-        print(f"note: the {endpoint} body does not name its post; pass --context post_id=ID", file=sys.stderr)
+        print(
+            f"note: the {endpoint} body does not name its post; pass --context post_id=ID",
+            file=sys.stderr,
+        )
     return 0

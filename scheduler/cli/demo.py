@@ -25,24 +25,37 @@ responses, plus constructed ones where no recording exists, marked as such in ea
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
-        "demo", help="run the whole loop offline on recorded responses",
-        description=__doc__, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "demo",
+        help="run the whole loop offline on recorded responses",
+        description=__doc__,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--platforms", default="weibo,wechat,zhihu,forum",
-                   help="comma-separated platforms to crawl (default: all four)")
-    p.add_argument("--topic", default="听风演示",
-                   help="name of the demo monitor, which is also the topic its posts are stored under")
+    p.add_argument(
+        "--platforms",
+        default="weibo,wechat,zhihu,forum",
+        help="comma-separated platforms to crawl (default: all four)",
+    )
+    p.add_argument(
+        "--topic",
+        default="听风演示",
+        help="name of the demo monitor, which is also the topic its posts are stored under",
+    )
     p.set_defaults(func=run_demo)
 
 
 DEMO_MONITOR = "听风演示"
 # Each platform's demo keyword (its DEMO_ARGS) OR-ed: the query both names the searches and
 # selects the conversation the report and the alert rules look at.
-DEMO_QUERY = '听风演示 OR 高考 OR 演示话题 OR 盗墓笔记'
+DEMO_QUERY = "听风演示 OR 高考 OR 演示话题 OR 盗墓笔记"
 # The recordings span 2017–2026, so the demo monitor looks back far enough to see them all, and
 # its guards are sized for a few dozen posts rather than a real topic's thousands.
-DEMO_THRESHOLDS = {"MONITOR_WINDOW": 20 * 365 * 86400, "MONITOR_LOOKBACK": 20 * 365 * 86400,
-                   "ALERT_MIN_VOLUME": 10, "ALERT_RISK_HITS": 1}
+DEMO_THRESHOLDS = {
+    "MONITOR_WINDOW": 20 * 365 * 86400,
+    "MONITOR_LOOKBACK": 20 * 365 * 86400,
+    "ALERT_MIN_VOLUME": 10,
+    "ALERT_RISK_HITS": 1,
+}
 
 
 def _say(text: str) -> None:
@@ -76,7 +89,10 @@ def run_demo(args: argparse.Namespace) -> int:
         settings = settings_for(
             args,
             PLATFORM_BASE_URLS={p: server.base_url for p in platforms},
-            DOWNLOAD_DELAY=0, AUTOTHROTTLE_ENABLED=False, CRAWL_BACKOFF_BASE=0, LOG_LEVEL="INFO",
+            DOWNLOAD_DELAY=0,
+            AUTOTHROTTLE_ENABLED=False,
+            CRAWL_BACKOFF_BASE=0,
+            LOG_LEVEL="INFO",
         )
         store_uri, mail_url = settings.get("STORE_URI"), settings.get("MAIL_URL")
         _say(f"[1/5] recorded-response server at {server.base_url} ({len(server.routes)} routes)")
@@ -93,15 +109,34 @@ def run_demo(args: argparse.Namespace) -> int:
             return result
 
         with open_store(store_uri) as store:
-            monitor = add_monitor(store, Monitor(
-                name=args.topic, query=DEMO_QUERY, platforms=platforms, every=3600,
-                recipients=["pr-team@example.com"], thresholds=dict(DEMO_THRESHOLDS)),
-                now=now, replace=True)
-            _say(f"[2/5] monitor {monitor.name!r}: {monitor.query} on {', '.join(platforms)}, every hour, "
-                 f"alerts to {', '.join(monitor.recipients)}")
+            monitor = add_monitor(
+                store,
+                Monitor(
+                    name=args.topic,
+                    query=DEMO_QUERY,
+                    platforms=platforms,
+                    every=3600,
+                    recipients=["pr-team@example.com"],
+                    thresholds=dict(DEMO_THRESHOLDS),
+                ),
+                now=now,
+                replace=True,
+            )
+            _say(
+                f"[2/5] monitor {monitor.name!r}: {monitor.query} on {', '.join(platforms)}, "
+                "every hour, "
+                f"alerts to {', '.join(monitor.recipients)}"
+            )
             _say("[3/5] one monitor run: crawl every platform → score → graph → alert rules → mail")
-            summary = monitor_topic(monitor.name, store=store, settings=settings, run_crawl=demo_crawl,
-                                    now=now, progress=lambda m: _say(f"      {m}"), force=True)
+            summary = monitor_topic(
+                monitor.name,
+                store=store,
+                settings=settings,
+                run_crawl=demo_crawl,
+                now=now,
+                progress=lambda m: _say(f"      {m}"),
+                force=True,
+            )
             print(summarize(store, args.topic, results))
             print(sentiment_summary(store, args.topic))
     assert summary is not None
@@ -110,12 +145,40 @@ def run_demo(args: argparse.Namespace) -> int:
     tingfeng(["--store", store_uri, "graph", "--topic", args.topic, "--since", "all", "--k", "5"])
     _say("[5/5] KOL report (tingfeng report kol)")
     report = Path(settings.get("STORE_SPOOL_DIR")).parent / "reports" / "demo-kol.html"
-    tingfeng(["--store", store_uri, "report", "kol", "--monitor", args.topic, "--since", "all",
-              "--top", "8"])
-    tingfeng(["--store", store_uri, "report", "kol", "--monitor", args.topic, "--since", "all",
-              "--format", "html", "-o", str(report)])
-    print(f"\nHTML report: {report}\nNext: tingfeng monitor list · tingfeng report kol --monitor "
-          f"{args.topic} --since all --format html -o kol.html · tingfeng --help")
+    tingfeng(
+        [
+            "--store",
+            store_uri,
+            "report",
+            "kol",
+            "--monitor",
+            args.topic,
+            "--since",
+            "all",
+            "--top",
+            "8",
+        ]
+    )
+    tingfeng(
+        [
+            "--store",
+            store_uri,
+            "report",
+            "kol",
+            "--monitor",
+            args.topic,
+            "--since",
+            "all",
+            "--format",
+            "html",
+            "-o",
+            str(report),
+        ]
+    )
+    print(
+        f"\nHTML report: {report}\nNext: tingfeng monitor list · tingfeng report kol --monitor "
+        f"{args.topic} --since all --format html -o kol.html · tingfeng --help"
+    )
     return 0 if all(r.returncode == 0 for r in results) else 1
 
 
@@ -149,15 +212,17 @@ def sentiment_summary(store: Any, topic: str) -> str:
 
 def alert_summary(summary: Any, mail_url: str) -> str:
     """The run's alerts and where their email went."""
-    lines = [f"alerts: {len(summary.new_alerts)} new"
-             + (f", {len(summary.suppressed)} in cooldown" if summary.suppressed else "")]
+    lines = [
+        f"alerts: {len(summary.new_alerts)} new"
+        + (f", {len(summary.suppressed)} in cooldown" if summary.suppressed else "")
+    ]
     lines += [f"  [{a.severity}] {a.rule}: {a.message}" for a in summary.new_alerts]
     delivery = summary.delivery
     if delivery is not None:
         lines.append(f"  mail: {delivery.sent} sent, {delivery.pending} pending → {mail_url}")
     outbox = _outbox(mail_url)
     if outbox is not None and delivery is not None and delivery.messages:
-        newest = sorted(outbox.glob("*.eml"), key=lambda p: p.stat().st_mtime)[-delivery.messages:]
+        newest = sorted(outbox.glob("*.eml"), key=lambda p: p.stat().st_mtime)[-delivery.messages :]
         lines += [f"  email: {p}" for p in newest]
     if summary.errors:
         lines.append("  steps that failed (the run went on): " + "; ".join(summary.errors))
@@ -176,8 +241,10 @@ def summarize(store: Any, topic: str, results: list[Any]) -> str:
     edges = sum(1 for p in posts if p.parent_post_id or p.parent_author_id or p.parent_author_name)
     authors = {(p.platform, p.author_id) for p in posts if p.author_id}
     known = store.authors(authors)
-    lines = [f"topic {topic!r}: {len(posts)} posts, {len(known)} authors with profiles "
-             f"({len(authors)} posting), {edges} repost/reply edges"]
+    lines = [
+        f"topic {topic!r}: {len(posts)} posts, {len(known)} authors with profiles "
+        f"({len(authors)} posting), {edges} repost/reply edges"
+    ]
     for platform in sorted({p for p, _ in by_kind}):
         kinds = ", ".join(f"{k} {n}" for (pl, k), n in sorted(by_kind.items()) if pl == platform)
         lines.append(f"  {platform:<7} {kinds}")
@@ -187,6 +254,8 @@ def summarize(store: Any, topic: str, results: list[Any]) -> str:
             if key.startswith("platform/") and key.rsplit("/", 1)[-1] in FAILURE_REASONS:
                 failures[key] += int(value)
     if failures:
-        lines.append("crawl failures by kind (counted, the crawls went on or stopped with a reason):")
+        lines.append(
+            "crawl failures by kind (counted, the crawls went on or stopped with a reason):"
+        )
         lines += [f"  {k}: {v}" for k, v in sorted(failures.items())]
     return "\n".join(lines)

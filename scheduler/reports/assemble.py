@@ -176,7 +176,8 @@ def kol_report(
     """Who carries ``topic`` between ``since`` and ``until`` (default ``now``), top ``k`` accounts.
 
     ``platform`` / ``tier`` (one or several) filter posts by platform and accounts by tier;
-    ``post_filter`` selects the posts to report on (a monitor's ``Query.select``). Accounts are ordered by
+    ``post_filter`` selects the posts to report on (a monitor's ``Query.select``). Accounts are
+    ordered by
     key-node rank, then reach and engagement. With ``pictures`` each top cascade gets a PNG
     from ``draw(G)`` (default: scheduler.charts.cascade.draw_cascade).
     """
