@@ -210,7 +210,7 @@ def _datetime_fields(cls: type) -> frozenset[str]:
 def to_dict(record: Any) -> dict[str, Any]:
     """A record as a JSON-ready dict: datetimes become ISO-8601 strings in UTC.
 
-    >>> when = datetime(2024, 1, 2, tzinfo=timezone.utc)
+    >>> when = datetime(2024, 1, 2, tzinfo=UTC)
     >>> to_dict(Post("weibo", "1", created_at=when))["created_at"]
     '2024-01-02T00:00:00+00:00'
     """

@@ -195,8 +195,8 @@ def train(
     Polarity: logistic regression (SGD) on Weibo posts, the same posts with emoticons stripped
     (weight 4, so the text is learnt and not only the emoticons), reviews, and weibo_emotion
     folded to polarity. Weights and ``alpha`` were chosen on a dev split carved out of the
-    training rows (seed ``tingfeng-dev-1``), never on the held-out split. Emotion: one-vs-rest logistic regression (SGD) on weibo_emotion, read
-    as seven one-vs-rest probabilities.
+    training rows (seed ``tingfeng-dev-1``), never on the held-out split. Emotion: one-vs-rest
+    logistic regression (SGD) on weibo_emotion, read as seven one-vs-rest probabilities.
     """
     import scipy.sparse as sp
     from sklearn.linear_model import SGDClassifier

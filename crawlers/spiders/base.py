@@ -29,7 +29,7 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 def parse_since_arg(value: str | None, now: datetime) -> datetime | None:
     """A ``since`` spider argument: '7d', '12h', '30m' relative to ``now``, or an ISO date/time.
 
-    >>> parse_since_arg("2d", datetime(2026, 1, 3, tzinfo=timezone.utc)).isoformat()
+    >>> parse_since_arg("2d", datetime(2026, 1, 3, tzinfo=UTC)).isoformat()
     '2026-01-01T00:00:00+00:00'
     """
     if not value:
