@@ -116,7 +116,8 @@ def run_crawl_command(args: argparse.Namespace) -> int:
     since = parse_since(args.since)
 
     def progress(line: str) -> None:
-        if not args.quiet and ("INFO: Crawled" in line or "WARNING" in line or "ERROR" in line):
+        # Scrapy's progress lines and warnings/errors, not the closing stats dump.
+        if not args.quiet and any(m in line for m in ("INFO: Crawled", "] WARNING:", "] ERROR:")):
             print(line, file=sys.stderr)
 
     print(
