@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 import uuid
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from crawlers.errors import StoreError
 from crawlers.storage import open_store
 
 if TYPE_CHECKING:
@@ -106,35 +110,43 @@ def run_crawl(
     env = dict(os.environ)
     env["SCRAPY_SETTINGS_MODULE"] = "crawlers.settings"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    tail: list[str] = []
-    try:
-        proc = subprocess.Popen(
-            crawl_command(platform, spider_args, forwarded),
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-        )
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            tail = (tail + [line.rstrip()])[-40:]
-            if on_line:
-                on_line(line.rstrip())
-        returncode = proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        returncode = -9
-        tail.append(f"crawl killed after {timeout}s")
+    tail: deque[str] = deque(maxlen=40)
+    started = datetime.now(UTC)
+    with subprocess.Popen(
+        crawl_command(platform, spider_args, forwarded),
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+    ) as proc:
+        # Reading the log blocks until the crawl ends, so the time limit is a watchdog.
+        watchdog = threading.Timer(timeout, proc.kill) if timeout else None
+        if watchdog:
+            watchdog.start()
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                tail.append(line.rstrip())
+                if on_line:
+                    on_line(line.rstrip())
+            returncode = proc.wait()
+        finally:
+            if watchdog:
+                watchdog.cancel()
+    if timeout and returncode == -signal.SIGKILL:
+        tail.append(f"crawl killed after {timeout}s (MONITOR_CRAWL_TIMEOUT)")
     result = CrawlResult(platform, run_id, returncode, log_tail="\n".join(tail))
     try:
         with open_store(settings.get("STORE_URI")) as store:
-            for run in store.runs(platform=platform, kind="crawl"):
+            # The record is written by the crawl's StorePipeline with a start time after ours.
+            since_start = started - timedelta(minutes=1)
+            for run in store.runs(platform=platform, kind="crawl", since=since_start):
                 if run.run_id == run_id:
                     result.finish_reason = run.finish_reason
                     result.stats = run.stats
-    except Exception as exc:  # noqa: BLE001 - a result without stats is still a result
+    except StoreError as exc:  # a result without stats is still a result
         result.log_tail += f"\n(could not read the crawl record: {exc})"
     return result
