@@ -162,7 +162,8 @@ class ReplayServer:
         self._server.hits = []
         self._server.headers_seen = []
         h, p = self._server.server_address[:2]
-        self._server.base_url = f"http://{h}:{p}"
+        host = h if isinstance(h, str) else h.decode()  # typeshed allows bytes; AF_INET gives str
+        self._server.base_url = f"http://{host}:{p}"
         self._thread: threading.Thread | None = None
 
     @property

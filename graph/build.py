@@ -148,7 +148,8 @@ def _author_graph(F: CascadeForest, authors: Iterable[Author]) -> nx.DiGraph:
     stats = Counter({k: v for k, v in F.stats.items() if k != "duplicate_edges"})
     stats["duplicate_posts"] = F.stats.get("duplicate_edges", 0)
     G = nx.DiGraph(level="author")
-    info = {(a.platform, a.author_id): a for a in authors}
+    # Keyed like the lookup below: a forest built without platforms has platform None.
+    info: dict[tuple[str | None, str], Author] = {(a.platform, a.author_id): a for a in authors}
     multi = len(set(F.platforms)) > 1
     posts = np.bincount(F.author[(F.author >= 0) & ~F.placeholder], minlength=len(F.author_keys))
     plat_of = np.full(len(F.author_keys), -1, np.int64)

@@ -12,8 +12,8 @@ from collections.abc import Hashable, Sequence
 import networkx as nx
 import numpy as np
 import scipy.sparse as sp
-from networkx.utils import not_implemented_for
 
+from ._typing import not_implemented_for
 from .forest import subtree_sums, tree_depths
 
 __all__ = ["BETWEENNESS_EXACT_MAX", "BETWEENNESS_SAMPLES", "METHODS", "kshell", "leaderrank",
@@ -55,7 +55,7 @@ def _pagerank(A: _Arrays, alpha: float = 0.85, tol: float = 1e-6,
     dangling = out == 0
     inv = np.divide(1.0, out, out=np.zeros(n), where=~dangling)
     MT = (sp.diags_array(inv) @ M).T.tocsr()
-    x = np.full(n, 1.0 / n)
+    x: np.ndarray = np.full(n, 1.0 / n)
     for _ in range(max_iter):
         last = x
         x = alpha * (MT @ x + x[dangling].sum() / n) + (1 - alpha) / n
@@ -79,7 +79,8 @@ def _leaderrank(A: _Arrays, tol: float = 1e-6, max_iter: int = 1000) -> np.ndarr
         err = np.abs(s_new - s).sum() + abs(g_new - g)
         s, g = s_new, g_new
         if err < (n + 1) * tol:
-            return s + g / n
+            scores: np.ndarray = s + g / n
+            return scores
     raise nx.PowerIterationFailedConvergence(max_iter)
 
 

@@ -10,7 +10,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import networkx as nx
-from networkx.utils import not_implemented_for
+
+from ._typing import not_implemented_for
 
 __all__ = ["Circle", "circles", "undirected_flow"]
 

@@ -162,7 +162,7 @@ def _forest(cascades: dict[str, _Cascade], glob: dict[str, int], bad: list[int],
                            time=np.array(time, np.float64), stats=stats, cascade_stats=cstats)
     forest.break_cycles()
     forest.stats["timed"] = int(timed)
-    forest.stats["bad_line_numbers"] = bad  # type: ignore[assignment]
+    forest.stats["bad_line_numbers"] = bad
     return forest
 
 

@@ -219,7 +219,8 @@ class CascadeForest:
         lo = pre[row]
         start, stop = self.offsets[self.tree[row]], self.offsets[self.tree[row] + 1]
         rel = pre[start:stop] - lo
-        return start + np.flatnonzero((rel > 0) & (rel < size[row]))
+        below: np.ndarray = start + np.flatnonzero((rel > 0) & (rel < size[row]))
+        return below
 
     def break_cycles(self) -> int:
         """Cut every parent cycle at its earliest row (by time, then key), re-attaching that row

@@ -11,8 +11,8 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
-from networkx.utils import not_implemented_for
 
+from ._typing import not_implemented_for
 from .centrality import BETWEENNESS_EXACT_MAX, BETWEENNESS_SAMPLES, METHODS, all_scores, node_scores
 from .forest import CascadeForest
 from .shape import Cascades, as_forest
@@ -121,7 +121,8 @@ def _topmost(F: CascadeForest, rows: np.ndarray) -> np.ndarray:
     big = len(F.nodes) + 1
     acc = np.maximum.accumulate(a * big + pre + F.subtree_size[rows])
     covered = pre < np.r_[-1, acc[:-1]] - a * big  # inside an earlier subtree of the same author
-    return rows[~covered]
+    kept: np.ndarray = rows[~covered]
+    return kept
 
 
 def _author_downstream(F: CascadeForest, rows: np.ndarray) -> dict[str, np.ndarray]:

@@ -11,8 +11,8 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
-from networkx.utils import not_implemented_for
 
+from ._typing import not_implemented_for
 from .forest import CascadeForest
 
 __all__ = [
@@ -180,7 +180,8 @@ def level_counts(T: nx.Graph) -> list[int]:
     >>> level_counts(nx.DiGraph([(0, 1), (0, 2), (2, 3)]))
     [1, 2, 1]
     """
-    return np.bincount(_tree(T).depth).tolist()
+    counts: list[int] = np.bincount(_tree(T).depth).tolist()
+    return counts
 
 
 @not_implemented_for("multigraph")

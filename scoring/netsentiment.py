@@ -10,9 +10,31 @@ from datetime import UTC, datetime, timedelta
 
 from crawlers.items import Post
 
-__all__ = ["NetSentiment", "net_sentiment", "net_sentiment_by", "post_label"]
+__all__ = ["NetSentiment", "net_score", "net_sentiment", "net_sentiment_by", "post_label"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def net_score(positive: float, negative: float) -> float | None:
+    """Net sentiment (positive − negative) / (positive + negative), in [-1, 1].
+
+    Parameters
+    ----------
+    positive, negative : int or float
+        Counts (or weights) of positive and negative posts.
+
+    Returns
+    -------
+    float or None
+        None when there is no polar post (neutral posts do not move the score).
+
+    Examples
+    --------
+    >>> net_score(3, 1), net_score(0, 2), net_score(0, 0)
+    (0.5, -1.0, None)
+    """
+    polar = positive + negative
+    return (positive - negative) / polar if polar else None
 
 
 @dataclass(frozen=True)
@@ -35,8 +57,7 @@ class NetSentiment:
 
     @property
     def net(self) -> float | None:
-        polar = self.positive + self.negative
-        return (self.positive - self.negative) / polar if polar else None
+        return net_score(self.positive, self.negative)
 
     def share(self, label: str) -> float | None:
         """Share of ``label`` ("positive", "neutral", "negative") among scored posts."""

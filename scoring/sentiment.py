@@ -204,7 +204,8 @@ class SnowNLPModel:
         return out
 
 
-_CACHE: dict[tuple[str, tuple[float, float], float], TingfengModel] = {}
+# Key: (resolved path, neutral band, emotion threshold); the band as given, tuple()-frozen.
+_CACHE: dict[tuple[str, tuple[float, ...], float], TingfengModel] = {}
 _LOCK = threading.Lock()
 
 
@@ -225,7 +226,7 @@ def load_model(
     key = (str(Path(path).resolve()) if path else "", tuple(neutral_band), emotion_threshold)
     with _LOCK:
         if key not in _CACHE:
-            _CACHE[key] = TingfengModel.load(  # type: ignore[arg-type]
+            _CACHE[key] = TingfengModel.load(
                 path or DEFAULT_MODEL_PATH, neutral_band=tuple(neutral_band),
                 emotion_threshold=emotion_threshold,
             )

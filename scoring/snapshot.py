@@ -12,6 +12,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from scoring.netsentiment import net_score
+from scoring.netsentiment import post_label as sentiment_label  # the public name kept here
+
 if TYPE_CHECKING:
     from crawlers.items import Author, AuthorKey, CrawlRun, Post
 
@@ -20,23 +23,6 @@ __all__ = ["CRAWL_FAILURES", "HEAD_TIERS", "crawl_failure", "sentiment_label", "
 HEAD_TIERS = ("head", "kol", "big_v", "大V")  # tier values that count as head accounts
 # Finish reasons (and stats) that mean a crawl saw nothing because the platform shut it out.
 CRAWL_FAILURES = ("login_required", "rate_limited", "blocked")
-
-
-def sentiment_label(post: Post, band: tuple[float, float] = (0.4, 0.6)) -> str | None:
-    """The post's label, or one derived from its score with the neutral ``band``; None if unscored.
-
-    >>> from crawlers.items import Post
-    >>> sentiment_label(Post("weibo", "1", sentiment=0.1)), sentiment_label(Post("weibo", "2"))
-    ('negative', None)
-    """
-    if post.sentiment_label:
-        return post.sentiment_label
-    if post.sentiment is None:
-        return None
-    low, high = band
-    if post.sentiment < low:
-        return "negative"
-    return "positive" if post.sentiment > high else "neutral"
 
 
 def crawl_failure(run: CrawlRun) -> str | None:
@@ -198,7 +184,7 @@ def snapshot(
         "posts/positive": float(pos),
         "posts/neutral": float(labels["neutral"]),
         "posts/negative_ratio": neg / scored if scored else 0.0,
-        "posts/net_sentiment": (pos - neg) / (pos + neg) if pos + neg else 0.0,
+        "posts/net_sentiment": net_score(pos, neg) or 0.0,  # no polar post: 0, not missing
         "posts/volume_by_hour": count / (window.total_seconds() / 3600) if window else 0.0,
         "risk/hits": float(sum(risk.values())),
         "risk/posts": float(risky),

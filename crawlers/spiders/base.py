@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 import scrapy
 
@@ -19,8 +19,9 @@ from crawlers.errors import ConfigError, UnexpectedPayload
 if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.http import Response
+    from scrapy.http.request import CookiesT
 
-__all__ = ["PlatformSpider", "parse_since_arg"]
+__all__ = ["PlatformSpider", "ResponseChecker", "parse_since_arg"]
 
 T = TypeVar("T")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -46,8 +47,16 @@ def parse_since_arg(value: str | None, now: datetime) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _cookie_dict(header: str) -> dict[str, str]:
-    """'a=1; b=2' → {'a': '1', 'b': '2'}.
+class ResponseChecker(Protocol):
+    """A platform's ``check_response(status, body, url)``: raises its typed error for a soft
+    failure. A Protocol rather than a Callable so that a ``ClassVar`` of it is not read as a
+    method (mypy would bind ``self`` and drop the first parameter)."""
+
+    def __call__(self, status: int, body: bytes, url: str, /) -> None: ...
+
+
+def _cookie_dict(header: str) -> CookiesT:
+    """'a=1; b=2' → {'a': '1', 'b': '2'} (typed as what ``scrapy.Request(cookies=…)`` takes).
 
     >>> _cookie_dict("SUB=x; SUBP=y=z")
     {'SUB': 'x', 'SUBP': 'y=z'}
@@ -66,7 +75,7 @@ class PlatformSpider(scrapy.Spider):
     never logged), CRAWL_MAX_PAGES.
     """
 
-    checker: ClassVar[Callable[[int, bytes, str], None] | None] = None
+    checker: ClassVar[ResponseChecker | None] = None
 
     def __init__(
         self,
@@ -127,7 +136,7 @@ class PlatformSpider(scrapy.Spider):
     ) -> scrapy.Request:
         """A request for a real platform URL; see the class docstring for what it adds."""
         all_headers = dict(headers or {})
-        cookies: dict[str, str] = {}
+        cookies: CookiesT = {}
         cookie = self._cookie()
         if cookie and "Cookie" not in all_headers:
             if self.settings.getbool("COOKIES_ENABLED"):

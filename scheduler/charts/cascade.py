@@ -43,7 +43,8 @@ def radial_layout(F: CascadeForest, cascade: int = 0) -> np.ndarray:
     size = F.subtree_size[lo:hi]
     theta = 2 * np.pi * (pre + size / 2.0) / n
     r = F.depth[lo:hi].astype(float)
-    return np.c_[r * np.cos(theta), r * np.sin(theta)]
+    xy: np.ndarray = np.c_[r * np.cos(theta), r * np.sin(theta)]
+    return xy
 
 
 def _colours(F: CascadeForest, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:

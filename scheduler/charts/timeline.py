@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from matplotlib import dates as mdates
 
@@ -14,6 +14,7 @@ from scheduler.charts.base import figure_png, subplots
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from numpy.typing import ArrayLike
 
 __all__ = ["COLORS", "plot_platforms", "plot_sentiment", "plot_tiers", "plot_volume"]
 
@@ -26,11 +27,17 @@ TIER_LABELS = {"kol": "大V", "head": "头部", "waist": "腰部", "tail": "尾�
                "other": "其他", "unknown": "未知"}
 
 
+def _x(times: Sequence[datetime]) -> ArrayLike:
+    # matplotlib plots datetimes through its units registry; its stubs only list numeric x.
+    return cast("ArrayLike", times)
+
+
 def _time_axis(ax: Axes, times: Sequence[datetime]) -> None:
     # Platform times are stored UTC; readers think in Beijing time.
-    locator = mdates.AutoDateLocator(tz=CHINA, maxticks=8)
+    # matplotlib.dates is unannotated, hence the no-untyped-call ignores.
+    locator = mdates.AutoDateLocator(tz=CHINA, maxticks=8)  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(  # type: ignore[no-untyped-call]
         locator, tz=CHINA, formats=["%Y", "%m月", "%m-%d", "%H:%M", "%H:%M", "%S"],
         zero_formats=["", "%Y", "%m月", "%m-%d", "%H:%M", "%H:%M"],
         offset_formats=["", "%Y", "%Y-%m", "%Y-%m-%d", "%Y-%m-%d", "%Y-%m-%d %H:%M"]))
@@ -59,7 +66,7 @@ def plot_volume(data: Sequence[tuple[datetime, int]], *, ax: Axes | None = None,
         _empty(ax, title)
         return figure_png(fig)
     times = [t for t, _ in data]
-    ax.bar(times, [c for _, c in data], width=_bar_width(times), color=COLORS["volume"],
+    ax.bar(_x(times), [c for _, c in data], width=_bar_width(times), color=COLORS["volume"],
            align="edge", label="帖子数")
     _time_axis(ax, times)
     ax.set_ylabel("帖子数")
@@ -79,10 +86,10 @@ def plot_sentiment(data: Sequence[tuple[datetime, int, int, int]], *, ax: Axes |
     pos = [row[1] for row in data]
     neu = [row[2] for row in data]
     neg = [row[3] for row in data]
-    width = _bar_width(times)
-    ax.bar(times, neg, width=width, align="edge", color=COLORS["negative"], label="负面")
-    ax.bar(times, neu, width=width, align="edge", bottom=neg, color=COLORS["neutral"], label="中性")
-    ax.bar(times, pos, width=width, align="edge",
+    width, x = _bar_width(times), _x(times)
+    ax.bar(x, neg, width=width, align="edge", color=COLORS["negative"], label="负面")
+    ax.bar(x, neu, width=width, align="edge", bottom=neg, color=COLORS["neutral"], label="中性")
+    ax.bar(x, pos, width=width, align="edge",
            bottom=[a + b for a, b in zip(neg, neu, strict=True)],
            color=COLORS["positive"], label="正面")
     ax.set_ylabel("帖子数")
@@ -91,7 +98,7 @@ def plot_sentiment(data: Sequence[tuple[datetime, int, int, int]], *, ax: Axes |
     # A bucket with no polar posts has no net sentiment: leave a gap, not a misleading zero.
     net = [(p - n) / (p + n) if p + n else float("nan") for p, n in zip(pos, neg, strict=True)]
     centres = [t + timedelta(seconds=width * 86400 / 2) for t in times]
-    net_ax.plot(centres, net, color=COLORS["net"], marker="o", markersize=3, label="净情感")
+    net_ax.plot(_x(centres), net, color=COLORS["net"], marker="o", markersize=3, label="净情感")
     net_ax.axhline(0, color=COLORS["net"], linewidth=0.5, linestyle=":")
     net_ax.set_ylim(-1.05, 1.05)
     net_ax.set_ylabel("净情感")

@@ -105,7 +105,7 @@ def run_report(args: argparse.Namespace) -> int:
 
     now = datetime.now(UTC)
     since = None if args.since in ("all", "") else parse_since(args.since, now)
-    until = parse_since(args.until, now) if args.until else now
+    until = (parse_since(args.until, now) if args.until else None) or now
     if since is not None and since >= until:
         raise ConfigError(f"--since {args.since} is not before --until: widen the window")
     settings = settings_for(args)

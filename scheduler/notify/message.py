@@ -118,7 +118,7 @@ def _attach(msg: EmailMessage, text: str, html_body: Markup, charts: Mapping[str
     msg.set_content(text, charset="utf-8")
     msg.add_alternative("<!DOCTYPE html>\n" + html_body, subtype="html", charset="utf-8")
     if charts:
-        html_part = msg.get_payload()[1]  # type: ignore[index]
+        html_part = list(msg.iter_parts())[1]  # multipart/alternative: [text, html]
         for name, png in charts.items():
             html_part.add_related(png, maintype="image", subtype="png", cid=cids[name],
                                   filename=f"{name}.png", disposition="inline")

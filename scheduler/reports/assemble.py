@@ -7,12 +7,14 @@ through the injected ``draw`` (cascade pictures are drawn only when asked for).
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from scheduler.reports.graphfacts import GraphFacts, graph_facts
+from scoring.netsentiment import net_score, net_sentiment
+from scoring.netsentiment import post_label as sentiment_label  # the public name kept here
 
 if TYPE_CHECKING:
     from crawlers.items import Author, AuthorKey, Post
@@ -36,8 +38,7 @@ class SentimentBucket(NamedTuple):
 
     @property
     def net(self) -> float | None:
-        polar = self.positive + self.negative
-        return (self.positive - self.negative) / polar if polar else None
+        return net_score(self.positive, self.negative)
 
 
 @dataclass
@@ -96,18 +97,6 @@ class KolReport:
     notes: list[str] = field(default_factory=list)
 
 
-def sentiment_label(post: Post, band: tuple[float, float] = (0.4, 0.6)) -> str | None:
-    """The post's stored label, else one derived from its score and the neutral ``band``."""
-    if post.sentiment_label:
-        return post.sentiment_label
-    if post.sentiment is None:
-        return None
-    low, high = band
-    if post.sentiment < low:
-        return "negative"
-    return "positive" if post.sentiment > high else "neutral"
-
-
 def default_tier_of(author: Author) -> str | None:
     """Tier from followers with scoring.influence's per-platform cut-offs, for accounts scoring
     has not tiered yet; None when followers are unknown or the platform measures reads."""
@@ -118,12 +107,6 @@ def default_tier_of(author: Author) -> str | None:
     except ImportError:
         return None
     return str(author_tier(author)[0].value)
-
-
-def _net(labels: Iterable[str | None]) -> float | None:
-    c = Counter(labels)
-    polar = c["positive"] + c["negative"]
-    return (c["positive"] - c["negative"]) / polar if polar else None
 
 
 def choose_bucket(since: datetime | None, until: datetime, first: datetime | None) -> str:
@@ -204,14 +187,14 @@ def kol_report(
     for key, own in by_author.items():
         author = authors.get(key)
         level = (author.tier if author and author.tier else None) or (
-            tier_of(author) if tier_of and author else None) or "unknown"
+            tier_of(author) if author else None) or "unknown"
         times = [p.created_at for p in own if p.created_at]
         rows.append(KolRow(
             platform=key[0], author_id=key[1],
             name=(author.name if author and author.name else None) or own[0].author_name or key[1],
             tier=str(level), followers=author.followers if author else None, posts=len(own),
             engagement=sum(_engagement(p) for p in own), reach=gf.reach.get(key, 0),
-            key_rank=gf.rank.get(key), net_sentiment=_net(sentiment_label(p, band) for p in own),
+            key_rank=gf.rank.get(key), net_sentiment=net_sentiment(own, neutral_band=band).net,
             first_seen=min(times) if times else None, url=author.url if author else None,
         ))
     tier_counts = Counter(r.tier for r in rows)
@@ -240,7 +223,7 @@ def kol_report(
         tiers_filter=tiers, post_count=len(posts), author_count=len(by_author), bucket=bucket,
         accounts=rows[:k], volume=volume, sentiment=sentiment, tiers=dict(tier_counts),
         platforms=dict(Counter(p.platform for p in posts)), cascades=cascades,
-        net_sentiment=_net(sentiment_label(p, band) for p in posts), notes=notes,
+        net_sentiment=net_sentiment(posts, neutral_band=band).net, notes=notes,
     )
 
 

@@ -148,19 +148,19 @@ def local_graph_facts(posts: Sequence[Post]) -> GraphFacts:
             node = parent[node]
         if node in seen:  # walked into a loop: nothing on this chain has a root
             cyclic += len(chain)
-            for n in chain:
-                depth[n], root_of[n] = -1, n
+            for link in chain:
+                depth[link], root_of[link] = -1, link
             continue
         if node not in depth:
             depth[node], root_of[node] = 0, node
         base, root = depth[node], root_of[node]
         if base < 0:
             cyclic += len(chain)
-            for n in chain:
-                depth[n], root_of[n] = -1, n
+            for link in chain:
+                depth[link], root_of[link] = -1, link
             continue
-        for i, n in enumerate(reversed(chain), start=1):
-            depth[n], root_of[n] = base + i, root
+        for i, link in enumerate(reversed(chain), start=1):
+            depth[link], root_of[link] = base + i, root
     size = dict.fromkeys(by_key, 1)
     for key in sorted(by_key, key=lambda k: -depth[k]):  # children before parents
         if depth[key] > 0:

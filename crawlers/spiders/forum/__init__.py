@@ -58,6 +58,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from crawlers.endpoints import body_parser
 from crawlers.errors import UnexpectedPayload
 from crawlers.items import Author, Post
 
@@ -127,11 +128,7 @@ def _discuz_api(parser: Callable[..., list[Item]]) -> Callable[..., list[Item]]:
 
 
 def _tieba(parser: Callable[..., list[Item]]) -> Callable[..., list[Item]]:
-    def run(body: bytes, *, now: datetime, **context: Any) -> list[Item]:
-        return parser(decode_html(body), now=now, **context)
-
-    run.__name__, run.__doc__ = parser.__name__, parser.__doc__
-    return run
+    return body_parser(decode_html, parser)
 
 
 def _feed(body: bytes, *, now: datetime, **context: Any) -> list[Item]:

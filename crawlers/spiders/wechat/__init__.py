@@ -36,12 +36,9 @@ JSONs, getappmsgext and the back-office errors are constructed from peer readers
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
-from crawlers.errors import UnexpectedPayload
-from crawlers.items import Author, Post
+from crawlers.endpoints import Parser, body_parser, unknown_endpoint
 
 from . import article, history, sogou
 from .article import appmsgext_url, article_url, parse_appmsgext, parse_article
@@ -96,21 +93,12 @@ __all__ = [
     "wap_search_url",
 ]
 
-Parser = Callable[..., list[Post | Author]]
-
-
 def _html(parser: Parser) -> Parser:
-    def run(body: bytes, *, now: datetime) -> list[Post | Author]:
-        return parser(decode_body(body), now=now)
-
-    return run
+    return body_parser(decode_body, parser)
 
 
 def _json(parser: Parser) -> Parser:
-    def run(body: bytes, *, now: datetime) -> list[Post | Author]:
-        return parser(load_json(body), now=now)
-
-    return run
+    return body_parser(load_json, parser)
 
 
 ENDPOINTS: dict[str, Parser] = {
@@ -173,12 +161,7 @@ def detect_endpoint(body: bytes, url: str | None = None) -> str:
     if found is None and url:
         found = next((name for hint, name in _URL_HINTS if hint in url), None)
     if found is None:
-        raise UnexpectedPayload(
-            "cannot tell which endpoint answered this; pass --endpoint, one of: "
-            + ", ".join(ENDPOINTS),
-            platform=PLATFORM,
-            url=url,
-        )
+        raise unknown_endpoint(ENDPOINTS, platform=PLATFORM, url=url)
     return found
 
 

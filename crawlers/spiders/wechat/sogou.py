@@ -78,8 +78,17 @@ def _text(sel: Selector | SelectorList[Selector], query: str) -> str:
     return " ".join(sel.xpath(f"string({query})").get("").split())
 
 
-def _empty_results(page: str) -> bool:
-    return any(marker in page for marker in _NO_RESULT)
+def _result_rows(payload: str, list_css: str, page: str) -> SelectorList[Selector]:
+    """The ``list_css > li`` items of a Sogou search page; none on a "no result" page.
+
+    :raises UnexpectedPayload: when the page has neither items nor a "no result" notice.
+    """
+    rows = Selector(text=payload).css(f"{list_css} > li")
+    if not rows and not any(marker in payload for marker in _NO_RESULT):
+        raise UnexpectedPayload(
+            f"no {list_css} on a Sogou {page} page: the layout changed?", platform=PLATFORM
+        )
+    return rows
 
 
 def has_next_page(page: str) -> bool:
@@ -92,16 +101,8 @@ def parse_search(payload: str, *, now: datetime) -> list[Post | Author]:
 
     :raises UnexpectedPayload: when the page has neither results nor a "no result" notice.
     """
-    sel = Selector(text=payload)
-    rows = sel.css("ul.news-list > li")
-    if not rows:
-        if _empty_results(payload):
-            return []
-        raise UnexpectedPayload(
-            "no ul.news-list on a Sogou article search page: the layout changed?", platform=PLATFORM
-        )
     out: list[Post | Author] = []
-    for li in rows:
+    for li in _result_rows(payload, "ul.news-list", "article search"):
         docid = li.attrib.get("d")
         href = li.css("h3 a::attr(href)").get()
         if not docid or not href:
@@ -157,17 +158,8 @@ def parse_accounts(payload: str, *, now: datetime) -> list[Post | Author]:
 
     :raises UnexpectedPayload: when the page has neither results nor a "no result" notice.
     """
-    sel = Selector(text=payload)
-    rows = sel.css("ul.news-list2 > li")
-    if not rows:
-        if _empty_results(payload):
-            return []
-        raise UnexpectedPayload(
-            "no ul.news-list2 on a Sogou account search page: the layout changed?",
-            platform=PLATFORM,
-        )
     out: list[Post | Author] = []
-    for li in rows:
+    for li in _result_rows(payload, "ul.news-list2", "account search"):
         openid = li.attrib.get("d")
         if not openid:
             raise UnexpectedPayload(

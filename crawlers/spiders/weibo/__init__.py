@@ -47,10 +47,10 @@ Verified 2026-11 against tests/fixtures/weibo (recordings from 2017, 2019 and 20
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
+from crawlers.endpoints import Parser, body_parser
 from crawlers.errors import UnexpectedPayload
 
 from .checks import check_response, decode_body, load_json
@@ -85,20 +85,12 @@ DEMO_ARGS: dict[str, str] = {"keyword": "听风演示", "max_pages": "3"}
 """Spider arguments whose crawl the fixture manifest answers end to end (``tingfeng demo``)."""
 
 
-def _json(parser: Callable[..., list[Item]]) -> Callable[..., list[Item]]:
-    def run(body: bytes, *, now: datetime, **context: Any) -> list[Item]:
-        return parser(load_json(body), now=now, **context)
-
-    run.__name__, run.__doc__ = parser.__name__, parser.__doc__
-    return run
+def _json(parser: Parser) -> Parser:
+    return body_parser(load_json, parser)
 
 
-def _html(parser: Callable[..., list[Item]]) -> Callable[..., list[Item]]:
-    def run(body: bytes, *, now: datetime, **context: Any) -> list[Item]:
-        return parser(decode_body(body), now=now, **context)
-
-    run.__name__, run.__doc__ = parser.__name__, parser.__doc__
-    return run
+def _html(parser: Parser) -> Parser:
+    return body_parser(decode_body, parser)
 
 
 ENDPOINTS: dict[str, Callable[..., list[Item]]] = {

@@ -33,12 +33,9 @@ the field names MediaCrawler's extractor reads, with invented people and ids.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
-from crawlers.errors import UnexpectedPayload
-from crawlers.items import Author, Post
+from crawlers.endpoints import Parser, body_parser, unknown_endpoint
 
 from .checks import check_response, load_json
 from .comments import parse_child_comments, parse_root_comments
@@ -79,14 +76,8 @@ __all__ = [
     "search_url",
 ]
 
-Parser = Callable[..., list[Post | Author]]
-
-
 def _json(parser: Parser) -> Parser:
-    def run(body: bytes, *, now: datetime) -> list[Post | Author]:
-        return parser(load_json(body), now=now)
-
-    return run
+    return body_parser(load_json, parser)
 
 
 ENDPOINTS: dict[str, Parser] = {
@@ -130,12 +121,7 @@ def detect_endpoint(body: bytes, url: str | None = None) -> str:
     if found is None and url:
         found = next((name for hint, name in _URL_HINTS if hint in url), None)
     if found is None:
-        raise UnexpectedPayload(
-            "cannot tell which endpoint answered this; pass --endpoint, one of: "
-            + ", ".join(ENDPOINTS),
-            platform=PLATFORM,
-            url=url,
-        )
+        raise unknown_endpoint(ENDPOINTS, platform=PLATFORM, url=url)
     return found
 
 
