@@ -44,7 +44,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run_demo)
 
 
-DEMO_MONITOR = "听风演示"
 # Each platform's demo keyword (its DEMO_ARGS) OR-ed: the query both names the searches and
 # selects the conversation the report and the alert rules look at.
 DEMO_QUERY = "听风演示 OR 高考 OR 演示话题 OR 盗墓笔记"
@@ -217,6 +216,8 @@ def alert_summary(summary: Any, mail_url: str) -> str:
         + (f", {len(summary.suppressed)} in cooldown" if summary.suppressed else "")
     ]
     lines += [f"  [{a.severity}] {a.rule}: {a.message}" for a in summary.new_alerts]
+    if not summary.new_alerts:
+        lines.append("  (an alert sent by an earlier run is never sent twice: see the outbox)")
     delivery = summary.delivery
     if delivery is not None:
         lines.append(f"  mail: {delivery.sent} sent, {delivery.pending} pending → {mail_url}")
