@@ -90,12 +90,18 @@ class PlatformErrorMiddleware:
         self._count(f"platform/{slug}/{exc.reason}")
         url = request.meta.get("real_url", request.url)
         if isinstance(exc, RateLimited):
+            if self._closing:
+                # The close is decided: a retry would never be scheduled, a backoff only
+                # holds up the shutdown.
+                raise IgnoreRequest(str(exc))
             self._rate_limited_in_a_row += 1
             if self._rate_limited_in_a_row >= self.rate_limit_max:
                 self._close("rate_limited", exc)
                 raise IgnoreRequest(str(exc))
             retries = request.meta.get("retry_times", 0)
-            delay = exc.retry_after or min(self.backoff_base * 2**retries, self.backoff_max)
+            # A platform's Retry-After is honoured up to CRAWL_BACKOFF_MAX: asking for an hour
+            # must not freeze the crawl (the consecutive-limit rule closes it instead).
+            delay = min(exc.retry_after or self.backoff_base * 2**retries, self.backoff_max)
             log.warning("%s: rate limited at %s; backing off %.1fs", slug, url, delay)
             if delay > 0:
                 await asyncio.sleep(delay)

@@ -8,8 +8,10 @@ file (STORE_SPOOL_DIR) and replayed into the store when the next crawl opens it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import os
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -219,10 +221,15 @@ _SPOOL_TYPES: dict[str, type] = {"Post": Post, "Author": Author, "CrawlRun": Cra
 
 
 def spool(records: list[Any], spool_dir: Path) -> Path:
-    """Append ``records`` to a JSON-lines file in ``spool_dir`` (fsynced) and return its path."""
+    """Write ``records`` to a new JSON-lines file in ``spool_dir`` (fsynced) and return its path.
+
+    The file is written under a name replay ignores and renamed when complete: another crawl
+    replaying the same directory never reads (and deletes) a half-written file.
+    """
     spool_dir.mkdir(parents=True, exist_ok=True)
     path = spool_dir / f"spool-{uuid.uuid4().hex}.jsonl"
-    with path.open("w", encoding="utf-8") as fh:
+    partial = path.with_name(path.name + ".part")
+    with partial.open("w", encoding="utf-8") as fh:
         for record in records:
             fh.write(
                 json.dumps(
@@ -231,7 +238,25 @@ def spool(records: list[Any], spool_dir: Path) -> Path:
                 + "\n"
             )
         fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(partial, path)
     return path
+
+
+def _read_spool(path: Path) -> tuple[dict[str, list[Any]], int]:
+    """The records of one spool file by type, and how many lines could not be read (a crawl
+    killed mid-write, a disk that filled up)."""
+    groups: dict[str, list[Any]] = {"Post": [], "Author": [], "CrawlRun": []}
+    bad = 0
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+            groups[rec["type"]].append(from_dict(_SPOOL_TYPES[rec["type"]], rec["data"]))
+        except (ValueError, KeyError, TypeError):
+            bad += 1
+    return groups, bad
 
 
 def replay_spool(store: Store, spool_dir: Path) -> int:
@@ -241,11 +266,10 @@ def replay_spool(store: Store, spool_dir: Path) -> int:
     if not spool_dir.is_dir():
         return 0
     for path in sorted(spool_dir.glob("spool-*.jsonl")):
-        groups: dict[str, list[Any]] = {"Post": [], "Author": [], "CrawlRun": []}
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                rec = json.loads(line)
-                groups[rec["type"]].append(from_dict(_SPOOL_TYPES[rec["type"]], rec["data"]))
+        try:
+            groups, bad = _read_spool(path)
+        except FileNotFoundError:  # replayed by a crawl running beside this one
+            continue
         try:
             store.upsert_posts(groups["Post"])
             store.upsert_authors(groups["Author"])
@@ -255,5 +279,11 @@ def replay_spool(store: Store, spool_dir: Path) -> int:
             log.warning("spool replay of %s failed, kept for later: %s", path, exc)
             break
         total += sum(len(g) for g in groups.values())
-        path.unlink()
+        if bad:
+            # Kept for a person to look at, under a name the next replay skips.
+            log.error("spool file %s had %d unreadable lines; kept as .rejected", path, bad)
+            with contextlib.suppress(FileNotFoundError):  # a parallel replay moved it first
+                path.replace(path.with_name(path.name + ".rejected"))
+        else:
+            path.unlink(missing_ok=True)
     return total

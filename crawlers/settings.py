@@ -54,6 +54,10 @@ ITEM_PIPELINES = {
     "crawlers.pipelines.ValidatePipeline": 100,
     "crawlers.pipelines.StorePipeline": 300,
 }
+EXTENSIONS = {
+    # Masks token=/key=/cookie values in every log line, Scrapy's own included.
+    "crawlers.redact.RedactSecrets": 0,
+}
 LOGSTATS_INTERVAL = 15.0  # progress lines (pages/min, items/min) during long crawls
 
 # --- Tingfeng: crawling -------------------------------------------------------------------
@@ -99,7 +103,9 @@ MAIL_STARTTLS = os.environ.get("MAIL_STARTTLS", "") in ("1", "true", "yes")
 MAIL_TIMEOUT = 30.0
 # Backoff after the n-th failed send: retry no sooner than MAIL_RETRY_BASE * 2**(n-1) seconds.
 MAIL_RETRY_BASE = 60.0
-# Sends tried per alert before it is left pending for a person (10 tries ≈ 17 h at base 60 s).
+# Longest wait between two tries of an alert: a long outage is retried at this pace, never given up.
+MAIL_RETRY_MAX = 21600.0
+# Tries after which an unsent alert is logged as an error for a person (it is still retried).
 MAIL_MAX_ATTEMPTS = 10
 # Accounts listed in a KOL report unless --top says otherwise.
 REPORT_TOP_K = 50

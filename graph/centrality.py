@@ -50,6 +50,8 @@ def _pagerank(A: _Arrays, alpha: float = 0.85, tol: float = 1e-6,
     # Reversed flow: row = reposter, column = source; same scheme as nx.pagerank (dangling mass
     # spread uniformly), on a matrix we build once from arrays instead of from the graph.
     n = A.n
+    if n == 0:
+        return np.zeros(0)
     M = sp.csr_array((A.w, (A.dst, A.src)), shape=(n, n))
     out = np.asarray(M.sum(axis=1)).ravel()
     dangling = out == 0
@@ -67,6 +69,10 @@ def _pagerank(A: _Arrays, alpha: float = 0.85, tol: float = 1e-6,
 def _leaderrank(A: _Arrays, tol: float = 1e-6, max_iter: int = 1000) -> np.ndarray:
     n = A.n
     keep = A.src != A.dst
+    if not keep.any():
+        # Without links the walk only bounces node ↔ ground, a period-2 chain whose iteration
+        # never converges; by symmetry every node keeps the mean score 1.
+        return np.ones(n)
     M = sp.csr_array((np.ones(int(keep.sum())), (A.dst[keep], A.src[keep])), shape=(n, n))
     M.data[:] = 1.0  # duplicates summed by the constructor: unweighted, as in Lü et al.
     k = np.asarray(M.sum(axis=1)).ravel() + 1.0  # +1: the link to the ground node

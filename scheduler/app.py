@@ -9,6 +9,7 @@ process and per job store (APScheduler FAQ: job stores cannot be shared between 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -263,7 +264,10 @@ def run_service(settings: Any, store: Store, *,
 
     def on_signal(signum: int, frame: Any) -> None:
         if stop.is_set():
-            raise SystemExit(f"second {signal.Signals(signum).name}: exiting without waiting")
+            # SystemExit would still wait for the job threads (and their crawls) at exit.
+            log.error("second %s: exiting without waiting for running jobs",
+                      signal.Signals(signum).name)
+            os._exit(1)
         log.warning("%s received: stopping after running jobs finish", signal.Signals(signum).name)
         stop.set()
 

@@ -213,16 +213,22 @@ def save_alerts(store: Store, monitor: Monitor, results: Sequence[RuleResult], *
     """Save the fired results as alerts; returns (new alerts, ids held back by the cooldown).
 
     ``alert_id`` is ``monitor:rule:window-bucket``, so a second run in the same bucket is a
-    no-op. A rule that alerted within ``cooldown`` stays quiet unless the severity rises.
+    no-op unless the severity rose (then ``…:severity``, once per level). A rule that alerted
+    within ``cooldown`` stays quiet unless the severity rises.
     """
     seconds = max(window.total_seconds(), 1)
     bucket = datetime.fromtimestamp(now.timestamp() // seconds * seconds, tz=UTC)
     recent = store.alerts(monitor=monitor.name, since=now - cooldown) if cooldown else []
+    this_bucket = store.alerts(monitor=monitor.name, since=bucket)
     new, held = [], []
     for r in results:
         if not r.fired:
             continue
         alert_id = f"{monitor.name}:{r.rule}:{bucket:%Y%m%dT%H%MZ}"
+        # An escalation inside the bucket gets its own id, or save_alert would drop it.
+        ranks = [severity_rank(a.severity) for a in this_bucket if a.rule == r.rule]
+        if ranks and severity_rank(r.severity) > max(ranks):
+            alert_id += f":{r.severity}"
         if any(a.rule == r.rule and a.alert_id != alert_id
                and severity_rank(a.severity) >= severity_rank(r.severity) for a in recent):
             held.append(alert_id)
@@ -405,6 +411,10 @@ def daily_digest(*, store: Store | None = None, mailer: Any = None, now: datetim
                 sent += 1
             except (ConfigError, MailError, ValueError) as exc:
                 log.warning("daily digest for %r not sent: %s", monitor.name, exc)
+            except BackendUnavailable:
+                raise
+            except Exception:  # noqa: BLE001 - one monitor's broken digest must not stop the rest
+                log.exception("daily digest for %r failed", monitor.name)
     return sent
 
 
@@ -414,8 +424,7 @@ def _digest_message(store: Store, monitor: Monitor, settings: Any, now: datetime
 
     day = timedelta(days=1)
     query = parse_query(monitor.query)
-    posts = [p for p in store.posts(topic=monitor.name, since=now - day, until=now)
-             if query.matches_post(p)]
+    posts = query.select(store.posts(topic=monitor.name, since=now - day, until=now))
     authors = store.authors({(p.platform, p.author_id) for p in posts if p.author_id})
     metrics = snapshot(posts, authors, None, [], now=now, window=day)
     shown = {k: v for k, v in metrics.items()

@@ -132,20 +132,27 @@ def author_tier(
 
 
 def parse_reads(value: Any) -> int | None:
-    """A read count as platforms show it: ``"10万+"`` → 100001 (清博's convention),
-    ``"1.2万"`` → 12000.
+    """A read count as platforms show it: ``"10万+"`` (or ``"100000+"``) → 100001 (清博's
+    convention), ``"1.2万"`` → 12000, ``"3,456"`` → 3456.
 
     >>> parse_reads("10万+"), parse_reads("1.2万"), parse_reads("356"), parse_reads(None)
     (100001, 12000, 356, None)
     """
-    if value is None or isinstance(value, int):
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
         return value
-    m = _WAN.match(str(value))
+    text = str(value).replace(",", "")
+    m = _WAN.match(text)
     if m:
         n = round(float(m.group(1)) * 10_000)
         return n + 1 if m.group(3) else n
-    text = str(value).strip().rstrip("+")
-    return int(float(text)) if text.replace(".", "", 1).isdigit() else None
+    text = text.strip()
+    plus = text.endswith("+")  # "100000+" is the "10万+" display in digits: also n + 1
+    text = text.rstrip("+").strip()
+    if not text.replace(".", "", 1).isdigit():
+        return None
+    return int(float(text)) + plus
 
 
 def _ln1(x: float) -> float:

@@ -53,7 +53,8 @@ def _fold(text: str) -> str:
 class Lexicon:
     """Word lists by category, matched all at once by a single compiled alternation.
 
-    Longer words are tried first, so "虚假宣传" wins over any shorter word inside it. ASCII words
+    Longer words are tried first, so "虚假宣传" wins over any shorter word inside it; words that
+    only partly overlap (不退 and 退款 in "不退款") are both hits. ASCII words
     (``sb``, ``cnm``) only match as whole tokens, so "sbi" or "usb" do not fire.
 
     Examples
@@ -79,7 +80,10 @@ class Lexicon:
             esc = re.escape(w)
             parts.append(rf"(?<![a-z0-9]){esc}(?![a-z0-9])" if w.isascii() else esc)
         object.__setattr__(self, "_index", index)
-        object.__setattr__(self, "_pattern", re.compile("|".join(parts)) if parts else None)
+        # A lookahead matches at every position, so words that only partly overlap (不退 and 退款
+        # in 不退款) are both found; find() then drops words nested inside a longer hit.
+        pattern = re.compile("(?=(" + "|".join(parts) + "))") if parts else None
+        object.__setattr__(self, "_pattern", pattern)
 
     @classmethod
     def default(
@@ -101,10 +105,15 @@ class Lexicon:
             return []
         wanted = set(categories) if categories is not None else None
         hits: dict[str, None] = {}
+        covered = 0  # end of the furthest-reaching hit so far
         for m in self._pattern.finditer(_fold(text)):
-            category = self._index[m.group(0)]
+            word, end = m.group(1), m.end(1)
+            if end <= covered:
+                continue  # inside a longer word that starts earlier (or at the same place)
+            covered = end
+            category = self._index[word]
             if wanted is None or category in wanted:
-                hits.setdefault(f"{category}:{m.group(0)}", None)
+                hits.setdefault(f"{category}:{word}", None)
         return list(hits)
 
 

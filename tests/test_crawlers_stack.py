@@ -268,3 +268,13 @@ def test_a_killed_crawl_restarts_without_losing_or_duplicating(
         ids = [p.post_id for p in store.posts(topic="long")]
     assert len(ids) == len(set(ids)) == 2 * LONG_PAGES
     assert run_of(uri, "run-after-kill").finish_reason == "finished"
+
+
+def test_credentials_in_request_urls_never_reach_the_crawl_log(
+    toy_server: ReplayServer, tmp_path: Path
+) -> None:
+    # An unknown route 404s, and Scrapy itself logs the URL ("Ignoring response <404 …>").
+    proc, _ = crawl(toy_server, tmp_path, "nothing&token=S3CRET-TOKEN&pass_ticket=T1CKET")
+    log = proc.stderr + proc.stdout
+    assert "Ignoring response <404" in log and "token=***" in log
+    assert "S3CRET" not in log and "T1CKET" not in log

@@ -156,3 +156,30 @@ def test_downstream_sentiment_on_both_levels():
     # Author level: every flow out of c and below it: c→b (positive), b→d (negative), b→c
     # (negative, the cycle back) → (1 − 2) / 3.
     assert downstream_sentiment(G, "c") == pytest.approx(-1 / 3)
+
+
+def test_leaderrank_and_pagerank_on_graphs_without_edges():
+    # Edgeless graph: the walk only goes node ↔ ground, a period-2 chain that never settles.
+    # On paper (Lü et al.): nobody follows anybody, so every node keeps the mean score 1;
+    # PageRank is uniform 1/n. The empty graph has no scores at all.
+    G = nx.DiGraph()
+    G.add_nodes_from(["a", "b", "c"])
+    G.add_edge("c", "c")  # a self-loop is ignored by LeaderRank: still edgeless
+    assert leaderrank(G) == {"a": 1.0, "b": 1.0, "c": 1.0}
+    lone = nx.DiGraph()
+    lone.add_node("x")
+    assert leaderrank(lone) == {"x": 1.0}
+    assert node_scores(lone, "pagerank") == {"x": 1.0}
+    assert leaderrank(nx.DiGraph()) == {}
+    assert node_scores(nx.DiGraph(), "pagerank") == {}
+
+
+def test_rank_key_nodes_on_a_topic_with_originals_only():
+    # Two originals and no repost: nothing flows, so no method scores anyone above 0
+    # (reach 0, out-degree 0, k-shell 0, betweenness 0) except the uniform walks, whose ties
+    # put both accounts in the top k; the call must not raise.
+    posts = [Post("weibo", "1", author_id="a"), Post("weibo", "2", author_id="b")]
+    G, F = propagation_graphs(posts)
+    top = rank_key_nodes(G, F)
+    assert {n.node for n in top} == {"a", "b"}
+    assert all(n.values["reach"] == 0 and n.values["leaderrank"] == 1.0 for n in top)

@@ -309,6 +309,25 @@ def test_cooldown_lets_a_worse_alert_through() -> None:
     assert [a.severity for a in worse] == ["critical"]
 
 
+def test_a_worse_alert_in_the_same_window_bucket_is_not_swallowed() -> None:
+    # Runs every 30 min in a 1 h window share the hour's alert id: a warning at :10 must not
+    # turn the critical at :40 into a no-op (nor may a third critical run alert again).
+    store = MemoryStore()
+    monitor = Monitor("m", "x", ["weibo"], every=1800)
+
+    def fire(severity: str, now: datetime, cooldown: timedelta = timedelta(hours=1)):
+        result = RuleResult("negative_spike", "fired", "spike", severity=severity)
+        return save_alerts(store, monitor, [result], now=now, window=timedelta(hours=1),
+                           cooldown=cooldown)
+
+    assert [a.severity for a in fire("warning", T0 + timedelta(minutes=10))[0]] == ["warning"]
+    worse, held = fire("critical", T0 + timedelta(minutes=40))
+    assert [a.severity for a in worse] == ["critical"] and held == []
+    assert fire("critical", T0 + timedelta(minutes=50), cooldown=timedelta(0)) == ([], [])
+    assert fire("warning", T0 + timedelta(minutes=55), cooldown=timedelta(0)) == ([], [])
+    assert sorted(a.severity for a in store.alerts()) == ["critical", "warning"]
+
+
 def test_daily_digest_mails_each_active_monitor(settings) -> None:
     store = MemoryStore()
     _add(store, "品牌B", "品牌B NOT 招聘", ["zhihu"])

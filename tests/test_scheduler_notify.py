@@ -325,14 +325,26 @@ def test_charts_and_sample_posts_reach_the_message():
     assert len(images) == 1 and "&lt;script&gt;" in html
 
 
-def test_alerts_out_of_attempts_are_kept_pending_and_reported(caplog):
+def test_alerts_out_of_attempts_are_reported_and_still_retried_at_a_capped_pace(caplog):
+    # 3 failures with base 60 s and cap 6 h: due at created + 60 + 120 + 240 s = 7 min.
     store = _store_with(_alert("a1", attempts=3, created_at=NOW - timedelta(days=2)))
-    mailer = MemoryMailer()
+
+    class Down:
+        def send(self, message):
+            raise MailError("smtp://mail.example.com: connection refused")
+
     with caplog.at_level(logging.ERROR):
-        report = deliver_pending(store, mailer, monitors={}, now=NOW, max_attempts=3)
-    assert (report.sent, report.pending, report.exhausted) == (0, 1, ["a1"])
-    assert mailer.outbox == [] and store.alerts()[0].status == "pending"
+        report = deliver_pending(store, Down(), monitors={}, now=NOW, max_attempts=3)
+    assert report.exhausted == ["a1"] and report.pending == 1
+    assert store.alerts()[0].status == "pending" and store.alerts()[0].attempts == 4
     assert "MAIL_MAX_ATTEMPTS" in caplog.text
+    # Uncapped, the 5th try would wait 2^4 min after the 4th; capped, a mail server that comes back
+    # two days later still gets the alert, exactly once.
+    mailer = MemoryMailer()
+    report = deliver_pending(store, mailer, monitors={}, now=NOW + timedelta(days=2),
+                             max_attempts=3, settings={"MAIL_RETRY_MAX": 3600})
+    assert report.sent == 1 and len(mailer.outbox) == 1
+    assert store.alerts()[0].status == "sent"
 
 
 def test_settings_supply_sender_and_retry_policy():
@@ -372,3 +384,46 @@ def test_alert_callbacks_give_the_monitors_chart_and_negative_samples_first():
     assert text.index("太差了") < text.index("好评")
     assert "招聘" not in text and "旧帖" not in text
     assert 'href="https://m.weibo.cn/detail/n1"' in html
+
+
+def test_concurrent_deliveries_send_each_alert_once():
+    # Two monitor jobs finishing together (ThreadPoolExecutor) both deliver every pending alert:
+    # the second must not read the alerts the first is still sending.
+    import threading
+
+    store = _store_with(_alert("a1"))
+    entered, release, second_read = threading.Event(), threading.Event(), threading.Event()
+
+    class SlowFirstSend(MemoryMailer):
+        def send(self, message: EmailMessage) -> None:
+            if not self.outbox and not entered.is_set():
+                entered.set()
+                release.wait(10)
+            super().send(message)
+
+    class WatchedStore(MemoryStore):
+        def alerts(self, **kw):
+            if threading.current_thread().name == "second":
+                second_read.set()
+            return super().alerts(**kw)
+
+    watched = WatchedStore()
+    assert watched.save_alert(store.alerts()[0])
+    mailer = SlowFirstSend()
+    reports = {}
+
+    def run(key: str) -> None:
+        reports[key] = deliver_pending(watched, mailer, monitors={}, now=NOW)
+
+    first = threading.Thread(target=run, args=("first",), name="first")
+    first.start()
+    assert entered.wait(10)
+    second = threading.Thread(target=run, args=("second",), name="second")
+    second.start()
+    second_read.wait(0.5)  # without serialisation the second delivery reads at once
+    release.set()
+    first.join(10)
+    second.join(10)
+    assert len(mailer.outbox) == 1
+    assert reports["first"].sent + reports["second"].sent == 1
+    assert watched.alerts()[0].status == "sent"

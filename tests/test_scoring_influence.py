@@ -118,3 +118,11 @@ def test_wci_inputs_headlines_maxima_and_100001():
 def test_zhihu_influence_formula():
     assert zhihu_influence(999, 9_999) == pytest.approx((0.4 * ln(1000) + 0.6 * ln(10_000)) * 100)
     assert zhihu_influence(10, 100_000) > zhihu_influence(100_000, 10)  # voteups weigh more
+
+
+def test_parse_reads_plus_and_separators_in_plain_digits():
+    # "100000+" is the same "more than 100,000" display as "10万+", so by 清博's rule 100001;
+    # "3,456" is 3456 reads, not an unreadable value (which wci_inputs would count as 0).
+    assert parse_reads("100000+") == 100_001
+    assert parse_reads("3,456") == 3456
+    assert parse_reads(True) is None  # a flag, not a count

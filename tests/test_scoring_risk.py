@@ -36,3 +36,16 @@ def test_abuse_is_flagged_on_replies_and_comments_only():
     assert post_risk_hits(reply) == ["abuse:脑残", "complaint:退款"]
     assert post_risk_hits(original) == []
     assert risk_hits(reply.text) == ["complaint:退款"]
+
+
+def test_words_overlapping_without_nesting_are_all_found():
+    # 造假货 holds 造假 (sensitive, chars 3–4) and 假货 (complaint, 4–5) sharing 假; 不退款 holds
+    # 不退 (7–8) and 退款 (8–9) sharing 退. Neither word lies inside the other, so by hand all
+    # four are hits, in order of their first character. Leftmost matching used to consume 假
+    # and 退 and drop 假货 and 退款 (the sensitive/complaint counts monitors alert on).
+    assert risk_hits("这家店造假货还不退款") == ["sensitive:造假", "complaint:假货",
+                                          "complaint:不退", "complaint:退款"]
+    # A word nested inside a longer one still yields to it, wherever the longer one starts.
+    lex = Lexicon({"complaint": ["投诉"], "sensitive": ["被投诉"]})
+    assert lex.find("又被投诉了") == ["sensitive:被投诉"]
+    assert lex.find("我要投诉，它被投诉过") == ["complaint:投诉", "sensitive:被投诉"]

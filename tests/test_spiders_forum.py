@@ -8,6 +8,7 @@ import json
 import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
@@ -471,18 +472,33 @@ def test_spider_arguments_are_checked() -> None:
 
 
 def test_tieba_cookie_goes_to_tieba_only() -> None:
+    from scrapy.downloadermiddlewares.cookies import CookiesMiddleware
     from scrapy.utils.test import get_crawler
 
-    crawler = get_crawler(ForumSpider, {"TIEBA_COOKIE": "BDUSS=secret"})
+    def sent(crawler: Any, request: Any) -> Any:
+        # What goes on the wire: with COOKIES_ENABLED (the project's default) CookiesMiddleware
+        # replaces a hand-set Cookie header with its jar.
+        CookiesMiddleware.from_crawler(crawler).process_request(request)
+        return request.headers.get("Cookie")
+
+    crawler = get_crawler(ForumSpider, {"TIEBA_COOKIE": "BDUSS=secret", "COOKIES_ENABLED": True})
     tb = ForumSpider.from_crawler(crawler, keyword="盗墓笔记")
     url = tieba.thread_list_url("盗墓笔记")
     request = tb._request(url, tb.parse_tieba_list, kw="盗墓笔记", page=1)
-    assert request.headers.get("Cookie") == b"BDUSS=secret"
     assert "secret" not in repr(request)
-    dz = ForumSpider.from_crawler(
-        get_crawler(ForumSpider, {"TIEBA_COOKIE": "BDUSS=secret"}), discuz=DZ, fid="2"
-    )
-    assert dz._request(DZ, dz.parse_discuz_list, fid="2", page=1).headers.get("Cookie") is None
+    assert sent(crawler, request) == b"BDUSS=secret"
+    dz_crawler = get_crawler(ForumSpider, {"TIEBA_COOKIE": "BDUSS=secret"})
+    dz = ForumSpider.from_crawler(dz_crawler, discuz=DZ, fid="2")
+    assert sent(dz_crawler, dz._request(DZ, dz.parse_discuz_list, fid="2", page=1)) is None
+
+
+def test_tieba_cookie_is_sent_as_a_header_when_the_jar_is_off() -> None:
+    from scrapy.utils.test import get_crawler
+
+    crawler = get_crawler(ForumSpider, {"TIEBA_COOKIE": "BDUSS=secret", "COOKIES_ENABLED": False})
+    tb = ForumSpider.from_crawler(crawler, keyword="盗墓笔记")
+    request = tb._request(tieba.thread_list_url("盗墓笔记"), tb.parse_tieba_list, kw="x", page=1)
+    assert request.headers.get("Cookie") == b"BDUSS=secret"
 
 
 # -- end to end -----------------------------------------------------------------------------------

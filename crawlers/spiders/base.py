@@ -137,8 +137,9 @@ class PlatformSpider(scrapy.Spider):
         """A request for a real platform URL; see the class docstring for what it adds."""
         all_headers = dict(headers or {})
         cookies: CookiesT = {}
-        cookie = self._cookie()
-        if cookie and "Cookie" not in all_headers:
+        # A caller's own Cookie header (forum: TIEBA_COOKIE for one site) wins over <SLUG>_COOKIE.
+        cookie = all_headers.pop("Cookie", None) or self._cookie()
+        if cookie:
             if self.settings.getbool("COOKIES_ENABLED"):
                 # CookiesMiddleware replaces a hand-set Cookie header with its jar, so hand it over.
                 cookies = _cookie_dict(cookie)

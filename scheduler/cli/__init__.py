@@ -60,9 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tingfeng`` console script. Returns the process exit code."""
     from crawlers.errors import TingfengError
+    from crawlers.redact import install as mask_secrets_in_logs
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    mask_secrets_in_logs()
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -29,12 +30,17 @@ log = logging.getLogger(__name__)
 DEFAULT_SENDER = "tingfeng@localhost"
 DEFAULT_RETRY_BASE = 60.0
 DEFAULT_MAX_ATTEMPTS = 10
+DEFAULT_RETRY_MAX = 6 * 3600.0
+# Monitor jobs run in a thread pool and each delivers *every* pending alert: two deliveries at
+# once would both read an alert the other is still sending and mail it twice.
+_DELIVERY_LOCK = threading.Lock()
 
 
 @dataclass
 class DeliveryReport:
     """What one delivery did. ``pending`` counts alerts still pending afterwards (failed, backing
-    off, or ``exhausted``: out of attempts, kept for a person to look at)."""
+    off, or ``exhausted``: past MAIL_MAX_ATTEMPTS, still retried every MAIL_RETRY_MAX at most
+    and logged as an error each time so a person looks at the mail set-up)."""
 
     sent: int = 0
     failed: int = 0
@@ -44,11 +50,15 @@ class DeliveryReport:
     errors: list[str] = field(default_factory=list)
 
 
-def next_attempt_at(alert: Alert, retry_base: float) -> datetime | None:
-    """When ``alert`` may be tried again: after the n-th failure, wait ``retry_base·2^(n−1)``.
+def next_attempt_at(
+    alert: Alert, retry_base: float, retry_max: float | None = None
+) -> datetime | None:
+    """When ``alert`` may be tried again: after the n-th failure, wait ``retry_base·2^(n−1)``
+    seconds, but never more than ``retry_max`` (so a long mail outage is retried for as long as
+    it lasts, at a steady pace, and nothing is given up).
 
-    Counted from ``created_at`` (the schedule is created + base·(2^n − 1)), because the Alert
-    record keeps no last-attempt time. None means "now".
+    Counted from ``created_at`` (uncapped, the schedule is created + base·(2^n − 1)), because the
+    Alert record keeps no last-attempt time. None means "now".
 
     >>> from datetime import timezone
     >>> from crawlers.items import Alert
@@ -56,10 +66,14 @@ def next_attempt_at(alert: Alert, retry_base: float) -> datetime | None:
     >>> a = Alert("a", "m", "r", "warning", "x", created_at=t0, attempts=3)
     >>> next_attempt_at(a, 60.0) - t0
     datetime.timedelta(seconds=420)
+    >>> next_attempt_at(a, 60.0, retry_max=100.0) - t0   # waits 60, 100, 100
+    datetime.timedelta(seconds=260)
     """
     if alert.attempts <= 0 or alert.created_at is None:
         return None
-    return alert.created_at + timedelta(seconds=retry_base * (2**alert.attempts - 1))
+    waited = sum(min(retry_base * 2**k, retry_max if retry_max else float("inf"))
+                 for k in range(alert.attempts))
+    return alert.created_at + timedelta(seconds=waited)
 
 
 def _setting(settings: Mapping[str, Any] | None, name: str, default: Any) -> Any:
@@ -102,16 +116,28 @@ def deliver_pending(
     """Send every due pending alert, grouped into one message per monitor.
 
     Success marks the group ``sent`` (``sent_at=now``); a MailError bumps ``attempts``, keeps the
-    error in ``last_error`` and leaves them pending until :func:`next_attempt_at`. Alerts at
-    ``max_attempts`` are left pending and reported as exhausted. Unset arguments come from
-    ``settings`` (MAIL_FROM, MAIL_TO, MAIL_RETRY_BASE, MAIL_MAX_ATTEMPTS), then defaults.
+    error in ``last_error`` and leaves them pending until :func:`next_attempt_at`. Alerts past
+    ``max_attempts`` keep being retried (never dropped) and are reported as exhausted, with an
+    error in the log. Unset arguments come from ``settings`` (MAIL_FROM, MAIL_TO,
+    MAIL_RETRY_BASE, MAIL_RETRY_MAX, MAIL_MAX_ATTEMPTS), then defaults.
     ``charts_for(monitor)`` gives inline charts, ``posts_for(monitor, alerts)`` sample posts.
     """
     sender = sender or _setting(settings, "MAIL_FROM", DEFAULT_SENDER)
     limit = int(max_attempts or _setting(settings, "MAIL_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS))
     base = float(retry_base if retry_base is not None
                  else _setting(settings, "MAIL_RETRY_BASE", DEFAULT_RETRY_BASE))
+    cap = float(_setting(settings, "MAIL_RETRY_MAX", DEFAULT_RETRY_MAX))
     extra_to = _as_list(recipients if recipients is not None else _setting(settings, "MAIL_TO", []))
+    with _DELIVERY_LOCK:
+        return _deliver(store, mailer, monitors, now, charts_for, posts_for, sender, limit,
+                        (base, cap), extra_to)
+
+
+def _deliver(store: Store, mailer: Mailer, monitors: Mapping[str, Monitor], now: datetime,
+             charts_for: Callable[[Monitor], Mapping[str, bytes]] | None,
+             posts_for: Callable[[Monitor, Sequence[Alert]], Sequence[Post]] | None,
+             sender: str, limit: int, backoff: tuple[float, float],
+             extra_to: list[str]) -> DeliveryReport:
     report = DeliveryReport()
     try:
         pending = store.alerts(status="pending")
@@ -122,10 +148,10 @@ def deliver_pending(
 
     groups: dict[str, list[Alert]] = {}
     for alert in pending:
-        due = next_attempt_at(alert, base)
+        due = next_attempt_at(alert, *backoff)
         if alert.attempts >= limit:
             report.exhausted.append(alert.alert_id)
-        elif due is None or due <= now:
+        if due is None or due <= now:
             groups.setdefault(alert.monitor, []).append(alert)
 
     for name, alerts in groups.items():
@@ -159,8 +185,8 @@ def deliver_pending(
             _save(store, dataclasses.replace(a, attempts=a.attempts + 1, last_error=error[:500]),
                   report)
     if report.exhausted:
-        log.error("%d alert(s) out of attempts (MAIL_MAX_ATTEMPTS=%d), kept pending: %s; "
-                  "fix MAIL_URL and reset their attempts", len(report.exhausted), limit,
-                  ", ".join(report.exhausted[:10]))
+        log.error("%d alert(s) still unsent after MAIL_MAX_ATTEMPTS=%d tries (kept pending, "
+                  "retried every MAIL_RETRY_MAX at most): %s; check MAIL_URL and the mail server",
+                  len(report.exhausted), limit, ", ".join(report.exhausted[:10]))
     report.pending = len(pending) - report.sent
     return report

@@ -21,6 +21,7 @@ from .text import (
     article_post_id,
     element_text,
     js_var,
+    to_count,
     to_int,
     unix_time,
 )
@@ -163,8 +164,8 @@ def parse_appmsgext(
         key = article_key(url)
         article = Post(PLATFORM, article_post_id(*key[:3]) if key else "unknown", kind="article")
     counts = {
-        "read_count": to_int(stat.get("read_num")),
-        "like_count": to_int(stat.get("like_num")),
+        "read_count": to_count(stat.get("read_num")),
+        "like_count": to_count(stat.get("like_num")),
     }
     extra = {
         **article.extra,

@@ -26,6 +26,7 @@ from .text import (
     article_key,
     article_post_id,
     sogou_image,
+    to_count,
     to_int,
     unix_time,
 )
@@ -253,8 +254,8 @@ def parse_wap_search(payload: dict[str, Any], *, now: datetime) -> list[Post | A
                 url=url,
                 author_id=author_id,
                 author_name=field("sourcename"),
-                read_count=to_int(field("readnum")),
-                repost_count=to_int(field("forwardnum")),
+                read_count=to_count(field("readnum")),
+                repost_count=to_count(field("forwardnum")),
                 extra={
                     "source": "sogou_wap",
                     "sogou_docid": docid,

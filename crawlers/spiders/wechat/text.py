@@ -186,6 +186,26 @@ def sogou_image(src: str | None) -> str | None:
     return src
 
 
+def to_count(value: Any) -> int | None:
+    """A read/like count as WeChat and Sogou show it: 12, "12", "1,234", "3.5万", and "10万+"
+    (shown for anything over 100,000) as 100001, the convention of 清博's WCI.
+
+    >>> [to_count(v) for v in (12, "1,234", "3.5万", "10万+", "100000+", "n/a")]
+    [12, 1234, 35000, 100001, 100001, None]
+    """
+    if isinstance(value, str):
+        text = value.strip().replace(",", "")
+        plus = text.endswith("+")
+        text = text.rstrip("+")
+        scale = 10000 if text.endswith("万") else 1
+        try:
+            number = round(float(text.rstrip("万")) * scale)
+        except ValueError:
+            return None
+        return number + (1 if plus else 0)
+    return to_int(value)
+
+
 def to_int(value: Any) -> int | None:
     """An int from 12, "12" or "12.0"; None for anything else."""
     if isinstance(value, bool) or value is None:
