@@ -129,7 +129,13 @@ def _without_year(month: int, dom: int, clock: _Clock, *, now: datetime, tz: tzi
         candidate = None  # 02-29 outside a leap year: it can only be an earlier year's date
     if candidate is not None and candidate <= now:
         return candidate
-    return _local(date(this_year - 1, month, dom), clock, tz)
+    # The most recent earlier year that has this day (02-29 goes back to the last leap year).
+    for year in range(this_year - 1, this_year - 9, -1):
+        try:
+            return _local(date(year, month, dom), clock, tz)
+        except ValueError:
+            continue
+    raise ValueError(f"no year has {month:02d}-{dom:02d}")
 
 
 def _local(day: date, clock: _Clock, tz: tzinfo) -> datetime:

@@ -71,6 +71,8 @@ CASES = [
     ("20分钟前", NEW_YEAR, utc(2025, 12, 31, 16, 10)),
     # 02-29 seen in 2025 can only be 2024's
     ("02-29", utc(2025, 3, 1), utc(2024, 2, 28, 16, 0)),
+    # ... and seen in early 2025 before March, or in 2027, still the last leap year's
+    ("02-29", utc(2027, 1, 10), utc(2024, 2, 28, 16, 0)),
 ]
 
 
