@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 
-__all__ = ["CHINA_TZ", "parse_time"]
+__all__ = ["CHINA_TZ", "parse_duration", "parse_since", "parse_time"]
 
 CHINA_TZ = timezone(timedelta(hours=8), "UTC+8")
 """China Standard Time. No daylight saving time since 1991, so a fixed offset is exact."""
@@ -151,3 +151,45 @@ def _from_unix(value: float) -> datetime:
 
 def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
+
+
+# -- user input: durations and window starts (CLI --since, spider -a since=) -----------------
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> timedelta:
+    """'30m', '2h', '7d', '1w', '45s' → timedelta.
+
+    >>> parse_duration("7d")
+    datetime.timedelta(days=7)
+    """
+    from crawlers.errors import ConfigError
+
+    m = _DURATION.match(text)
+    if not m:
+        raise ConfigError(f"bad duration {text!r}: use a number and a unit, e.g. 30m, 2h, 7d, 1w")
+    return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)])
+
+
+def parse_since(text: str | None, now: datetime | None = None) -> datetime | None:
+    """A window start: a duration back from ``now`` ('7d', '12h') or an ISO date/time (UTC
+    when it has no offset) → aware datetime; None for an empty value.
+
+    >>> parse_since("2d", datetime(2026, 1, 3, tzinfo=UTC)).isoformat()
+    '2026-01-01T00:00:00+00:00'
+    """
+    from crawlers.errors import ConfigError
+
+    if not text:
+        return None
+    text = text.strip()
+    if _DURATION.match(text):
+        return (now or datetime.now(UTC)) - parse_duration(text)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(
+            f"bad since {text!r}: use a duration like 7d, 12h, 30m or a date like 2026-11-01"
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -8,45 +8,23 @@ callbacks (see crawlers/spiders/weibo.py, the reference platform).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 import scrapy
 
 from crawlers.baseurls import base_for, rebase, unbase
-from crawlers.errors import ConfigError, UnexpectedPayload
+from crawlers.errors import UnexpectedPayload
+from crawlers.timeparse import parse_since
 
 if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.http import Response
     from scrapy.http.request import CookiesT
 
-__all__ = ["PlatformSpider", "ResponseChecker", "parse_since_arg"]
+__all__ = ["PlatformSpider", "ResponseChecker"]
 
 T = TypeVar("T")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_since_arg(value: str | None, now: datetime) -> datetime | None:
-    """A ``since`` spider argument: '7d', '12h', '30m' relative to ``now``, or an ISO date/time.
-
-    >>> parse_since_arg("2d", datetime(2026, 1, 3, tzinfo=UTC)).isoformat()
-    '2026-01-01T00:00:00+00:00'
-    """
-    if not value:
-        return None
-    value = value.strip()
-    if value[:-1].replace(".", "", 1).isdigit() and value[-1] in _UNITS:
-        return now - timedelta(seconds=float(value[:-1]) * _UNITS[value[-1]])
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ConfigError(
-            f"bad since={value!r}: use 7d, 12h, 30m or an ISO date like 2026-11-01"
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 class ResponseChecker(Protocol):
     """A platform's ``check_response(status, body, url)``: raises its typed error for a soft
     failure. A Protocol rather than a Callable so that a ``ClassVar`` of it is not read as a
@@ -98,7 +76,7 @@ class PlatformSpider(scrapy.Spider):
             if now
             else datetime.now(UTC)
         )
-        self.since: datetime | None = parse_since_arg(since, self.now)
+        self.since: datetime | None = parse_since(since, self.now)
         self._max_pages_arg = int(max_pages) if max_pages not in (None, "") else None
 
     # -- settings-derived values (available once the crawler is bound) ---------------------------

@@ -144,36 +144,9 @@ def run_demo(args: argparse.Namespace) -> int:
     tingfeng(["--store", store_uri, "graph", "--topic", args.topic, "--since", "all", "--k", "5"])
     _say("[5/5] KOL report (tingfeng report kol)")
     report = Path(settings.get("STORE_SPOOL_DIR")).parent / "reports" / "demo-kol.html"
-    tingfeng(
-        [
-            "--store",
-            store_uri,
-            "report",
-            "kol",
-            "--monitor",
-            args.topic,
-            "--since",
-            "all",
-            "--top",
-            "8",
-        ]
-    )
-    tingfeng(
-        [
-            "--store",
-            store_uri,
-            "report",
-            "kol",
-            "--monitor",
-            args.topic,
-            "--since",
-            "all",
-            "--format",
-            "html",
-            "-o",
-            str(report),
-        ]
-    )
+    kol = ["--store", store_uri, "report", "kol", "--monitor", args.topic, "--since", "all"]
+    tingfeng([*kol, "--top", "8"])
+    tingfeng([*kol, "--format", "html", "-o", str(report)])
     print(
         f"\nHTML report: {report}\nNext: tingfeng monitor list · tingfeng report kol --monitor "
         f"{args.topic} --since all --format html -o kol.html · tingfeng --help"
