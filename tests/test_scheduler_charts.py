@@ -71,3 +71,52 @@ def test_tiers_keep_influence_order_and_platforms_sort_by_size(ax):
     ax2 = fig.add_subplot()
     plot_platforms({"zhihu": 8, "weibo": 120}, ax=ax2)
     assert [t.get_text() for t in ax2.get_yticklabels()][::-1] == ["微博", "知乎"]
+
+
+# -- Chinese without a system font (issue: a fresh machine showed boxes and 85 warnings) -------
+@pytest.fixture
+def no_system_cjk(monkeypatch):
+    """matplotlib as on a machine with no CJK font: none registered, none on disk."""
+    import matplotlib
+    from matplotlib import font_manager
+
+    from scheduler.charts import base
+
+    kept = [f for f in font_manager.fontManager.ttflist
+            if not any(name in f.name for name in ("CJK", "WenQuanYi", "Hei", "Han", "PingFang"))]
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", kept)
+    monkeypatch.setattr(font_manager, "findSystemFonts", lambda *a, **k: [])
+    monkeypatch.setattr(font_manager.fontManager, "_findfont_cached",
+                        font_manager.FontManager._findfont_cached.__get__(
+                            font_manager.fontManager))
+    font_manager.fontManager._findfont_cached.cache_clear()
+    saved = dict(matplotlib.rcParams)
+    base.setup_cjk_font.cache_clear()
+    yield base
+    base.setup_cjk_font.cache_clear()
+    font_manager.fontManager._findfont_cached.cache_clear()
+    matplotlib.rcParams.update(saved)
+
+
+def test_the_bundled_font_renders_chinese_without_a_warning(no_system_cjk, recwarn):
+    assert no_system_cjk.bundled_font_path(), "noto-cjk-sans-otc is a dependency"
+    assert no_system_cjk.setup_cjk_font() == "Noto Sans CJK SC"
+    plot_platforms({"微博": 3, "知乎": 1})  # filterwarnings=error turns a missing glyph into a failure
+    assert not [w for w in recwarn if "Glyph" in str(w.message)]
+
+
+def test_a_system_font_missing_from_a_stale_cache_is_found(no_system_cjk, monkeypatch):
+    bundled = no_system_cjk.bundled_font_path()
+    monkeypatch.setattr(no_system_cjk, "bundled_font_path", lambda: None)
+    from matplotlib import font_manager
+
+    # the font file exists on disk, but matplotlib's cached list does not know it
+    monkeypatch.setattr(font_manager, "findSystemFonts",
+                        lambda *a, **k: ["/usr/share/fonts/x/DejaVuSans.ttf", bundled])
+    assert no_system_cjk.setup_cjk_font() == "Noto Sans CJK SC"
+
+
+def test_no_font_at_all_is_one_warning_naming_the_fix(no_system_cjk, monkeypatch, caplog):
+    monkeypatch.setattr(no_system_cjk, "bundled_font_path", lambda: None)
+    assert no_system_cjk.setup_cjk_font() is None
+    assert "noto-cjk-sans-otc" in caplog.text and "fonts-noto-cjk" in caplog.text
