@@ -1,11 +1,14 @@
-"""Sentiment bench: Tingfeng's model beside stock snownlp on the held-out split, against targets.
+"""Sentiment bench: each model route on every dev split, against the targets.
 
-    python bench/bench_sentiment.py [--data ../shared/datasets/sentiment] [--sample 2000]
+    python bench/bench_sentiment.py [--data ../shared/datasets/sentiment] [--sample 1000]
+                                    [--model PATH ...] [--no-snownlp]
 
-Uses the exact split training excluded (scoring.training.is_heldout). Speed is the full score
-(score + label + emotion) on one core: BLAS/OpenMP pools are pinned to one thread before numpy
-loads. snownlp is measured on the first --sample texts of each split (it runs a few hundred
-texts/s), Tingfeng's model on every held-out text.
+Dev splits are the ones training excluded (scoring.corpora.is_dev). Per split: accuracy
+(score > 0.5 is positive), the share labelled neutral and the predicted positive share beside
+the true one; ECE (expected calibration error) with the reliability curve; NLPCC emotion
+macro-F1 (like and happiness merged, no emotion counts as a miss) beside the majority class;
+texts/s of the full score on one core (BLAS/OpenMP pinned to one thread before numpy loads).
+snownlp runs on the first --sample rows of each split (a few hundred texts/s).
 """
 
 from __future__ import annotations
@@ -30,41 +33,64 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
                         help=f"folder of the *.train.jsonl corpora (default {DEFAULT_DATA})")
-    parser.add_argument("--model", help="model metadata .json (default: the shipped model)")
-    parser.add_argument("--sample", type=int, default=2000,
-                        help="texts per split for snownlp (default 2000)")
+    parser.add_argument("--model", action="append", default=[],
+                        help="another model's metadata .json (repeatable; shipped always runs)")
+    parser.add_argument("--sample", type=int, default=1000,
+                        help="rows per split for snownlp (default 1000)")
     parser.add_argument("--no-snownlp", action="store_true", help="skip the baseline")
     args = parser.parse_args(argv)
     if not args.data.is_dir():
         print(f"bench_sentiment: data folder {args.data} not found. Pass --data DIR, the folder "
-              "holding weibo_polarity.train.jsonl, reviews_polarity.train.jsonl and "
-              "weibo_emotion.train.jsonl (normally ../shared/datasets/sentiment next to the "
-              "checkout).", file=sys.stderr)
+              "holding the *.train.jsonl corpora (normally ../shared/datasets/sentiment next "
+              "to the checkout).", file=sys.stderr)
         return 2
 
     from scoring.sentiment import SnowNLPModel, load_model
-    from scoring.training import evaluate, format_table, load_corpora, throughput
+    from scoring.training import (
+        POLARITY_RECIPE,
+        calibration_error,
+        dev_sets,
+        evaluate,
+        format_table,
+        throughput,
+    )
 
-    corpora = load_corpora(args.data)
-    sizes = {k: len(v[1]) for k, v in corpora.items()}
-    print(f"held-out rows: {sizes}", file=sys.stderr)
-    model = load_model(args.model)
-    rows = {model.version: evaluate(model, corpora)}
-    texts = [t for _, held in corpora.values() for t, _ in held]
-    model.score(texts[:1000])  # warm caches before timing
-    rows[model.version]["texts_per_s"] = max(throughput(model, texts) for _ in range(3))
+    sets = dev_sets(args.data)
+    print("dev rows: " + ", ".join(f"{k} {len(v[1]):,}" for k, v in sets.items()),
+          file=sys.stderr)
+    texts = [r.text for k in POLARITY_RECIPE for r in sets[k][1]]
+    rows = {}
+    curves = {}
+    for path in [None, *args.model]:
+        model = load_model(path)
+        figures = evaluate(model, sets)
+        model.score(texts[:1000])  # warm caches before timing
+        figures["texts_per_s"] = max(throughput(model, texts) for _ in range(3))
+        rows[model.version] = figures
+        dev_rows = [r for k in POLARITY_RECIPE for r in sets[k][1]]
+        scores = [r.score for r in model.score([r.text for r in dev_rows])]
+        curves[model.version] = calibration_error(scores, [int(r.label) for r in dev_rows])[1]
     if not args.no_snownlp:
-        print(f"snownlp on {args.sample} texts per split…", file=sys.stderr)
+        print(f"snownlp on {args.sample} rows per split…", file=sys.stderr)
         base = SnowNLPModel()
         base.score(["预热"])  # pay the import outside the timing
         start = time.perf_counter()
-        figures = evaluate(base, corpora, sample=args.sample)
+        figures = evaluate(base, sets, sample=args.sample)
+        figures["texts_per_s"] = throughput(base, texts[:args.sample])
         print(f"snownlp took {time.perf_counter() - start:.0f} s", file=sys.stderr)
         rows[f"snownlp (n<={args.sample})"] = figures
     print(format_table(rows))
-    print(f"\naccuracy: score > 0.5 is positive. weibo_no_emoticons: [xx] and emoji stripped from "
-          f"the Weibo held-out texts, empty results dropped. texts_per_s: full score on one core "
-          f"({len(texts):,} held-out texts for {model.version}; the Weibo sample for snownlp).")
+    first = next(iter(rows))
+    print("\nlabel balance (predicted positive / true positive / neutral share), "
+          f"{first}:")
+    for name in ("weibo_stripped", "comments", "chnsenticorp", "nlpcc_sc", "reviews"):
+        f = rows[first]
+        if f"{name}/positive_share" in f:
+            print(f"  {name:<16} {f[f'{name}/positive_share']:.3f} / "
+                  f"{f[f'{name}/true_positive_share']:.3f} / {f[f'{name}/neutral_share']:.3f}")
+    print(f"\nreliability curve (mean predicted → observed positive rate, n), {first}:")
+    for conf, acc, n in curves[first]:
+        print(f"  {conf:.2f} → {acc:.3f}  ({n:,})")
     return 0
 
 

@@ -165,12 +165,24 @@ ZHIHU_SIGNER = os.environ.get("ZHIHU_SIGNER", "")
 # --- Scoring: sentiment, influence, risk ----------------------------------------------------
 # Sentiment model metadata (.json beside its .npz) to use instead of the one in scoring/models.
 SENTIMENT_MODEL_PATH = os.environ.get("TINGFENG_SENTIMENT_MODEL", "")
-# Scores below LOW are negative, above HIGH positive, in between (inclusive) neutral.
-SENTIMENT_NEUTRAL_LOW = 0.4
-# Upper edge of the neutral band (see SENTIMENT_NEUTRAL_LOW).
-SENTIMENT_NEUTRAL_HIGH = 0.6
-# Top emotion probability below which a post is given no emotion.
-SENTIMENT_EMOTION_THRESHOLD = 0.4
+# Scores below LOW are negative, above HIGH positive, in between (inclusive) neutral. Empty: the
+# model's own band, chosen on dev data at training (the shipped model's is in its .json).
+SENTIMENT_NEUTRAL_LOW = ""
+# Upper edge of the neutral band (see SENTIMENT_NEUTRAL_LOW); set both or neither.
+SENTIMENT_NEUTRAL_HIGH = ""
+# Emotion probability below which a post is given no emotion. Empty: the model's own threshold.
+SENTIMENT_EMOTION_THRESHOLD = ""
+# Your own model service (scheduler/remote_model.py protocol) instead of the shipped model; the
+# shipped model scores what the service cannot. May carry credentials: never logged.
+SENTIMENT_REMOTE_URL = os.environ.get("TINGFENG_SENTIMENT_URL", "")
+# Version stored beside the service's scores (stored as "remote:<this>").
+SENTIMENT_REMOTE_VERSION = os.environ.get("TINGFENG_SENTIMENT_URL_VERSION", "remote")
+# Texts per request to the service.
+SENTIMENT_REMOTE_BATCH = 64
+# Seconds before a request to the service is given up.
+SENTIMENT_REMOTE_TIMEOUT = 10.0
+# Retries (with backoff) before a batch goes to the fallback model.
+SENTIMENT_REMOTE_RETRIES = 2
 # Tier cut-offs per platform merged over scoring.influence.DEFAULT_TIERS: {"weibo": {"head": 2e6}}.
 INFLUENCE_TIERS: dict[str, dict[str, float]] = _env_json("TINGFENG_INFLUENCE_TIERS", {})  # type: ignore[assignment]
 # Complaint words for the risk radar; empty = built-in list of scoring/risk.py, a list replaces it.

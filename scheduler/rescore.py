@@ -32,14 +32,30 @@ Progress = Callable[[int, int], None]
 
 def model_from_settings(settings: Any, path: str | None = None) -> SentimentModel:
     """The model named by ``path`` or SENTIMENT_MODEL_PATH (shipped model when empty), with the
-    SENTIMENT_NEUTRAL_LOW/HIGH band and SENTIMENT_EMOTION_THRESHOLD."""
+    SENTIMENT_NEUTRAL_LOW/HIGH band and SENTIMENT_EMOTION_THRESHOLD where they are set (empty:
+    the model's own, chosen on dev data when it was trained). With SENTIMENT_REMOTE_URL (and no
+    explicit ``path``), the remote service, that model as its fallback."""
     from scoring.sentiment import load_model
 
-    return load_model(
+    low, high = settings.get("SENTIMENT_NEUTRAL_LOW"), settings.get("SENTIMENT_NEUTRAL_HIGH")
+    threshold = settings.get("SENTIMENT_EMOTION_THRESHOLD")
+    local = load_model(
         path or settings.get("SENTIMENT_MODEL_PATH") or None,
-        neutral_band=(settings.getfloat("SENTIMENT_NEUTRAL_LOW", 0.4),
-                      settings.getfloat("SENTIMENT_NEUTRAL_HIGH", 0.6)),
-        emotion_threshold=settings.getfloat("SENTIMENT_EMOTION_THRESHOLD", 0.4),
+        neutral_band=(float(low), float(high)) if low not in (None, "") and high not in (None, "")
+        else None,
+        emotion_threshold=float(threshold) if threshold not in (None, "") else None,
+    )
+    remote = settings.get("SENTIMENT_REMOTE_URL")
+    if not remote or path:
+        return local
+    from scheduler.remote_model import RemoteModel
+
+    return RemoteModel(
+        remote, fallback=local,
+        version=str(settings.get("SENTIMENT_REMOTE_VERSION") or "remote"),
+        batch=int(settings.get("SENTIMENT_REMOTE_BATCH") or 64),
+        timeout=float(settings.get("SENTIMENT_REMOTE_TIMEOUT") or 10),
+        retries=int(settings.get("SENTIMENT_REMOTE_RETRIES") or 2),
     )
 
 
@@ -92,7 +108,7 @@ def rescore_store(
         batch = list(store.get_posts(keys[start:start + batch_size]).values())
         results = model.score([p.text or "" for p in batch])
         scores = {
-            p.key: PostScore(sentiment=r.score, label=r.label, model=model.version,
+            p.key: PostScore(sentiment=r.score, label=r.label, model=r.model or model.version,
                              emotion=r.emotion, risk_hits=post_risk_hits(p, lexicon))
             for p, r in zip(batch, results, strict=True)
         }

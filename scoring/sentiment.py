@@ -22,6 +22,8 @@ from scoring.features import Normalized, featurize, normalize
 __all__ = [
     "DEFAULT_MODEL_PATH",
     "EMOTIONS",
+    "LEGACY_EMOTION",
+    "NLPCC_EMOTIONS",
     "SentimentModel",
     "SentimentResult",
     "SnowNLPModel",
@@ -31,20 +33,35 @@ __all__ = [
     "score_texts",
 ]
 
+# The emotion scheme of the first model (weibo_emotion's seven); kept for models trained on it.
 EMOTIONS: tuple[str, ...] = (
     "fear", "disgust", "optimism", "surprise", "gratitude", "sadness", "anger",
 )
+# The NLPCC 2014 Weibo scheme the shipped model predicts (the scheme Chinese evaluations use).
+NLPCC_EMOTIONS: tuple[str, ...] = (
+    "like", "happiness", "disgust", "sadness", "surprise", "anger", "fear",
+)
+# NLPCC emotion → the first scheme's, where a report still groups by the old seven.
+LEGACY_EMOTION: dict[str, str] = {
+    "like": "gratitude", "happiness": "optimism", "disgust": "disgust", "sadness": "sadness",
+    "surprise": "surprise", "anger": "anger", "fear": "fear",
+}
 DEFAULT_MODEL_PATH = Path(__file__).with_name("models") / "tingfeng-sentiment.json"
 
 
 @dataclass(frozen=True)
 class SentimentResult:
     """One text's sentiment: ``score`` in [0, 1] (1 = positive), ``label`` positive, neutral or
-    negative, ``emotion`` one of :data:`EMOTIONS` or None (no confident emotion, or no text)."""
+    negative, ``emotion`` one of the model's emotions or None (no confident emotion, or no text),
+    ``confidence`` the model's probability of that emotion (None when it has none), ``model``
+    the version that scored this text when it differs from the scoring model's own (a remote
+    model's fallback)."""
 
     score: float
     label: str
     emotion: str | None = None
+    confidence: float | None = None
+    model: str | None = None
 
 
 @runtime_checkable
@@ -80,14 +97,26 @@ def label_for(score: float, neutral_band: tuple[float, float] = (0.4, 0.6)) -> s
 class TingfengModel:
     """Linear polarity and emotion models over :func:`scoring.features.featurize`.
 
+    Polarity is a shared weight vector plus, optionally, one offset vector per text domain
+    (Weibo posts, comments, reviews…) mixed by a domain gate: ``z = w·x + Σ_d p(d|x) (w_d·x +
+    b_d)``, where ``p(d|x)`` is a softmax over ``gate_w``. The domain need not be known: the
+    gate reads it from the text. ``calibration`` ``(a, c)`` maps the logit to ``a·z + c``
+    (Platt scaling fitted on dev data), so scores are probabilities.
+
     Parameters
     ----------
     polarity_w, polarity_b : weights over ``2**bits`` features and the bias
-    emotion_w, emotion_b : ``(2**emotion_bits, 7)`` weights and ``(7,)`` biases
+    emotion_w, emotion_b : ``(2**emotion_bits, K)`` weights and ``(K,)`` biases
     version : str
     bits, emotion_bits : hash space sizes (powers of two)
     neutral_band : label band, see :func:`label_for`
-    emotion_threshold : the top one-vs-rest emotion probability below which ``emotion`` is None
+    emotion_threshold : the emotion probability below which ``emotion`` is None
+    emotions : the K emotion names
+    emotion_softmax : emotions are one softmax (probabilities sum to 1) instead of K
+        one-vs-rest models
+    domains, domain_w, domain_b, gate_w, gate_b, domain_bits, gate_bits : the domain mixture
+        (``domain_w`` is ``(D, 2**domain_bits)``, ``gate_w`` ``(2**gate_bits, D)``)
+    calibration : ``(a, c)``
     """
 
     def __init__(
@@ -103,6 +132,15 @@ class TingfengModel:
         neutral_band: tuple[float, float] = (0.4, 0.6),
         emotion_threshold: float = 0.4,
         emotions: Sequence[str] = EMOTIONS,
+        emotion_softmax: bool = False,
+        domains: Sequence[str] = (),
+        domain_w: np.ndarray | None = None,
+        domain_b: np.ndarray | None = None,
+        gate_w: np.ndarray | None = None,
+        gate_b: np.ndarray | None = None,
+        domain_bits: int | None = None,
+        gate_bits: int | None = None,
+        calibration: tuple[float, float] = (1.0, 0.0),
     ) -> None:
         self.polarity_w = np.asarray(polarity_w, dtype=np.float32)
         self.polarity_b = float(polarity_b)
@@ -114,26 +152,68 @@ class TingfengModel:
         self.neutral_band = neutral_band
         self.emotion_threshold = emotion_threshold
         self.emotions = tuple(emotions)
+        self.emotion_softmax = emotion_softmax
+        self.domains = tuple(domains)
+        self.domain_w = None if domain_w is None else np.asarray(domain_w, dtype=np.float32)
+        self.domain_b = None if domain_b is None else np.asarray(domain_b, dtype=np.float32)
+        self.gate_w = None if gate_w is None else np.asarray(gate_w, dtype=np.float32)
+        self.gate_b = None if gate_b is None else np.asarray(gate_b, dtype=np.float32)
+        self.domain_bits = domain_bits or bits
+        self.gate_bits = gate_bits or bits
+        self.calibration = (float(calibration[0]), float(calibration[1]))
 
     def __repr__(self) -> str:
         return f"<TingfengModel {self.version}>"
 
-    def decision(self, texts: Sequence[str | Normalized]) -> tuple[np.ndarray, np.ndarray]:
-        """Polarity probabilities ``(n,)`` and one-vs-rest emotion probabilities ``(n, 7)``.
+    def _sums(self, doc: np.ndarray, idx: np.ndarray, val: np.ndarray, n: int,
+              w: np.ndarray, b: int) -> np.ndarray:
+        """``(n, k)`` dot products of each text with the columns of ``w`` (``2**b`` rows)."""
+        rows = w[idx >> (self.bits - b)] * val[:, None]
+        out = np.empty((n, w.shape[1]))
+        for k in range(w.shape[1]):
+            out[:, k] = np.bincount(doc, weights=rows[:, k], minlength=n)
+        return out
 
-        Each emotion column is that emotion against all others (they need not sum to 1), so a
-        text with no clear emotion has every column low and gets no emotion.
-        """
+    def domain_probabilities(self, texts: Sequence[str | Normalized]) -> np.ndarray:
+        """``(n, D)`` probabilities of each text's domain (empty without a domain mixture)."""
+        if self.gate_w is None:
+            return np.zeros((len(texts), 0))
+        doc, idx, val = featurize(texts, bits=self.bits)
+        return self._gate(doc, idx, val, len(texts))
+
+    def _gate(self, doc: np.ndarray, idx: np.ndarray, val: np.ndarray, n: int) -> np.ndarray:
+        assert self.gate_w is not None and self.gate_b is not None
+        g = self._sums(doc, idx, val, n, self.gate_w, self.gate_bits) + self.gate_b
+        g = np.exp(g - g.max(axis=1, keepdims=True))
+        out: np.ndarray = g / g.sum(axis=1, keepdims=True)
+        return out
+
+    def logits(self, texts: Sequence[str | Normalized]) -> tuple[np.ndarray, np.ndarray]:
+        """Uncalibrated polarity logits ``(n,)`` and emotion probabilities ``(n, K)``."""
         n = len(texts)
         doc, idx, val = featurize(texts, bits=self.bits)
         z = np.bincount(doc, weights=self.polarity_w[idx] * val, minlength=n) + self.polarity_b
-        pos = 1.0 / (1.0 + np.exp(-z))
-        ew = self.emotion_w[idx >> (self.bits - self.emotion_bits)] * val[:, None]
-        logits = np.empty((n, len(self.emotions)))
-        for k in range(len(self.emotions)):
-            logits[:, k] = np.bincount(doc, weights=ew[:, k], minlength=n)
-        logits += self.emotion_b
-        return pos, 1.0 / (1.0 + np.exp(-logits))
+        if self.domain_w is not None and self.gate_w is not None and self.domain_b is not None:
+            gate = self._gate(doc, idx, val, n)
+            offsets = self._sums(doc, idx, val, n, self.domain_w.T, self.domain_bits)
+            z = z + ((offsets + self.domain_b) * gate).sum(axis=1)
+        e = self._sums(doc, idx, val, n, self.emotion_w, self.emotion_bits) + self.emotion_b
+        if self.emotion_softmax:
+            e = np.exp(e - e.max(axis=1, keepdims=True))
+            probs = e / e.sum(axis=1, keepdims=True)
+        else:
+            probs = 1.0 / (1.0 + np.exp(-e))
+        return z, probs
+
+    def decision(self, texts: Sequence[str | Normalized]) -> tuple[np.ndarray, np.ndarray]:
+        """Calibrated polarity probabilities ``(n,)`` and emotion probabilities ``(n, K)``.
+
+        With one-vs-rest emotions each column is that emotion against all others (they need not
+        sum to 1), so a text with no clear emotion has every column low and gets no emotion.
+        """
+        z, probs = self.logits(texts)
+        a, c = self.calibration
+        return 1.0 / (1.0 + np.exp(-np.clip(a * z + c, -50, 50))), probs
 
     def score(self, texts: Sequence[str]) -> list[SentimentResult]:
         """Score ``texts``; an empty text (nothing left after normalisation) scores 0.5, neutral."""
@@ -148,13 +228,19 @@ class TingfengModel:
                 out.append(SentimentResult(0.5, "neutral", None))
                 continue
             s = float(pos[i])
-            emo = self.emotions[top[i]] if probs[i, top[i]] >= self.emotion_threshold else None
-            out.append(SentimentResult(s, label_for(s, self.neutral_band), emo))
+            p = float(probs[i, top[i]])
+            emo = self.emotions[top[i]] if p >= self.emotion_threshold else None
+            out.append(SentimentResult(s, label_for(s, self.neutral_band), emo,
+                                       round(p, 4) if emo else None))
         return out
 
     @classmethod
     def load(cls, path: str | Path, **kwargs: object) -> TingfengModel:
-        """Load ``<name>.json`` (metadata) and the ``.npz`` weights it names (no pickle allowed)."""
+        """Load ``<name>.json`` (metadata) and the ``.npz`` weights it names (no pickle allowed).
+
+        Settings passed as ``kwargs`` (neutral band, emotion threshold) win over the metadata's
+        defaults, which were chosen on dev data when the model was trained.
+        """
         meta_path = Path(path)
         if meta_path.is_dir():
             meta_path = meta_path / DEFAULT_MODEL_PATH.name
@@ -163,10 +249,25 @@ class TingfengModel:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         with np.load(meta_path.with_name(meta["weights"]), allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
+        options: dict[str, object] = {
+            "emotions": meta["emotions"],
+            "emotion_softmax": bool(meta.get("emotion_softmax", False)),
+            "calibration": tuple(meta.get("calibration", (1.0, 0.0))),
+        }
+        if "emotion_threshold" in meta:
+            options["emotion_threshold"] = float(meta["emotion_threshold"])
+        if "neutral_band" in meta:
+            options["neutral_band"] = tuple(meta["neutral_band"])
+        if "gate_w" in arrays:
+            options.update(domains=meta["domains"], domain_w=arrays["domain_w"],
+                           domain_b=arrays["domain_b"], gate_w=arrays["gate_w"],
+                           gate_b=arrays["gate_b"], domain_bits=meta["domain_bits"],
+                           gate_bits=meta["gate_bits"])
+        options.update({k: v for k, v in kwargs.items() if v is not None})
         return cls(
             arrays["polarity_w"], float(arrays["polarity_b"]), arrays["emotion_w"],
             arrays["emotion_b"], version=meta["version"], bits=meta["bits"],
-            emotion_bits=meta["emotion_bits"], emotions=meta["emotions"], **kwargs,  # type: ignore[arg-type]
+            emotion_bits=meta["emotion_bits"], **options,  # type: ignore[arg-type]
         )
 
 
@@ -205,29 +306,32 @@ class SnowNLPModel:
 
 
 # Key: (resolved path, neutral band, emotion threshold); the band as given, tuple()-frozen.
-_CACHE: dict[tuple[str, tuple[float, ...], float], TingfengModel] = {}
+_CACHE: dict[tuple[str, tuple[float, ...], float | None], TingfengModel] = {}
 _LOCK = threading.Lock()
 
 
 def load_model(
     path: str | None = None,
     *,
-    neutral_band: tuple[float, float] = (0.4, 0.6),
-    emotion_threshold: float = 0.4,
+    neutral_band: tuple[float, float] | None = None,
+    emotion_threshold: float | None = None,
 ) -> SentimentModel:
     """The model at ``path`` (a metadata ``.json``, its ``.npz`` or their folder); None loads the
-    model shipped in scoring/models. Loaded once per process and argument set.
+    model shipped in scoring/models. Loaded once per process and argument set. ``neutral_band``
+    and ``emotion_threshold`` default to the model's own, chosen on dev data at training.
 
     Examples
     --------
     >>> load_model() is load_model()
     True
     """
-    key = (str(Path(path).resolve()) if path else "", tuple(neutral_band), emotion_threshold)
+    key = (str(Path(path).resolve()) if path else "",
+           tuple(neutral_band) if neutral_band else (), emotion_threshold)
     with _LOCK:
         if key not in _CACHE:
             _CACHE[key] = TingfengModel.load(
-                path or DEFAULT_MODEL_PATH, neutral_band=tuple(neutral_band),
+                path or DEFAULT_MODEL_PATH,
+                neutral_band=tuple(neutral_band) if neutral_band else None,
                 emotion_threshold=emotion_threshold,
             )
         return _CACHE[key]

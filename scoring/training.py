@@ -1,8 +1,12 @@
-"""Train and evaluate Tingfeng's sentiment model on the labelled corpora (see SOURCES.md there).
+"""Train and evaluate Tingfeng's sentiment model on the labelled corpora (scoring.corpora).
 
-The held-out split is a pure function of each text (:func:`is_heldout`), so training, the CLI and
-bench/bench_sentiment.py exclude and measure exactly the same rows. Training needs scikit-learn
-and scipy (imported inside :func:`train`); scoring and evaluation need only numpy.
+The recipe (every choice made on the dev split of :func:`scoring.corpora.is_dev`, never on
+evaluation data): char n-gram + cue features; polarity = a shared logistic model plus one
+offset per text domain, mixed by a domain gate read from the text; each corpus weighted as a
+whole and its classes balanced; Platt calibration and the neutral band fitted on dev; emotions
+on the NLPCC scheme as one softmax, from NLPCC and COVID Weibo labels and the distant labels of
+Weibo emoticons. Training needs scikit-learn and scipy (imported inside :func:`train`);
+scoring and evaluation need only numpy.
 """
 
 from __future__ import annotations
@@ -10,82 +14,77 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from crawlers.errors import ConfigError
+from scoring.corpora import CORPORA, DOMAINS, Row, distant_label, load_corpus, split
 from scoring.features import featurize, strip_emoticons
-from scoring.sentiment import EMOTIONS, SentimentModel, TingfengModel
+from scoring.sentiment import NLPCC_EMOTIONS, SentimentModel, TingfengModel
 
 __all__ = [
-    "DATA_FILES",
-    "SPLIT_SEED",
+    "POLARITY_RECIPE",
     "TARGETS",
+    "calibration_error",
+    "dev_sets",
     "evaluate",
     "format_table",
-    "is_heldout",
-    "load_corpora",
     "macro_f1",
     "throughput",
     "train",
 ]
 
-SPLIT_SEED = "tingfeng-split-1"
-HOLDOUT_FRACTION = 0.1
-DATA_FILES = {
-    "weibo": "weibo_polarity.train.jsonl",
-    "reviews": "reviews_polarity.train.jsonl",
-    "emotion": "weibo_emotion.train.jsonl",
+# corpus → weight of the corpus as a whole (each is balanced to this total, classes equal).
+POLARITY_RECIPE: dict[str, float] = {
+    "weibo": 1.0, "weibo_stripped": 6.0, "comments": 3.0, "chnsenticorp": 1.5,
+    "nlpcc_sc": 2.0, "reviews": 2.0, "covid_folded": 1.0, "nlpcc_folded": 0.5,
 }
+EMOTION_RECIPE: dict[str, float] = {"nlpcc_emotion": 3.0, "covid_emotion": 1.0, "distant": 1.0}
+# Dev-split targets (issue: the hidden sets of the same kinds judge independently).
 TARGETS: dict[str, float | None] = {
-    "weibo": 0.95, "weibo_no_emoticons": 0.78, "reviews": 0.88, "emotion_macro_f1": None,
+    "weibo_stripped": 0.78, "comments": 0.80, "chnsenticorp": 0.85, "nlpcc_sc": 0.80,
+    "nlpcc_folded": 0.87, "reviews": 0.88, "weibo": 0.95, "emotion_macro_f1": 0.55,
     "texts_per_s": 5000.0,
 }
-# weibo_emotion labels folded to polarity, used as extra Weibo polarity data without emoticons.
-_EMOTION_POLARITY = {
-    "optimism": 1, "gratitude": 1, "fear": 0, "disgust": 0, "sadness": 0, "anger": 0,
-}
-Rows = list[tuple[str, int]]
+_FOLD = {"like": 1, "happiness": 1, "disgust": 0, "sadness": 0, "anger": 0, "fear": 0}
 
 
-def is_heldout(text: str, *, fraction: float = HOLDOUT_FRACTION, seed: str = SPLIT_SEED) -> bool:
-    """Whether ``text`` belongs to the validation split: a stable hash of seed and text, so the
-    split does not depend on file order and a duplicate text is always on the same side.
+def dev_sets(data_dir: str | Path) -> dict[str, tuple[list[Row], list[Row]]]:
+    """Every training set of the recipe as ``{name: (train, dev)}``.
 
-    >>> sum(is_heldout(f"微博{i}") for i in range(10_000)) / 10_000
-    0.0993
+    Polarity sets have 1/0 labels; ``weibo_stripped`` is Weibo with its emoticons removed (the
+    text-only view), ``*_folded`` are emotion corpora folded to polarity (surprise dropped);
+    ``nlpcc_emotion``, ``covid_emotion`` and ``distant`` (Weibo posts labelled by their own
+    emoticons, emoticons then stripped) have NLPCC emotion labels; ``offensive`` 1/0 abuse.
     """
-    return zlib.crc32(f"{seed}:{text}".encode()) % 10_000 < fraction * 10_000
-
-
-def load_corpora(data_dir: str | Path) -> dict[str, tuple[Rows, Rows]]:
-    """``{"weibo"|"reviews"|"emotion": (train_rows, heldout_rows)}`` of ``(text, label)`` pairs.
-
-    :raises ConfigError: naming the missing file and how to point at the data.
-    """
-    base = Path(data_dir)
-    out: dict[str, tuple[Rows, Rows]] = {}
-    for name, filename in DATA_FILES.items():
-        path = base / filename
-        if not path.is_file():
-            raise ConfigError(
-                f"sentiment data file {path} not found: pass --data DIR, the folder holding "
-                f"{', '.join(DATA_FILES.values())} (e.g. ../shared/datasets/sentiment)"
-            )
-        train_rows: Rows = []
-        held: Rows = []
-        with path.open(encoding="utf-8") as fh:
-            for line in fh:
-                if line.strip():
-                    row = json.loads(line)
-                    (held if is_heldout(row["text"]) else train_rows).append(
-                        (row["text"], int(row["label"]))
-                    )
-        out[name] = (train_rows, held)
+    raw = {name: load_corpus(data_dir, name) for name in CORPORA}
+    sets: dict[str, list[Row]] = {k: raw[k] for k in (
+        "weibo", "comments", "chnsenticorp", "nlpcc_sc", "reviews", "nlpcc_emotion",
+        "covid_emotion", "offensive")}
+    sets["weibo_stripped"] = [Row(t, r.label, r.domain, "weibo_stripped") for r in raw["weibo"]
+                              if (t := strip_emoticons(r.text))]
+    for name, src in (("covid_folded", "covid_emotion"), ("nlpcc_folded", "nlpcc_emotion")):
+        sets[name] = [Row(r.text, _FOLD[str(r.label)], r.domain, name) for r in raw[src]
+                      if r.label in _FOLD]
+    distant = []
+    for r in raw["weibo"]:
+        _, emotion = distant_label(r.text)
+        if emotion and (t := strip_emoticons(r.text)):
+            distant.append(Row(t, emotion, "weibo", "distant"))
+    sets["distant"] = distant
+    out = {}
+    for name, rows in sets.items():
+        # the dev side is decided on the original text, so a stripped copy stays on its side
+        train_rows, dev_rows = split(rows)
+        out[name] = (train_rows, dev_rows)
+    weibo_train, weibo_dev = out["weibo"]
+    dev_texts = {strip_emoticons(r.text) for r in weibo_dev}
+    for name in ("weibo_stripped", "distant"):
+        rows = sets[name]
+        out[name] = ([r for r in rows if r.text not in dev_texts],
+                     [r for r in rows if r.text in dev_texts])
     return out
 
 
@@ -104,52 +103,68 @@ def macro_f1(y_true: Sequence[int], y_pred: Sequence[int], n_classes: int) -> fl
     return float(np.mean(scores))
 
 
-def _accuracy(model: SentimentModel, rows: Rows) -> float:
-    results = model.score([t for t, _ in rows])
-    hits = [(r.score > 0.5) == bool(y) for r, (_, y) in zip(results, rows, strict=True)]
-    return float(np.mean(hits))
+def calibration_error(probs: Sequence[float], labels: Sequence[int], bins: int = 10
+                      ) -> tuple[float, list[tuple[float, float, int]]]:
+    """Expected calibration error of positive-class probabilities, and the reliability curve
+    as ``(mean predicted, observed positive rate, count)`` per non-empty bin.
 
-
-def no_emoticon_rows(rows: Rows) -> Rows:
-    """The "without emoticons" view: ``[xx]`` and emoji removed, texts left empty dropped
-    (nothing is left to read in them)."""
-    stripped = [(strip_emoticons(t), y) for t, y in rows]
-    return [(t, y) for t, y in stripped if t]
-
-
-def evaluate(
-    model: SentimentModel,
-    corpora: dict[str, tuple[Rows, Rows]],
-    *,
-    sample: int | None = None,
-) -> dict[str, float | None]:
-    """Held-out figures: polarity accuracy (score > 0.5 means positive) on Weibo, Weibo without
-    emoticons and reviews, emotion macro-F1 (None for a model without emotions), and texts/s
-    of the full score over the Weibo split (a rough figure: bench/ measures it properly).
-
-    ``sample`` limits each split to its first ``sample`` rows (for slow baselines).
+    >>> ece, curve = calibration_error([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1], bins=2)
+    >>> round(ece, 3), [(round(p, 2), y, n) for p, y, n in curve]
+    (0.15, [(0.15, 0.0, 2), (0.85, 1.0, 2)])
     """
-    def held(name: str) -> Rows:
-        rows = corpora[name][1]
-        return rows[:sample] if sample else rows
+    p, y = np.asarray(probs, float), np.asarray(labels, float)
+    which = np.minimum((p * bins).astype(int), bins - 1)
+    ece, curve = 0.0, []
+    for b in range(bins):
+        m = which == b
+        if m.any():
+            conf, acc = float(p[m].mean()), float(y[m].mean())
+            ece += m.mean() * abs(conf - acc)
+            curve.append((conf, acc, int(m.sum())))
+    return float(ece), curve
 
-    start = time.perf_counter()
-    weibo = _accuracy(model, held("weibo"))
-    speed = len(held("weibo")) / max(time.perf_counter() - start, 1e-9)
-    figures: dict[str, float | None] = {
-        "weibo": weibo,
-        "weibo_no_emoticons": _accuracy(model, no_emoticon_rows(held("weibo"))),
-        "reviews": _accuracy(model, held("reviews")),
-        "emotion_macro_f1": None,
-        "texts_per_s": speed,
-    }
-    if isinstance(model, TingfengModel):
-        rows = held("emotion")
-        _, probs = model.decision([t for t, _ in rows])
-        figures["emotion_macro_f1"] = macro_f1(
-            [y for _, y in rows], probs.argmax(axis=1).tolist(), len(model.emotions)
-        )
-    return figures
+
+def evaluate(model: SentimentModel, sets: dict[str, tuple[list[Row], list[Row]]], *,
+             sample: int | None = None) -> dict[str, Any]:
+    """Dev figures of ``model``: per polarity set accuracy (score > 0.5 is positive), the share
+    labelled neutral and the predicted positive share beside the true one; ECE over all
+    polarity dev rows; emotion macro-F1 on NLPCC dev (6 classes, like and happiness merged, no
+    emotion counts as wrong) and agreement; texts/s. ``sample`` caps each set (slow baselines).
+    """
+    out: dict[str, Any] = {}
+    all_p: list[float] = []
+    all_y: list[int] = []
+    for name in ("weibo", "weibo_stripped", "comments", "chnsenticorp", "nlpcc_sc", "reviews",
+                 "nlpcc_folded", "covid_folded"):
+        rows = sets[name][1][:sample] if sample else sets[name][1]
+        if not rows:
+            continue
+        results = model.score([r.text for r in rows])
+        y = np.array([int(r.label) for r in rows])
+        s = np.array([r.score for r in results])
+        out[name] = float(np.mean((s > 0.5) == y))
+        out[f"{name}/neutral_share"] = float(np.mean([r.label == "neutral" for r in results]))
+        out[f"{name}/positive_share"] = float(np.mean(s > 0.5))
+        out[f"{name}/true_positive_share"] = float(np.mean(y))
+        all_p.extend(s.tolist())
+        all_y.extend(y.tolist())
+    out["ece"] = calibration_error(all_p, all_y)[0] if all_p else None
+    rows = sets["nlpcc_emotion"][1]
+    results = model.score([r.text for r in rows])
+    merged = [e for e in NLPCC_EMOTIONS if e != "like"]  # like and happiness are one class
+
+    def cls(e: str | None) -> int:
+        e = "happiness" if e == "like" else e
+        return merged.index(e) if e in merged else len(merged)
+
+    if any(r.emotion for r in results):
+        truth, pred = [cls(str(r.label)) for r in rows], [cls(r.emotion) for r in results]
+        out["emotion_macro_f1"] = macro_f1(truth, pred, len(merged))
+        out["emotion_agreement"] = float(np.mean(np.array(truth) == np.array(pred)))
+        out["emotion_majority"] = float(np.mean(np.array(truth) == merged.index("happiness")))
+    else:
+        out["emotion_macro_f1"] = None
+    return out
 
 
 def throughput(model: SentimentModel, texts: Sequence[str], *, batch: int = 1000) -> float:
@@ -160,16 +175,20 @@ def throughput(model: SentimentModel, texts: Sequence[str], *, batch: int = 1000
     return len(texts) / max(time.perf_counter() - start, 1e-9)
 
 
-def format_table(rows: dict[str, dict[str, float | None]]) -> str:
+def format_table(rows: dict[str, dict[str, Any]]) -> str:
     """A plain-text table: one row per metric, one column per model, then target and met/GAP
     (judged on the first model)."""
     names = list(rows)
-    lines = [f"{'metric':<22}" + "".join(f"{n:>22}" for n in names) + f"{'target':>10}  status"]
-    for metric, target in TARGETS.items():
+    metrics = list(TARGETS) + [m for m in ("covid_folded", "ece", "emotion_agreement",
+                                           "emotion_majority") if m not in TARGETS]
+    head = "".join(f"{n[:26]:>28}" for n in names)
+    lines = [f"{'metric':<22}{head}{'target':>10}  status"]
+    for metric in metrics:
+        target = TARGETS.get(metric)
         cells = []
         for n in names:
             v = rows[n].get(metric)
-            cells.append(f"{'n/a' if v is None else (f'{v:,.0f}' if v > 1.5 else f'{v:.4f}'):>22}")
+            cells.append(f"{'n/a' if v is None else (f'{v:,.0f}' if v > 1.5 else f'{v:.4f}'):>28}")
         first = rows[names[0]].get(metric)
         if target is None:
             status, tgt = "reported", "-"
@@ -181,87 +200,185 @@ def format_table(rows: dict[str, dict[str, float | None]]) -> str:
     return "\n".join(lines)
 
 
+def _weights(parts: list[tuple[list[Row], float]]) -> Any:
+    """Sample weights: each part sums to its weight × 10,000, its classes equally."""
+    out = []
+    for rows, w in parts:
+        y = np.array([r.label for r in rows])
+        s = np.full(len(rows), w * 10_000 / max(len(rows), 1))
+        for c in set(y.tolist()):
+            m = y == c
+            s[m] *= len(y) / (len(set(y.tolist())) * m.sum())
+        out.append(s)
+    weight = np.concatenate(out)
+    return weight / weight.mean()
+
+
 def train(
     data_dir: str | Path,
     out_dir: str | Path,
     *,
     bits: int = 20,
     emotion_bits: int = 18,
+    domain_bits: int = 18,
+    gate_bits: int = 16,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Train polarity and emotion models, write ``tingfeng-sentiment.{npz,json}`` into
-    ``out_dir`` and return the metadata (with held-out figures).
-
-    Polarity: logistic regression (SGD) on Weibo posts, the same posts with emoticons stripped
-    (weight 4, so the text is learnt and not only the emoticons), reviews, and weibo_emotion
-    folded to polarity. Weights and ``alpha`` were chosen on a dev split carved out of the
-    training rows (seed ``tingfeng-dev-1``), never on the held-out split. Emotion: one-vs-rest
-    logistic regression (SGD) on weibo_emotion, read as seven one-vs-rest probabilities.
+    """Train polarity (domain mixture) and emotion models with the recipe of this module,
+    write ``tingfeng-sentiment.{npz,json}`` into ``out_dir`` and return the metadata (with the
+    dev figures).
     """
     import scipy.sparse as sp
-    from sklearn.linear_model import SGDClassifier
+    from sklearn.linear_model import LogisticRegression, SGDClassifier
 
     say = progress or (lambda _msg: None)
-    corpora = load_corpora(data_dir)
-    weibo, reviews, emotion = (corpora[k][0] for k in ("weibo", "reviews", "emotion"))
-    folded = [(t, _EMOTION_POLARITY[EMOTIONS[y]]) for t, y in emotion
-              if EMOTIONS[y] in _EMOTION_POLARITY]
-    parts: list[tuple[Rows, float]] = [
-        (weibo, 1.0), (no_emoticon_rows(weibo), 4.0), (reviews, 1.0), (folded, 2.0),
-    ]
-    texts = [t for rows, _ in parts for t, _ in rows]
-    y = np.array([lb for rows, _ in parts for _, lb in rows])
-    weight = np.concatenate([np.full(len(rows), w) for rows, w in parts])
+    sets = dev_sets(data_dir)
 
-    def matrix(txts: Sequence[str], b: int) -> Any:
-        doc, idx, val = featurize(txts, bits=bits)
-        return sp.csr_matrix((val, (doc, idx >> (bits - b))), shape=(len(txts), 2**b))
+    def matrix(rows: Sequence[Row], b: int) -> Any:
+        doc, idx, val = featurize([r.text for r in rows], bits=bits)
+        return sp.csr_matrix((val, (doc, idx >> (bits - b))), shape=(len(rows), 2**b))
 
-    say(f"polarity: {len(texts):,} texts")
-    clf = SGDClassifier(loss="log_loss", alpha=1e-5, max_iter=50, tol=1e-4, random_state=0)
-    clf.fit(matrix(texts, bits), y, sample_weight=weight)
-    say(f"emotion: {len(emotion):,} texts")
-    emo = SGDClassifier(loss="log_loss", alpha=1e-5, max_iter=50, tol=1e-4, random_state=0)
-    emo.fit(matrix([t for t, _ in emotion], emotion_bits), [lb for _, lb in emotion])
+    parts = [(sets[k][0], w) for k, w in POLARITY_RECIPE.items() if sets[k][0]]
+    rows = [r for p, _ in parts for r in p]
+    y = np.array([int(r.label) for r in rows])
+    weight = _weights(parts)
+    d = np.array([DOMAINS.index(r.domain) for r in rows])
+    say(f"domain gate: {len(rows):,} texts, {len(DOMAINS)} domains")
+    gate = SGDClassifier(loss="log_loss", alpha=1e-5, max_iter=20, tol=1e-4, random_state=0)
+    gate.fit(matrix(rows, gate_bits), d, sample_weight=weight)
+    say(f"polarity: {len(rows):,} texts")
+    x_shared = matrix(rows, bits)
+    x_dom = matrix(rows, domain_bits)
+    one_hot = [sp.diags((d == k).astype(float)) @ x_dom for k in range(len(DOMAINS))]
+    x = sp.hstack([x_shared, *one_hot, sp.csr_matrix(np.eye(len(DOMAINS))[d])]).tocsr()
+    clf = SGDClassifier(loss="log_loss", alpha=3e-6, max_iter=60, tol=1e-5, random_state=0)
+    clf.fit(x, y, sample_weight=weight)
+    coef = clf.coef_[0]
+    n_dom = 2**domain_bits
+    domain_w = coef[2**bits: 2**bits + len(DOMAINS) * n_dom].reshape(len(DOMAINS), n_dom)
+    domain_b = coef[2**bits + len(DOMAINS) * n_dom:]
+
+    say("emotion: NLPCC scheme")
+    emo_parts = [(sets[k][0], w) for k, w in EMOTION_RECIPE.items()]
+    emo_rows = [r for p, _ in emo_parts for r in p]
+    emo_y = np.array([NLPCC_EMOTIONS.index(str(r.label)) for r in emo_rows])
+    emo = LogisticRegression(C=1.0, max_iter=300, solver="saga", tol=1e-3, random_state=0)
+    emo.fit(matrix(emo_rows, emotion_bits), emo_y, sample_weight=_weights(emo_parts))
 
     arrays = {
-        "polarity_w": clf.coef_[0].astype(np.float16),
+        "polarity_w": coef[:2**bits].astype(np.float16),
         "polarity_b": np.float32(clf.intercept_[0]),
+        "domain_w": domain_w.astype(np.float16),
+        "domain_b": domain_b.astype(np.float32),
+        "gate_w": gate.coef_.T.astype(np.float16),
+        "gate_b": gate.intercept_.astype(np.float32),
         "emotion_w": emo.coef_.T.astype(np.float16),
         "emotion_b": emo.intercept_.astype(np.float32),
     }
     digest = hashlib.sha1(b"".join(np.ascontiguousarray(a).tobytes() for a in arrays.values()))
-    version = f"tingfeng-sent-1.{digest.hexdigest()[:8]}"
+    version = f"tingfeng-sent-2.{digest.hexdigest()[:8]}"
     model = TingfengModel(
         arrays["polarity_w"], float(arrays["polarity_b"]), arrays["emotion_w"],
         arrays["emotion_b"], version=version, bits=bits, emotion_bits=emotion_bits,
+        emotions=NLPCC_EMOTIONS, emotion_softmax=True, domains=DOMAINS,
+        domain_w=arrays["domain_w"], domain_b=arrays["domain_b"], gate_w=arrays["gate_w"],
+        gate_b=arrays["gate_b"], domain_bits=domain_bits, gate_bits=gate_bits,
     )
-    say("evaluating on the held-out split")
+    say("calibrating on dev")
+    dev_rows = [r for k in POLARITY_RECIPE for r in sets[k][1]]
+    z, probs = model.logits([r.text for r in dev_rows])
+    platt = LogisticRegression(C=1e4).fit(z.reshape(-1, 1), [int(r.label) for r in dev_rows])
+    model.calibration = (float(platt.coef_[0, 0]), float(platt.intercept_[0]))
+    model.neutral_band = (0.45, 0.55)
+    model.emotion_threshold = _emotion_threshold(model, sets["nlpcc_emotion"][1])
     meta: dict[str, Any] = {
         "version": version,
-        "format": 1,
+        "format": 2,
         "weights": "tingfeng-sentiment.npz",
-        "bits": bits,
-        "emotion_bits": emotion_bits,
-        "emotions": list(EMOTIONS),
+        "bits": bits, "emotion_bits": emotion_bits, "domain_bits": domain_bits,
+        "gate_bits": gate_bits,
+        "domains": list(DOMAINS),
+        "emotions": list(NLPCC_EMOTIONS),
+        "emotion_softmax": True,
+        "emotion_threshold": model.emotion_threshold,
+        "calibration": list(model.calibration),
+        "neutral_band": list(model.neutral_band),
         "features": "NFKC+lowercase, URLs/@names removed; char 1-3-gram hashes (l2-normalised) + "
                     "cue tokens: Weibo emoticons and emoji, '!'/'?' counts, negation scope",
         "training": {
-            "data": {k: {"file": DATA_FILES[k], "train": len(v[0]), "heldout": len(v[1])}
-                     for k, v in corpora.items()},
-            "description": "weibo_senti_100k subset (Weibo, emoticon-derived labels) + the same "
-                           "posts emoticon-stripped (weight 4) + ChineseNlpCorpus shopping/waimai "
-                           "reviews + weibo_emotion folded to polarity; emotion: weibo_emotion",
-            "split": {"seed": SPLIT_SEED, "fraction": HOLDOUT_FRACTION},
-            "polarity": "SGDClassifier(log_loss, alpha=1e-5), scikit-learn",
-            "emotion": "SGDClassifier(log_loss, alpha=1e-5, one-vs-rest), scikit-learn",
+            "data": {k: {"train": len(v[0]), "dev": len(v[1])} for k, v in sets.items()},
+            "polarity": {"recipe": POLARITY_RECIPE, "model": "SGDClassifier(log_loss, "
+                         "alpha=3e-6): shared weights + per-domain offsets, domain gate "
+                         "SGDClassifier(log_loss) over the same features; Platt on dev"},
+            "emotion": {"recipe": EMOTION_RECIPE,
+                        "model": "LogisticRegression(multinomial, C=1, saga)"},
         },
-        "heldout": evaluate(model, corpora),
+        "dev": evaluate(model, sets),
     }
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out / meta["weights"], **arrays)
     (out / "tingfeng-sentiment.json").write_text(
-        json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-    )
+        json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return meta
+
+
+def _emotion_threshold(model: TingfengModel, dev: list[Row]) -> float:
+    """The emotion probability threshold with the best macro-F1 on NLPCC dev (no emotion counts
+    as a miss), among a few round values: "no emotion" only where the model is unsure."""
+    best, best_f1 = 0.0, -1.0
+    for t in (0.0, 0.2, 0.25, 0.3, 0.35, 0.4):
+        model.emotion_threshold = t
+        f1 = evaluate_emotions(model, dev)
+        if f1 > best_f1 + 1e-9:
+            best, best_f1 = t, f1
+    return best
+
+
+def evaluate_emotions(model: SentimentModel, rows: list[Row]) -> float:
+    """NLPCC macro-F1 over six classes (like and happiness merged) of ``rows``."""
+    merged = [e for e in NLPCC_EMOTIONS if e != "like"]
+
+    def cls(e: str | None) -> int:
+        e = "happiness" if e == "like" else e
+        return merged.index(e) if e in merged else len(merged)
+
+    results = model.score([r.text for r in rows])
+    return macro_f1([cls(str(r.label)) for r in rows], [cls(r.emotion) for r in results],
+                    len(merged))
+
+
+def evaluate_rows(model: SentimentModel, rows: Sequence[Row]) -> dict[str, Any]:
+    """Figures on any labelled rows (``tingfeng sentiment eval --file``): with 1/0 labels,
+    polarity accuracy and macro-F1 (score > 0.5 is positive), accuracy of the labels
+    themselves (neutral counts as a miss), the neutral and predicted positive shares and ECE;
+    with emotion names, NLPCC macro-F1 over six classes and agreement.
+    """
+    if not rows:
+        return {"rows": 0}
+    results = model.score([r.text for r in rows])
+    if all(isinstance(r.label, int) for r in rows):
+        y = np.array([int(r.label) for r in rows])
+        s = np.array([r.score for r in results])
+        pred = (s > 0.5).astype(int)
+        return {
+            "rows": len(rows),
+            "accuracy": float(np.mean(pred == y)),
+            "macro_f1": macro_f1(y.tolist(), pred.tolist(), 2),
+            "label_accuracy": float(np.mean([r.label == ("positive" if t else "negative")
+                                             for r, t in zip(results, y, strict=True)])),
+            "neutral_share": float(np.mean([r.label == "neutral" for r in results])),
+            "positive_share": float(np.mean(pred)),
+            "true_positive_share": float(np.mean(y)),
+            "ece": calibration_error(s.tolist(), y.tolist())[0],
+        }
+    merged = [e for e in NLPCC_EMOTIONS if e != "like"]
+
+    def cls(e: object) -> int:
+        e = "happiness" if e == "like" else e
+        return merged.index(e) if e in merged else len(merged)
+
+    truth, pred_e = [cls(r.label) for r in rows], [cls(r.emotion) for r in results]
+    return {"rows": len(rows), "emotion_macro_f1": macro_f1(truth, pred_e, len(merged)),
+            "emotion_agreement": float(np.mean(np.array(truth) == np.array(pred_e))),
+            "no_emotion_share": float(np.mean([r.emotion is None for r in results]))}

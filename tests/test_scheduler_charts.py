@@ -101,7 +101,8 @@ def no_system_cjk(monkeypatch):
 def test_the_bundled_font_renders_chinese_without_a_warning(no_system_cjk, recwarn):
     assert no_system_cjk.bundled_font_path(), "noto-cjk-sans-otc is a dependency"
     assert no_system_cjk.setup_cjk_font() == "Noto Sans CJK SC"
-    plot_platforms({"微博": 3, "知乎": 1})  # filterwarnings=error turns a missing glyph into a failure
+    # filterwarnings=error turns a missing glyph into a failure
+    plot_platforms({"微博": 3, "知乎": 1})
     assert not [w for w in recwarn if "Glyph" in str(w.message)]
 
 

@@ -11,6 +11,8 @@ import pytest
 
 from scoring.sentiment import (
     EMOTIONS,
+    LEGACY_EMOTION,
+    NLPCC_EMOTIONS,
     SentimentModel,
     SentimentResult,
     SnowNLPModel,
@@ -130,11 +132,25 @@ def test_shipped_model_reads_negation():
     assert liked > 0.5 > not_liked
 
 
-def test_shipped_model_emotions():
-    results = load_model().score(
+def test_shipped_model_emotions_use_the_nlpcc_scheme_with_a_confidence():
+    model = load_model()
+    assert model.emotions == NLPCC_EMOTIONS
+    results = model.score(
         ["谢谢你们，真的非常感谢！", "好害怕，晚上一个人不敢出门", "气死我了，太过分了！！[怒]"])
-    assert [r.emotion for r in results[:2]] == ["gratitude", "fear"]
+    assert [r.emotion for r in results[:2]] == ["like", "fear"]
     assert results[2].emotion in {"anger", "disgust"}
+    assert all(0 < r.confidence <= 1 for r in results)
+    assert {LEGACY_EMOTION[e] for e in NLPCC_EMOTIONS} <= set(EMOTIONS)
+
+
+def test_shipped_model_is_calibrated_and_balanced_across_domains():
+    model = load_model()
+    # the gate reads the domain from the text: a hotel review is not a Weibo post
+    hotel, weibo = model.domain_probabilities(
+        ["房间很干净，前台服务热情，下次出差还住这家酒店", "今天下班路上看到彩虹了[哈哈]"])
+    assert model.domains[hotel.argmax()] in {"hotel", "product"}  # a review
+    assert model.domains[weibo.argmax()] == "weibo"
+    assert model.calibration != (1.0, 0.0)
 
 
 # -- snownlp baseline ----------------------------------------------------------------------------

@@ -19,7 +19,9 @@ from matplotlib.figure import Figure  # noqa: E402
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["CJK_FONTS", "bundled_font_path", "figure_png", "new_figure", "setup_cjk_font", "subplots"]
+__all__ = [
+    "CJK_FONTS", "bundled_font_path", "figure_png", "new_figure", "setup_cjk_font", "subplots",
+]
 
 log = logging.getLogger(__name__)
 

@@ -78,13 +78,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run_train)
 
     p = cmds.add_parser(
-        "eval", help="print held-out accuracy and emotion macro-F1",
-        description="Evaluate on the held-out split the training excluded.",
+        "eval", help="accuracy, macro-F1, calibration and emotion figures",
+        description="Evaluate on the dev splits training excluded, or on any labelled "
+                    "JSON-lines file (--file: {\"text\", \"label\"} with label 1/0, "
+                    "positive/negative or an NLPCC emotion name).",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--data", default=DEFAULT_DATA, metavar="DIR",
                    help=f"folder of the *.train.jsonl files (default {DEFAULT_DATA})")
     p.add_argument("--model", metavar="PATH", help="model metadata .json (default: shipped)")
+    p.add_argument("--file", metavar="JSONL", help="a labelled JSON-lines file to evaluate on")
     p.add_argument("--baseline", action="store_true",
                    help="also evaluate stock snownlp (on --sample texts per split)")
     p.add_argument("--sample", type=int, default=2000, metavar="N",
@@ -98,8 +101,8 @@ def _model(args: argparse.Namespace) -> Any:
 
     settings = settings_for(args)
     if getattr(args, "baseline", None) == "snownlp":
-        return SnowNLPModel(neutral_band=(settings.getfloat("SENTIMENT_NEUTRAL_LOW", 0.4),
-                                          settings.getfloat("SENTIMENT_NEUTRAL_HIGH", 0.6)))
+        return SnowNLPModel(neutral_band=(float(settings.get("SENTIMENT_NEUTRAL_LOW") or 0.4),
+                                          float(settings.get("SENTIMENT_NEUTRAL_HIGH") or 0.6)))
     return model_from_settings(settings, args.model)
 
 
@@ -190,20 +193,32 @@ def run_train(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     print(f"model {meta['version']} written to {args.out}")
-    print(format_table({meta["version"]: meta["heldout"]}))
+    print(format_table({meta["version"]: meta["dev"]}))
     return 0
 
 
 def run_eval(args: argparse.Namespace) -> int:
     from scoring.sentiment import SnowNLPModel
-    from scoring.training import evaluate, format_table, load_corpora
+    from scoring.training import evaluate, evaluate_rows, format_table
 
-    corpora = load_corpora(_data_dir(args.data))
     model = _model(args)
-    print(f"evaluating {model.version} on the held-out split", file=sys.stderr)
-    rows = {model.version: evaluate(model, corpora)}
+    if args.file:
+        from scoring.corpora import read_labelled
+
+        rows = list(read_labelled(args.file))
+        figures = evaluate_rows(model, rows)
+        print(f"{model.version} on {args.file} ({figures['rows']:,} rows)")
+        for name, value in figures.items():
+            if name != "rows":
+                print(f"  {name:<20} {value:.4f}")
+        return 0
+    from scoring.training import dev_sets
+
+    sets = dev_sets(_data_dir(args.data))
+    print(f"evaluating {model.version} on the dev splits", file=sys.stderr)
+    table = {model.version: evaluate(model, sets)}
     if args.baseline:
         print(f"evaluating snownlp on {args.sample} texts per split", file=sys.stderr)
-        rows[f"snownlp (n={args.sample})"] = evaluate(SnowNLPModel(), corpora, sample=args.sample)
-    print(format_table(rows))
+        table[f"snownlp (n={args.sample})"] = evaluate(SnowNLPModel(), sets, sample=args.sample)
+    print(format_table(table))
     return 0
