@@ -33,18 +33,43 @@ Start with `tingfeng demo` (offline, on recorded responses). Store: --store URI 
 TINGFENG_STORE (default: an SQLite file in your data directory)."""
 
 
+def _global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """--store and --verbose, accepted before or after any sub-command. Below the top level the
+    default is SUPPRESS, so a sub-command's parser never overwrites a value given earlier."""
+    default: dict[str, object] = {} if top else {"default": argparse.SUPPRESS}
+    parser.add_argument(
+        "--store", metavar="URI", **default,  # type: ignore[arg-type]
+        help="store URI: sqlite:///relative.db, sqlite:////absolute.db (default: "
+             "TINGFENG_STORE or the data directory), mongodb://host/db, memory://",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", **default,  # type: ignore[arg-type]
+                        help="log debug output")
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    out = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):
+                out.append(child)
+                out.extend(_subparsers(child))
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        release = version("tingfeng")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        release = "unknown"
     parser = argparse.ArgumentParser(
         prog="tingfeng",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--store",
-        metavar="URI",
-        help="store URI: sqlite:///path.db (default), mongodb://host/db, memory://",
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug output")
+    parser.add_argument("--version", action="version", version=f"tingfeng {release}")
+    _global_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         try:
@@ -54,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue  # a command group not built yet
         module.register(sub)
+    for child in _subparsers(parser):
+        if not any("--store" in a.option_strings for a in child._actions):
+            _global_options(child, top=False)
     return parser
 
 
@@ -70,6 +98,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
+        from scheduler.cli.common import check_settings, settings_for
+
+        for note in check_settings(settings_for(args)):
+            print(f"tingfeng: {note}", file=sys.stderr)
         return int(args.func(args) or 0)
     except TingfengError as exc:
         print(f"tingfeng: error: {exc}", file=sys.stderr)
@@ -77,6 +109,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("tingfeng: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `tingfeng monitor show X | head -1`: the reader left; not an error of ours.
+        import os
+
+        try:  # no second error when Python flushes stdout at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
