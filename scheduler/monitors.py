@@ -111,7 +111,19 @@ def _threshold_value(name: str, raw: Any) -> float | str:
         raise ConfigError(f"threshold {name}={raw!r} is not a number (or 'off')") from None
     if math.isnan(value) or value < 0:
         raise ConfigError(f"threshold {name}={raw!r} must be a number >= 0 (or 'off')")
+    low, high, why = _THRESHOLD_RANGES.get(name, (0.0, math.inf, ""))
+    if not low <= value <= high:
+        raise ConfigError(f"threshold {name}={raw!r} can never fire: {why}")
     return value
+
+
+# Ranges outside which a threshold can never fire (or always fires).
+_THRESHOLD_RANGES: dict[str, tuple[float, float, str]] = {
+    "ALERT_NEGATIVE_RATIO": (0.0, 1.0, "it is a share of posts, between 0 and 1 (e.g. 0.6)"),
+    "ALERT_SPIKE_PVALUE": (1e-12, 0.5, "it is a p-value, above 0 and at most 0.5 (e.g. 0.01)"),
+    "ALERT_MIN_RATIO": (1.0, 1e6, "it is a ratio to the baseline, at least 1 (e.g. 2)"),
+    "ALERT_VOLUME_GROWTH": (1.0, 1e6, "it is a growth factor, at least 1 (e.g. 3)"),
+}
 
 
 # -- schedules -------------------------------------------------------------------------------

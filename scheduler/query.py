@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -319,6 +320,11 @@ def _tokenize(text: str) -> list[_Token]:
             while j < n and not text[j].isspace() and text[j] not in _SPECIAL:
                 j += 1
             word = text[i:j]
+            if word.upper() in OPERATORS and word not in OPERATORS:
+                # '品牌A or 品牌B' used to search for the word "or" ANDed with both brands
+                raise QuerySyntaxError(
+                    f"operators are upper case: write {word.upper()} for the operator, or "
+                    f"\"{word}\" to search for the word", i, text)
             tokens.append(_Token(word if word in OPERATORS else "TERM", word, i))
             i = j
     tokens.append(_Token("EOF", "", n))
@@ -398,7 +404,30 @@ def parse_query(text: str) -> Query:
     >>> str(parse_query('品牌A (投诉 OR 退款) NOT 招聘'))
     '品牌A AND (投诉 OR 退款) AND NOT 招聘'
     """
+    _check_size(text)
     return Query(text, _Parser(text).parse())
+
+
+MAX_QUERY_CHARS = 4000
+MAX_QUERY_DEPTH = 32  # nested parentheses and NOTs; the parser recurses once per level
+
+
+def _check_size(text: str) -> None:
+    """Refuse queries no platform search could take, before the recursive parser meets them."""
+    if len(text) > MAX_QUERY_CHARS:
+        raise QuerySyntaxError(f"the query is {len(text):,} characters long; at most "
+                               f"{MAX_QUERY_CHARS:,}: split it into several monitors",
+                               MAX_QUERY_CHARS, text[:MAX_QUERY_CHARS + 20])
+    depth = nots = 0
+    for m in re.finditer(r"\S+", text):
+        nots = nots + 1 if m.group() == "NOT" else 0
+        if nots > MAX_QUERY_DEPTH:
+            raise QuerySyntaxError(f"more than {MAX_QUERY_DEPTH} NOTs in a row", m.start(), text)
+    for pos, c in enumerate(text):
+        depth += c in _OPEN
+        depth -= c in _CLOSE
+        if depth > MAX_QUERY_DEPTH:
+            raise QuerySyntaxError(f"parentheses nested deeper than {MAX_QUERY_DEPTH}", pos, text)
 
 
 def post_text(post: Post) -> str:

@@ -99,3 +99,69 @@ def test_a_reader_that_left_ends_the_command_quietly(monkeypatch, tmp_path):
                  "weibo", "--every", "30m"]) == 0
     monkeypatch.setattr(sys, "stdout", _ClosedPipe())
     assert main(["--store", store, "monitor", "show", "m"]) == 0
+
+
+# -- every sub-command, bad arguments: one line naming the fix, no traceback, non-zero --------
+def _leaves(parser, path=()):
+    import argparse
+
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        yield path
+        return
+    for name, child in subs[0].choices.items():
+        yield from _leaves(child, (*path, name))
+    if parser.get_default("func") is not None:  # `graph` runs by itself too
+        yield path
+
+
+LEAVES = sorted(set(_leaves(build_parser())))
+
+
+@pytest.mark.parametrize("path", LEAVES, ids=" ".join)
+def test_every_subcommand_refuses_an_unknown_option_in_one_line(path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([*path, "--no-such-option"])
+    err = capsys.readouterr().err.strip()
+    assert exc.value.code == 2
+    assert len(err.splitlines()) == 1 and "--help" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(("argv", "needle"), [
+    (["graph", "--topic", "x", "--platform", "douyin"], "unknown platform 'douyin'"),
+    (["report", "kol", "--topic", "x", "--platform", "douyin"], "unknown platform"),
+    (["report", "topic", "--topic", "x", "--tier", "king"], "unknown tier 'king'"),
+    (["crawl", "weibo", "--keyword", "a", "--since", "2030-01-01"], "in the future"),
+    (["monitor", "add", "m", "--query", "a", "--platforms", "weibo", "--every", "30m",
+      "--threshold", "ALERT_NEGATIVE_RATIO=5"], "can never fire"),
+    (["monitor", "add", "m", "--query", "品牌A or 品牌B", "--platforms", "weibo",
+      "--every", "30m"], "upper case"),
+    (["sentiment", "score", "--model", "/nonexistent.json"], "no such file"),
+])
+def test_bad_values_are_refused_in_one_line(argv, needle, capsys, monkeypatch, tmp_path):
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO('{"text": "好"}\n'))
+    try:
+        rc = main(["--store", f"sqlite:///{tmp_path}/s.db", *argv])
+    except SystemExit as exc:
+        rc = exc.code
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and needle in err and "Traceback" not in err, err
+    assert len(err.splitlines()) <= 3  # the query error shows the query and a caret
+
+
+def test_parse_with_a_bad_now_names_the_format(capsys, tmp_path):
+    body = tmp_path / "x.json"
+    body.write_text("{}", encoding="utf-8")
+    assert main(["parse", "weibo", str(body), "--now", "yesterday"]) == 2
+    assert "ISO time" in capsys.readouterr().err
+
+
+def test_non_json_input_to_sentiment_score_fails(capsys, monkeypatch):
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO('{"text": "好"}\nnot json\n'))
+    assert main(["sentiment", "score"]) == 1
+    captured = capsys.readouterr()
+    assert '"score"' in captured.out and "line 2" in captured.err

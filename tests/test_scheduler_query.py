@@ -189,3 +189,22 @@ def test_select_keeps_the_threads_of_matching_posts_but_not_excluded_ones() -> N
     ]
     selected = [(p.platform, p.post_id) for p in q.select(posts)]
     assert selected == [("weibo", "1"), ("weibo", "2"), ("weibo", "3")]
+
+
+# -- refused at entry (issue: lower-case operators, RecursionError, huge queries) --------------
+@pytest.mark.parametrize("text", ["品牌A or 品牌B", "品牌A and 投诉", "品牌A not 招聘"])
+def test_lower_case_operators_are_refused_with_the_fix(text):
+    with pytest.raises(QuerySyntaxError, match="upper case") as exc:
+        parse_query(text)
+    assert exc.value.position == text.index(text.split()[1])
+
+
+def test_a_quoted_lower_case_word_is_still_a_term():
+    assert parse_query('品牌A "or"').matches("品牌A or")
+
+
+@pytest.mark.parametrize("text", ["(" * 400 + "a" + ")" * 400, "NOT " * 1000 + "a",
+                                  "a " * 60_000])
+def test_deep_or_huge_queries_are_refused_not_recursion_errors(text):
+    with pytest.raises(QuerySyntaxError):
+        parse_query(text)

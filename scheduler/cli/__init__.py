@@ -12,6 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from importlib import import_module
+from typing import NoReturn
 
 __all__ = ["COMMAND_MODULES", "build_parser", "main"]
 
@@ -31,6 +32,13 @@ how, and warn early when opinion turns negative.
 
 Start with `tingfeng demo` (offline, on recorded responses). Store: --store URI or
 TINGFENG_STORE (default: an SQLite file in your data directory)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors that name the help to read (sub-commands inherit it)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
 
 def _global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
@@ -63,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         release = version("tingfeng")
     except PackageNotFoundError:  # run from a checkout that was never installed
         release = "unknown"
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="tingfeng",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -12,7 +12,44 @@ if TYPE_CHECKING:
 
     from crawlers.storage import Store
 
-__all__ = ["check_settings", "open_cli_store", "parse_duration", "parse_since", "settings_for"]
+__all__ = [
+    "PLATFORMS", "TIERS", "check_settings", "open_cli_store", "parse_duration", "parse_since",
+    "past_since", "platform_arg", "settings_for", "tier_arg",
+]
+
+PLATFORMS = ("weibo", "wechat", "zhihu", "forum")
+TIERS = ("head", "waist", "tail", "amateur")
+
+
+def platform_arg(text: str) -> str:
+    """argparse type: one platform slug, refused with the list when unknown."""
+    if text not in PLATFORMS:
+        raise argparse.ArgumentTypeError(
+            f"unknown platform {text!r}; use one of {', '.join(PLATFORMS)}")
+    return text
+
+
+def tier_arg(text: str) -> str:
+    """argparse type: one influence tier, refused with the list when unknown."""
+    if text not in TIERS:
+        raise argparse.ArgumentTypeError(f"unknown tier {text!r}; use one of {', '.join(TIERS)}")
+    return text
+
+
+def past_since(text: str | None) -> Any:
+    """``--since`` for commands that collect: a start in the future would collect nothing.
+
+    :raises ConfigError: naming the value and the fix.
+    """
+    from datetime import UTC, datetime
+
+    from crawlers.errors import ConfigError
+
+    since = parse_since(text)
+    if since is not None and since > datetime.now(UTC):
+        raise ConfigError(f"--since {text!r} is in the future: nothing could be collected; "
+                          "give a past date or a duration like 7d")
+    return since
 
 def settings_for(args: argparse.Namespace, **overrides: Any) -> Settings:
     """Project settings with the CLI's --store applied."""

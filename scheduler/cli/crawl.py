@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from scheduler.cli.common import parse_since, settings_for
+from scheduler.cli.common import past_since, settings_for
 
 __all__ = ["FAILURE_REASONS", "PLATFORMS", "format_result", "register"]
 
@@ -113,7 +113,7 @@ def run_crawl_command(args: argparse.Namespace) -> int:
             "nothing to crawl: give --keyword WORD (or a platform argument like -a feed=URL)"
         )
     settings = settings_for(args)
-    since = parse_since(args.since)
+    since = past_since(args.since)
 
     def progress(line: str) -> None:
         # Scrapy's progress lines and warnings/errors, not the closing stats dump.
@@ -182,7 +182,15 @@ def run_parse_command(args: argparse.Namespace) -> int:
         raise ConfigError(f"{args.file}: no such file")
     module = import_module(f"crawlers.spiders.{args.platform}")
     body = args.file.read_bytes()
-    now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
+    try:
+        now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
+    except ValueError:
+        from crawlers.errors import ConfigError
+
+        raise ConfigError(f"--now {args.now!r} is not an ISO time: write e.g. "
+                          "2026-11-20T12:00:00+08:00") from None
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     try:

@@ -10,7 +10,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from scheduler.cli.common import open_cli_store, parse_since
+from scheduler.cli.common import open_cli_store, parse_since, platform_arg
 
 __all__ = ["register"]
 
@@ -53,7 +53,8 @@ def _window(p: argparse.ArgumentParser, required: bool = True) -> None:
                    help="window start: a duration back from now (7d, 12h) or a date; "
                         "'all' (default) for every stored post")
     p.add_argument("--until", help="window end (ISO date or time; default: no bound)")
-    p.add_argument("--platform", metavar="SLUG", help="only weibo, wechat, zhihu or forum")
+    p.add_argument("--platform", metavar="SLUG", type=platform_arg,
+                   help="only weibo, wechat, zhihu or forum")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -103,6 +103,12 @@ def _model(args: argparse.Namespace) -> Any:
     if getattr(args, "baseline", None) == "snownlp":
         return SnowNLPModel(neutral_band=(float(settings.get("SENTIMENT_NEUTRAL_LOW") or 0.4),
                                           float(settings.get("SENTIMENT_NEUTRAL_HIGH") or 0.6)))
+    if args.model and not Path(args.model).exists():
+        from crawlers.errors import ConfigError
+
+        raise ConfigError(f"--model {args.model}: no such file; give a model's metadata .json "
+                          "(written by `tingfeng sentiment train --out DIR`) or leave it out for "
+                          "the shipped model")
     return model_from_settings(settings, args.model)
 
 
@@ -138,6 +144,7 @@ def run_score(args: argparse.Namespace, stdin: TextIO | None = None,
     out.flush()
     if bad:
         print(f"tingfeng sentiment score: {bad} bad line(s) skipped", file=sys.stderr)
+        return 1
     return 0
 
 
