@@ -85,32 +85,39 @@ def store_uri(tmp_path):
     return uri
 
 
+ALL = ["--since", "all"]  # the fixtures' posts are older than the default 7 days
+
+
 def test_graph_command_table_json_and_picture(store_uri, tmp_path, capsys):
     png = tmp_path / "c.png"
-    assert main(["--store", store_uri, "graph", "--topic", "品牌A", "--picture", str(png)]) == 0
+    assert main(["--store", store_uri, "graph", *ALL, "--topic", "品牌A",
+                 "--picture", str(png)]) == 0
     out = capsys.readouterr().out
     assert "Key nodes" in out and "人民日报" in out and "reach 5 (rank 1)" in out
     assert "引爆点" in out and "Cascades (largest 1 of 1)" in out
     assert png.read_bytes().startswith(PNG)
-    assert main(["--store", store_uri, "graph", "--topic", "品牌A", "-f", "json", "--k", "2"]) == 0
+    assert main(["--store", store_uri, "graph", *ALL, "--topic", "品牌A", "-f", "json",
+                 "--k", "2"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert len(report["key_nodes"]) == 2
 
 
 def test_graph_export_command(store_uri, tmp_path):
     out = tmp_path / "g.gexf"
-    assert main(["--store", store_uri, "graph", "export", "--topic", "品牌A", "--format", "gexf",
+    assert main(["--store", store_uri, "graph", "export", *ALL, "--topic", "品牌A",
+                 "--format", "gexf",
                  "-o", str(out)]) == 0
     G = nx.read_gexf(out)
     assert ("a", "b") in G.edges and G.nodes["a"]["label"] == "人民日报"
     out = tmp_path / "p.graphml"
-    assert main(["--store", store_uri, "graph", "export", "--topic", "品牌A", "--format",
+    assert main(["--store", store_uri, "graph", "export", *ALL, "--topic", "品牌A",
+                 "--format",
                  "graphml", "--level", "post", "-o", str(out)]) == 0
     assert nx.read_graphml(out).number_of_nodes() == 6
 
 
 def test_unknown_topic_says_what_to_do(store_uri, capsys):
-    assert main(["--store", store_uri, "graph", "--topic", "无此话题"]) == 1
+    assert main(["--store", store_uri, "graph", *ALL, "--topic", "无此话题"]) == 1
     assert "check the topic name" in capsys.readouterr().err
 
 

@@ -112,7 +112,7 @@ def test_cli_score_round_trips_lines_and_reports_bad_ones(capsys):
 
     src = io.StringIO('{"text": "好评如潮[哈哈]", "id": 1}\n{broken\n\n[1, 2]\n{"text": ""}\n')
     out = io.StringIO()
-    args = argparse.Namespace(model=None, baseline=None, batch=2, store=None)
+    args = argparse.Namespace(model=None, baseline=None, batch_size=2, store=None)
     assert run_score(args, stdin=src, stdout=out) == 1  # bad lines fail the run
     rows = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [r.get("id") for r in rows] == [1, None]

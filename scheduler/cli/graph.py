@@ -16,7 +16,7 @@ __all__ = ["register"]
 
 GRAPH_EPILOG = """\
 examples:
-  tingfeng graph --topic 品牌A                       # every stored post of the topic
+  tingfeng graph --topic 品牌A --since all           # every stored post of the topic
   tingfeng graph --topic 品牌A --since 7d --platform weibo --k 30
   tingfeng graph --topic 品牌A --format json > graph.json
   tingfeng graph --topic 品牌A --picture cascade.png  # the largest cascade, drawn
@@ -49,9 +49,9 @@ def _window(p: argparse.ArgumentParser, required: bool = True) -> None:
     # `graph` itself cannot require --topic: `graph export --topic T` must parse without it.
     p.add_argument("--topic", required=required, metavar="T",
                    help="a topic as stored by crawls (required)")
-    p.add_argument("--since", default="all",
-                   help="window start: a duration back from now (7d, 12h) or a date; "
-                        "'all' (default) for every stored post")
+    p.add_argument("--since", default="7d",
+                   help="window start: a duration back from now (7d, 12h) or a date; 'all' for "
+                        "every stored post (default 7d, as in `report`)")
     p.add_argument("--until", help="window end (ISO date or time; default: no bound)")
     p.add_argument("--platform", metavar="SLUG", type=platform_arg,
                    help="only weibo, wechat, zhihu or forum")

@@ -37,7 +37,7 @@ A running `tingfeng scheduler run` picks up every change within MONITOR_SYNC_INT
 
 
 def _definition_options(p: argparse.ArgumentParser, *, required: bool) -> None:
-    p.add_argument("--query", "-q", required=required,
+    p.add_argument("--query", required=required,
                    help="boolean query, e.g. '品牌A (投诉 OR 退款)'")
     p.add_argument("--platforms", "-p", required=required,
                    help="comma-separated: weibo,wechat,zhihu,forum")
@@ -80,7 +80,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     action("resume", "schedule a paused monitor again", cmd_resume)
     action("remove", "delete a monitor (its posts and alerts stay)", cmd_remove)
     p = action("run", "run a monitor now, in the foreground", cmd_run)
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
     p = action("export", "write monitors as TOML", cmd_export, with_name=False)
     p.add_argument("-o", "--output", help="file to write (default: stdout)")
     p = action("import", "create or replace monitors from a TOML file", cmd_import, with_name=False)

@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--model", metavar="PATH", help="model metadata .json (default: shipped)")
     p.add_argument("--baseline", choices=["snownlp"], help="score with stock snownlp instead")
-    p.add_argument("--batch", type=int, default=1000, metavar="N", help="lines per batch")
+    p.add_argument("--batch-size", type=int, default=1000, metavar="N", help="lines per batch")
     p.set_defaults(func=run_score)
 
     p = cmds.add_parser(
@@ -67,7 +67,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     p = cmds.add_parser(
         "train", help="retrain the model on the labelled corpora",
-        description="Train on the corpora (10%% of each held out by a fixed hash split), "
+        description="Train on the corpora (10% of each held out by a fixed hash split), "
                     "write tingfeng-sentiment.npz/.json into --out and print held-out "
                     "figures. Needs scikit-learn.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -138,7 +138,7 @@ def run_score(args: argparse.Namespace, stdin: TextIO | None = None,
             print(f"tingfeng sentiment score: line {lineno} skipped: {exc}", file=sys.stderr)
             continue
         batch.append(row)
-        if len(batch) >= args.batch:
+        if len(batch) >= args.batch_size:
             flush()
     flush()
     out.flush()
