@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from crawlers.storage import Store
 
-__all__ = ["StorePipeline", "ValidatePipeline", "replay_spool"]
+__all__ = ["StorePipeline", "ValidatePipeline", "replay_spool", "spool_dir_for"]
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ class StorePipeline:
             uri=s.get("STORE_URI"),
             batch_size=s.getint("STORE_BATCH_SIZE", 500),
             retries=s.getint("STORE_RETRIES", 3),
-            spool_dir=Path(s.get("STORE_SPOOL_DIR")),
+            spool_dir=spool_dir_for(Path(s.get("STORE_SPOOL_DIR")), s.get("STORE_URI")),
         )
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
@@ -218,6 +218,31 @@ def _jsonable(value: Any) -> Any:
 
 
 _SPOOL_TYPES: dict[str, type] = {"Post": Post, "Author": Author, "CrawlRun": CrawlRun}
+
+
+def spool_dir_for(base: Path, uri: str) -> Path:
+    """The spool folder of one store: ``base/<hash of the store URI>``, so items spooled for a
+    store are only ever replayed into that store (a crawl with a mistyped ``--store`` must not
+    pour its items into the default store next time). ``store.txt`` inside names the store,
+    credentials masked, for whoever looks at the folder.
+    """
+    import hashlib
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(uri or "")
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    identity = urlunsplit((parts.scheme.lower(), host, parts.path, parts.query, ""))
+    folder = base / hashlib.sha256(identity.encode("utf-8")).hexdigest()[:16]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        label = folder / "store.txt"
+        if not label.exists():
+            label.write_text(identity + "\n", encoding="utf-8")
+    except OSError as exc:  # a read-only spool folder shows when something is spooled
+        log.debug("spool folder %s not prepared: %s", folder, exc)
+    return folder
 
 
 def spool(records: list[Any], spool_dir: Path) -> Path:

@@ -52,3 +52,19 @@ def test_a_truncated_spool_file_neither_blocks_replay_nor_is_lost(tmp_path: Path
     assert not list(tmp_path.glob("spool-*.jsonl"))
     assert list(tmp_path.glob("spool-0-broken.jsonl*"))
     assert replay_spool(store, tmp_path) == 0
+
+
+def test_a_spool_is_bound_to_the_store_it_was_meant_for(tmp_path: Path) -> None:
+    from crawlers.pipelines import spool_dir_for
+
+    wrong = spool_dir_for(tmp_path, "foo://x")
+    right = spool_dir_for(tmp_path, "sqlite:////data/t.db")
+    assert wrong != right and right == spool_dir_for(tmp_path, "sqlite:////data/t.db")
+    # the password is not part of the identity, nor written down
+    a = spool_dir_for(tmp_path, "mongodb://u:secret@db:27017/t")
+    assert a == spool_dir_for(tmp_path, "mongodb://u:other@db:27017/t")
+    assert "secret" not in (a / "store.txt").read_text(encoding="utf-8")
+    spool(_posts("1", "2"), wrong)
+    store = open_store("memory://")
+    assert replay_spool(store, right) == 0  # never replayed into another store
+    assert list(wrong.glob("spool-*.jsonl"))

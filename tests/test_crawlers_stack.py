@@ -198,20 +198,27 @@ def test_a_bad_page_after_good_ones_loses_nothing(toy_server: ReplayServer, tmp_
     assert run_of(uri, "run-mixed").stats["platform/toy/unexpected_payload"] == 1
 
 
-def test_a_down_store_spools_and_the_next_crawl_replays(
+def test_a_down_store_spools_and_the_next_crawl_into_it_replays(
     toy_server: ReplayServer, tmp_path: Path
 ) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")
     down_uri = f"sqlite:///{blocker / 'db.sqlite'}"
     proc, _ = crawl(toy_server, tmp_path, "ok", store_uri=down_uri, STORE_RETRIES=0)
-    spooled = list((tmp_path / "spool").glob("spool-*.jsonl"))
+    spooled = list((tmp_path / "spool").glob("*/spool-*.jsonl"))
     assert spooled or "spooled" in proc.stderr, proc.stderr[-3000:]
-    good_uri = f"sqlite:///{tmp_path / 'good.db'}"
-    crawl(toy_server, tmp_path, "rate", store_uri=good_uri)  # any crawl replays the spool first
-    with open_store(good_uri) as store:
+    # another store's crawl leaves them alone: they were meant for the store that was down
+    other_uri = f"sqlite:///{tmp_path / 'other.db'}"
+    crawl(toy_server, tmp_path, "rate", store_uri=other_uri)
+    with open_store(other_uri) as store:
+        assert not list(store.posts(topic="ok"))
+    assert list((tmp_path / "spool").glob("*/spool-*.jsonl"))
+    blocker.unlink()  # the store comes back
+    blocker.mkdir()
+    crawl(toy_server, tmp_path, "rate", store_uri=down_uri)  # its next crawl replays first
+    with open_store(down_uri) as store:
         assert {p.post_id for p in store.posts(topic="ok")} == {"1", "2", "3", "4", "5"}
-    assert not list((tmp_path / "spool").glob("spool-*.jsonl"))
+    assert not list((tmp_path / "spool").glob("*/spool-*.jsonl"))
 
 
 def test_platform_cookie_from_settings_reaches_the_platform_but_not_the_log(
