@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -459,6 +460,7 @@ DETECT = {
     "constructed-m.weibo.cn-getIndex-search-p1.json": "search",
     "constructed-m.weibo.cn-getIndex-search-p2.json": "search",
     "m.weibo.cn-api-container-getIndex_user-timeline-107603.json": "timeline",
+    "constructed-m.weibo.cn-getIndex-timeline-230413.json": "timeline",
     "m.weibo.cn-api-container-getIndex_profile-type-uid.json": "profile",
     "constructed-m.weibo.cn-getIndex-profile-7100000001.json": "profile",
     "m.weibo.cn-statuses-show_repost-with-retweeted_status.json": "status",
@@ -687,3 +689,41 @@ def test_walls_stop_the_crawl(
         (run,) = store.runs(platform="weibo")
     assert run.finish_reason == reason
     assert run.stats[f"platform/weibo/{reason}"] == 1
+
+
+# -- §6: other timeline containers, unknown card types -------------------------------------------
+TL230413 = "constructed-m.weibo.cn-getIndex-timeline-230413.json"
+
+
+def test_a_230413_timeline_is_a_timeline_and_its_grouped_posts_are_parsed() -> None:
+    assert detect_endpoint(body(TL230413)) == "timeline"
+    no_prefix = json.loads(body(TL230413))
+    no_prefix["data"]["cardlistInfo"]["containerid"] = "2310930026_1_"  # unknown prefix
+    # one author and since_id paging: still a timeline by its shape
+    assert detect_endpoint(json.dumps(no_prefix).encode()) == "timeline"
+    posts, authors = parse("timeline", TL230413)
+    assert sorted(posts) == ["4900000000000901", "4900000000000902", "4900000000000903"]
+    assert posts["4900000000000903"].text == "【置顶】演示账号的置顶微博。"
+    assert set(authors) == {"7100000009"}
+
+
+def test_unknown_card_types_are_counted_and_skipped_never_the_page() -> None:
+    skipped: Counter[str] = Counter()
+    items = ENDPOINTS["timeline"](body(TL230413), now=NOW, skipped=skipped)
+    assert len([i for i in items if isinstance(i, Post)]) == 3
+    assert skipped == {"unknown_card_type/58": 1, "unknown_card_type/31": 1}
+
+
+def test_the_spider_turns_skipped_cards_into_parse_stats() -> None:
+    from scrapy.http import HtmlResponse, Request
+    from scrapy.utils.test import get_crawler
+
+    crawler = get_crawler(WeiboSpider)
+    spider = WeiboSpider.from_crawler(crawler, user="7100000009")
+    crawler.stats.open_spider()
+    url = "https://m.weibo.cn/api/container/getIndex?containerid=2304137100000009"
+    response = HtmlResponse(url, body=body(TL230413), request=Request(url))
+    out = list(spider.parse_timeline_page(response, uid="7100000009", page=1))
+    assert len([i for i in out if isinstance(i, Post)]) == 3
+    assert crawler.stats.get_value("parse/weibo/unknown_card_type/58") == 1
+    assert crawler.stats.get_value("parse/weibo/unknown_card_type/31") == 1

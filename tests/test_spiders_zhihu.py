@@ -371,3 +371,19 @@ def test_risk_control_closes_the_crawl_as_blocked(fixture_server, tmp_path: Path
     with open_store(uri) as store:
         [run] = store.runs(topic="风控", since=datetime(2000, 1, 1, tzinfo=UTC))
     assert run.finish_reason == "blocked" and run.stats["platform/zhihu/blocked"] == 1
+
+
+def test_the_single_answer_endpoint_is_detected_and_parsed() -> None:
+    from crawlers.spiders.zhihu import ENDPOINTS as EP
+    from crawlers.spiders.zhihu import detect_endpoint as detect
+
+    answer = {"type": "answer", "id": 42, "content": "<p>演示回答</p>", "voteup_count": 3,
+              "created_time": 1560650000, "author": {"id": "a1", "name": "演示用户"},
+              "question": {"id": 7, "title": "演示问题？", "type": "question"}}
+    raw = json.dumps(answer, ensure_ascii=False).encode()
+    assert detect(raw) == "answer"
+    items = EP["answer"](raw, now=datetime(2019, 6, 16, tzinfo=UTC))
+    posts = {i.post_id: i for i in items if isinstance(i, Post)}
+    assert posts["answer:42"].text == "演示回答"
+    assert posts["answer:42"].parent_post_id == "question:7"
+    assert posts["question:7"].kind == "thread"

@@ -58,6 +58,7 @@ from .comments import parse_comments_show, parse_hotflow
 from .legacy import parse_legacy_comments, parse_legacy_reposts, parse_legacy_search
 from .parsers import (
     Item,
+    card_mblogs,
     parse_ajax_longtext,
     parse_ajax_profile,
     parse_ajax_timeline,
@@ -123,7 +124,8 @@ _URL_HINTS = (
     ("mymblog", "ajax-timeline"), ("mblog/info/big", "legacy-reposts"),
     ("mblog-info-big", "legacy-reposts"), ("comment/big", "legacy-comments"),
     ("comment-big", "legacy-comments"), ("s.weibo.com", "legacy-search"),
-    ("107603", "timeline"), ("100103", "search"), ("type=uid", "profile"), ("type-uid", "profile"),
+    ("107603", "timeline"), ("230413", "timeline"), ("100103", "search"),
+    ("type=uid", "profile"), ("type-uid", "profile"),
 )
 
 
@@ -159,11 +161,7 @@ def _shape(payload: Any) -> str | None:
     if not isinstance(data, dict):
         return None
     if "cards" in data:
-        info = data.get("cardlistInfo") or {}
-        containerid = str(info.get("containerid", ""))
-        if containerid.startswith("107603"):
-            return "timeline"
-        return "search" if containerid else "cards"
+        return _cards_shape(data)
     if "userInfo" in data:
         return "profile"
     if "longTextContent" in data:
@@ -185,3 +183,23 @@ def _shape(payload: Any) -> str | None:
     if "text" in data and "created_at" in data:
         return "status"
     return None
+
+
+_TIMELINE_PREFIXES = ("107603", "230413")  # the profile's 微博 tab: old and new container ids
+_SEARCH_PREFIXES = ("100103",)
+
+
+def _cards_shape(data: dict[str, Any]) -> str:
+    """"timeline", "search" or "cards" (undecided) for a getIndex card list: by the containerid
+    prefix, else by shape: a timeline pages by ``since_id`` and has one author."""
+    info = data.get("cardlistInfo") or {}
+    containerid = str(info.get("containerid", "")) if isinstance(info, dict) else ""
+    if containerid.startswith(_TIMELINE_PREFIXES):
+        return "timeline"
+    if containerid.startswith(_SEARCH_PREFIXES):
+        return "search"
+    authors = {str((m.get("user") or {}).get("id")) for m in card_mblogs(data["cards"], None)
+               if isinstance(m.get("user"), dict)}
+    if isinstance(info, dict) and "since_id" in info and len(authors) == 1:
+        return "timeline"
+    return "search" if containerid else "cards"

@@ -7,6 +7,7 @@ the ``//@`` chain logic in ``reposts.py``.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, TypeAlias
@@ -22,6 +23,7 @@ from .urls import PLATFORM, detail_url, user_url
 
 __all__ = [
     "author_from_user",
+    "card_mblogs",
     "compact",
     "dedupe",
     "first_id",
@@ -198,33 +200,48 @@ def _statuses(mblogs: Iterable[Any], now: datetime) -> list[Item]:
     return dedupe([*posts, *related])
 
 
-def _cards(payload: Any, now: datetime, what: str) -> list[Item]:
+def card_mblogs(cards: Iterable[Any], skipped: Counter[str] | None) -> list[Any]:
+    """Posts of a card list: ``card_type`` 9 carries an ``mblog``, 11 is a group of cards (hot
+    posts, a timeline's pinned block, "相关用户"…) walked the same way. Any other type is counted
+    in ``skipped`` as ``unknown_card_type/<n>`` and skipped: one new card never costs the page."""
+    mblogs: list[Any] = []
+    for card in cards:
+        if not isinstance(card, Mapping):
+            continue
+        kind = card.get("card_type")
+        if kind == 9 and isinstance(card.get("mblog"), Mapping):
+            mblogs.append(card["mblog"])
+        elif kind == 11 and isinstance(card.get("card_group"), list):
+            mblogs.extend(card_mblogs(card["card_group"], skipped))
+        elif skipped is not None and kind != 9:
+            skipped[f"unknown_card_type/{kind}"] += 1
+    return mblogs
+
+
+def _cards(payload: Any, now: datetime, what: str, skipped: Counter[str] | None) -> list[Item]:
     data = payload_data(payload, what)
     if data is None:
         return []
     cards = data.get("cards")
     if not isinstance(cards, list):
         raise UnexpectedPayload(f"{what}: data.cards missing", platform=PLATFORM)
-    mblogs = []
-    for card in cards:
-        if not isinstance(card, Mapping):
-            continue
-        if card.get("card_type") == 9 and card.get("mblog"):
-            mblogs.append(card["mblog"])
-        elif card.get("card_type") == 11:  # a group: hot posts, "相关用户"…; only posts count
-            mblogs.extend(c["mblog"] for c in card.get("card_group") or [] if isinstance(c, Mapping)
-                          and c.get("mblog"))
-    return _statuses(mblogs, now)
+    return _statuses(card_mblogs(cards, skipped), now)
 
 
-def parse_search(payload: Any, *, now: datetime) -> list[Item]:
-    """m.weibo.cn keyword search (getIndex, containerid 100103…): posts, originals, authors."""
-    return _cards(payload, now, "search")
+def parse_search(payload: Any, *, now: datetime,
+                 skipped: Counter[str] | None = None) -> list[Item]:
+    """m.weibo.cn keyword search (getIndex, containerid 100103…): posts, originals, authors.
+
+    Cards other than posts and groups of posts are counted in ``skipped`` (when given).
+    """
+    return _cards(payload, now, "search", skipped)
 
 
-def parse_timeline(payload: Any, *, now: datetime) -> list[Item]:
-    """m.weibo.cn user timeline (getIndex, containerid 107603{uid})."""
-    return _cards(payload, now, "timeline")
+def parse_timeline(payload: Any, *, now: datetime,
+                   skipped: Counter[str] | None = None) -> list[Item]:
+    """m.weibo.cn user timeline (getIndex, containerid 107603{uid} or
+    230413{uid}_-_WEIBO_SECOND_PROFILE_WEIBO, whose posts come in card_type 11 groups)."""
+    return _cards(payload, now, "timeline", skipped)
 
 
 def parse_status(payload: Any, *, now: datetime) -> list[Item]:

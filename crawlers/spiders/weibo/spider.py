@@ -3,6 +3,7 @@ timelines and author profiles, through the pure parsers of this package."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -149,13 +150,17 @@ class WeiboSpider(PlatformSpider):
 
     # -- callbacks --------------------------------------------------------------------------
     def parse_search_page(self, response: Response, keyword: str, page: int) -> Iterator[Any]:
-        payload, items = self._run_parser(response, parse_search)
+        skipped: Counter[str] = Counter()
+        payload, items = self._run_parser(response, parse_search, skipped=skipped)
+        self._count_skipped(skipped)
         yield from self._listing(items)
         if self._next_page(payload, items, page):
             yield self._search(keyword, page + 1)
 
     def parse_timeline_page(self, response: Response, uid: str, page: int) -> Iterator[Any]:
-        payload, items = self._run_parser(response, parse_timeline)
+        skipped: Counter[str] = Counter()
+        payload, items = self._run_parser(response, parse_timeline, skipped=skipped)
+        self._count_skipped(skipped)
         yield from self._listing(items)
         if self._next_page(payload, items, page):
             yield self._timeline(uid, page + 1)
@@ -195,6 +200,12 @@ class WeiboSpider(PlatformSpider):
         yield from items
 
     # -- helpers ----------------------------------------------------------------------------
+    def _count_skipped(self, skipped: Counter[str]) -> None:
+        """Cards the parser skipped, as ``parse/weibo/<what>`` stats (e.g. unknown_card_type/58)."""
+        if self.crawler is not None and self.crawler.stats is not None:
+            for key, n in skipped.items():
+                self.crawler.stats.inc_value(f"parse/{self.name}/{key}", n)
+
     def _run_parser(self, response: Response, parser: Callable[..., list[Item]],
                     **context: Any) -> tuple[Any, list[Item]]:
         """Decode the JSON body and run ``parser`` through ``parse_safely``: a body it does not

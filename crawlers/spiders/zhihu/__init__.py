@@ -40,7 +40,7 @@ from crawlers.endpoints import Parser, body_parser, unknown_endpoint
 from .checks import check_response, load_json
 from .comments import parse_child_comments, parse_root_comments
 from .fields import next_page
-from .parsers import parse_answers, parse_article, parse_member, parse_search
+from .parsers import parse_answer, parse_answers, parse_article, parse_member, parse_search
 from .spider import ZhihuSpider
 from .urls import (
     PLATFORM,
@@ -87,6 +87,7 @@ ENDPOINTS: dict[str, Parser] = {
     "child_comments": _json(parse_child_comments),
     "member": _json(parse_member),
     "article": _json(parse_article),
+    "answer": _json(parse_answer),
 }
 
 # Spider arguments that crawl tests/fixtures/zhihu end to end (tingfeng demo): two search pages,
@@ -128,6 +129,8 @@ def detect_endpoint(body: bytes, url: str | None = None) -> str:
 def _detect(payload: Any) -> str | None:
     if not isinstance(payload, dict) or "error" in payload:
         return None
+    if payload.get("type") == "answer" and "question" in payload:
+        return "answer"
     if payload.get("type") == "article":
         return "article"
     if "url_token" in payload and "follower_count" in payload:

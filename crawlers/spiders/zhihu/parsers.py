@@ -17,7 +17,7 @@ from crawlers.items import Author, Post
 from .fields import author_of, by, data_list, html_text, to_int, unique, unix_time
 from .urls import PLATFORM
 
-__all__ = ["parse_answers", "parse_article", "parse_member", "parse_search"]
+__all__ = ["parse_answer", "parse_answers", "parse_article", "parse_member", "parse_search"]
 
 
 def _content(obj: dict[str, Any]) -> list[Post | Author]:
@@ -143,6 +143,18 @@ def parse_article(payload: dict[str, Any], *, now: datetime) -> list[Post | Auth
     ):
         raise UnexpectedPayload(
             "expected an article object (type 'article' with an id)", platform=PLATFORM
+        )
+    return _content(payload)
+
+
+def parse_answer(payload: dict[str, Any], *, now: datetime) -> list[Post | Author]:
+    """One answer (``/api/v4/answers/{id}``), its question (kind ``thread``) and its author.
+
+    :raises UnexpectedPayload: when the object is not an answer with its question.
+    """
+    if not isinstance(payload, dict) or payload.get("type") != "answer" or "id" not in payload:
+        raise UnexpectedPayload(
+            "expected an answer object (type 'answer' with an id)", platform=PLATFORM
         )
     return _content(payload)
 
