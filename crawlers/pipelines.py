@@ -67,7 +67,7 @@ class ValidatePipeline:
             if item.created_at is None:
                 assert self.crawler.stats is not None
                 self.crawler.stats.inc_value("validate/missing_created_at")  # kept, but counted
-            before = getattr(spider, "is_before_since", None)
+            before = getattr(spider, "too_old", None)
             if before is not None and before(item.created_at):
                 # `crawl --since 7d` bounds what is stored: search pages and timelines also
                 # carry years-old posts (a 2019 post in a 2026 search), which are not news

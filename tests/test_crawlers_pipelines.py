@@ -68,3 +68,25 @@ def test_a_spool_is_bound_to_the_store_it_was_meant_for(tmp_path: Path) -> None:
     store = open_store("memory://")
     assert replay_spool(store, right) == 0  # never replayed into another store
     assert list(wrong.glob("spool-*.jsonl"))
+
+
+def test_since_bounds_what_is_stored() -> None:
+    from datetime import UTC, datetime
+
+    from scrapy.exceptions import DropItem
+    from scrapy.utils.test import get_crawler
+
+    from crawlers.pipelines import ValidatePipeline
+    from crawlers.spiders.weibo.spider import WeiboSpider
+
+    crawler = get_crawler(WeiboSpider)
+    crawler.spider = WeiboSpider.from_crawler(crawler, keywords="听风", since="7d",
+                                              now="2026-11-20T12:00:00+00:00")
+    crawler.stats.open_spider()
+    pipeline = ValidatePipeline.from_crawler(crawler)
+    fresh = Post("weibo", "1", text="新", created_at=datetime(2026, 11, 19, tzinfo=UTC))
+    old = Post("weibo", "2", text="旧", created_at=datetime(2019, 6, 1, tzinfo=UTC))
+    assert pipeline.process_item(fresh) is fresh
+    with pytest.raises(DropItem, match="before_since"):
+        pipeline.process_item(old)
+    assert crawler.stats.get_value("validate/before_since") == 1
