@@ -260,6 +260,12 @@ def test_report_writes_html_and_csv_files(cli_store, tmp_path, capsys):
     assert main(["report", "topic", "--topic", "品牌A", "--since", "all", "--format", "csv",
                  "-o", str(csv_out)]) == 0
     assert csv_out.read_bytes().startswith(b"\xef\xbb\xbfrank,")
+    topic_html = tmp_path / "topic.html"
+    assert main(["report", "topic", "--topic", "品牌A", "--since", "all", "--format", "html",
+                 "--no-pictures", "-o", str(topic_html)]) == 0
+    page = topic_html.read_text(encoding="utf-8")
+    assert "<title>话题报告 · 品牌A</title>" in page and "KOL 报告" not in page
+    assert "<title>KOL 报告 · 品牌A</title>" in out.read_text(encoding="utf-8")
 
 
 def test_report_errors_name_the_fix(cli_store, capsys):

@@ -134,6 +134,10 @@ def run_report(args: argparse.Namespace) -> int:
         report = kol_report(store, topic=topic, since=since, until=until,
                             platform=args.platform or None, tier=args.tier or None, now=now,
                             k=k, post_filter=post_filter, pictures=pictures)
+        if args.report_kind == "topic":
+            import dataclasses
+
+            report = dataclasses.replace(report, title="话题报告")
     if report.post_count == 0:
         _progress(f"no posts for {topic!r} in the window: crawl first (`tingfeng crawl … "
                   f"--topic {topic}`) or widen --since")

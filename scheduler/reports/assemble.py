@@ -95,6 +95,7 @@ class KolReport:
     cascades: list[CascadeRow]
     net_sentiment: float | None
     notes: list[str] = field(default_factory=list)
+    title: str = "KOL 报告"  # "话题报告" for `report topic`
 
 
 def default_tier_of(author: Author) -> str | None:

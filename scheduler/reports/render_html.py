@@ -112,7 +112,7 @@ def render_html(report: KolReport, charts: Mapping[str, bytes] | None = None) ->
                "净情感", "首次出现"]
     body = tag(
         "body",
-        tag("h1", "KOL 报告 · ", report.topic),
+        tag("h1", report.title, " · ", report.topic),
         tag("p", f"{_when(report.since)} – {_when(report.until)} (北京时间) · 生成于 "
                  f"{_when(report.generated_at)}", [" · ", " · ".join(filters)] if filters else None,
             class_="meta"),
@@ -132,5 +132,5 @@ def render_html(report: KolReport, charts: Mapping[str, bytes] | None = None) ->
     )
     head = tag("head", tag("meta", charset="utf-8"),
                tag("meta", name="viewport", content="width=device-width, initial-scale=1"),
-               tag("title", "KOL 报告 · ", report.topic), tag("style", CSS))
+               tag("title", report.title, " · ", report.topic), tag("style", CSS))
     return "<!DOCTYPE html>\n" + tag("html", head, body, lang="zh-CN") + "\n"

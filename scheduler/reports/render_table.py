@@ -97,7 +97,7 @@ def _grid(headers: list[str], rows: list[list[str]], right: set[int], cap: int =
 def render_table(report: KolReport) -> str:
     """The report as aligned text for a terminal."""
     window = f"{_when(report.since)} – {_when(report.until)} (北京时间)"
-    out = [f"KOL 报告 · 话题: {clean(report.topic)}", f"时段: {window}",
+    out = [f"{report.title} · 话题: {clean(report.topic)}", f"时段: {window}",
            f"帖子 {report.post_count:,} · 账号 {report.author_count:,} · 净情感 "
            f"{_net(report.net_sentiment)}",
            "平台: " + (", ".join(f"{k} {v:,}" for k, v in sorted(report.platforms.items())) or "—"),
