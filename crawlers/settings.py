@@ -42,7 +42,11 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 COOKIES_ENABLED = True
+# No remote control of a crawl: the telnet console and Scrapy 2.19's HTTP remote-control server
+# (code execution; its token sits in a file any local process of the user can read) both hand
+# the crawl's settings, cookies included, to whoever connects. Also switched off in EXTENSIONS.
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = os.environ.get("TINGFENG_LOG_LEVEL", "INFO")
 
@@ -55,8 +59,15 @@ ITEM_PIPELINES = {
     "crawlers.pipelines.StorePipeline": 300,
 }
 EXTENSIONS = {
-    # Masks token=/key=/cookie values in every log line, Scrapy's own included.
+    # Masks token=/key=/cookie values in every log line (tracebacks too), Scrapy's own included.
     "crawlers.redact.RedactSecrets": 0,
+    # Extensions the crawls do not use (None removes them): remote control (see above), the
+    # memory debugger, and job-directory state and feed exports (crawls write to the store).
+    "scrapy.extensions.telnet.TelnetConsole": None,
+    "scrapy.extensions.remote_control.RemoteControl": None,
+    "scrapy.extensions.memdebug.MemoryDebugger": None,
+    "scrapy.extensions.spiderstate.SpiderState": None,
+    "scrapy.extensions.feedexport.FeedExporter": None,
 }
 LOGSTATS_INTERVAL = 15.0  # progress lines (pages/min, items/min) during long crawls
 

@@ -315,3 +315,37 @@ def test_a_failing_key_node_ranking_falls_back_to_reach(store):
     assert facts.rank == {("weibo", "A"): 1, ("weibo", "B"): 2}
     assert "key-node ranking failed (ArithmeticError)" in facts.notes[0]
     assert [c.size for c in facts.cascades] == [5]
+
+
+def _width_lookups(monkeypatch, call) -> int:
+    """How many characters ``call()`` measures (east_asian_width lookups)."""
+    import unicodedata
+
+    calls = [0]
+    real = unicodedata.east_asian_width
+
+    def counting(ch: str) -> str:
+        calls[0] += 1
+        return real(ch)
+
+    monkeypatch.setattr(unicodedata, "east_asian_width", counting)
+    call()
+    monkeypatch.setattr(unicodedata, "east_asian_width", real)
+    return calls[0]
+
+
+@pytest.mark.parametrize("where", ["report", "graph"])
+def test_cutting_a_huge_cell_is_linear(monkeypatch, where) -> None:
+    # A 40,000-character account name took 190 s in `tingfeng graph`: the cell was shortened
+    # one character at a time, measuring the whole rest each time.
+    from scheduler.cli.graph import _cell
+    from scheduler.reports.render_table import fit
+
+    cut = (lambda s: fit(s, 20)) if where == "report" else (lambda s: _cell(s, 20))
+    name = "名" * 40_000 + "\x1b[31m"
+    assert display_width(cut(name)) == 20 and cut(name).rstrip().endswith("…")
+    assert "\x1b" not in cut("\x1b[2J" + name)  # terminal escapes never reach the screen
+    small = _width_lookups(monkeypatch, lambda: cut("名" * 4_000))
+    huge = _width_lookups(monkeypatch, lambda: cut(name))
+    assert small <= 2 * 4_000 and huge <= 2 * 40_000
+    assert cut("品牌A") == "品牌A" + " " * 15 and cut("x" * 20) == "x" * 20

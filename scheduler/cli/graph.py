@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -142,16 +141,10 @@ def run_graph(args: argparse.Namespace) -> int:
     return 0
 
 
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
 def _cell(value: Any, width: int, right: bool = False) -> str:
-    text = "-" if value is None else str(value)
-    while _width(text) > width and len(text) > 1:
-        text = text[:-2] + "…"
-    pad = " " * max(width - _width(text), 0)
-    return pad + text if right else text + pad
+    from scheduler.reports.render_table import fit
+
+    return fit("-" if value is None else str(value), width, ">" if right else "<")
 
 
 def _num(x: float | None, fmt: str = ",.0f") -> str | None:

@@ -50,18 +50,28 @@ def clean(text: Any) -> str:
 
 
 def fit(text: str, width: int, align: str = "<") -> str:
-    """``text`` cut (with …) or padded to exactly ``width`` columns."""
+    """``text`` cut (with …) or padded to exactly ``width`` columns, in time linear in
+    ``len(text)`` (each character is measured once; a cut stops at ``width`` columns).
+
+    >>> fit("品牌A投诉", 6), fit("ab", 4, ">")
+    ('品牌A…', '  ab')
+    """
     text = clean(text)
-    if display_width(text) > width:
-        out, used = [], 0
-        for ch in text:
-            w = _char_width(ch)
-            if used + w > width - 1:
-                break
-            out.append(ch)
-            used += w
-        text = "".join(out) + "…"
-    pad = " " * (width - display_width(text))
+    kept: list[int] = []  # column width of each kept character
+    used = 0
+    for ch in text:
+        w = _char_width(ch)
+        if used + w > width:
+            break
+        kept.append(w)
+        used += w
+    else:
+        return " " * (width - used) + text if align == ">" else text + " " * (width - used)
+    while kept and used > width - 1:  # make room for the ellipsis (one column)
+        used -= kept.pop()
+    text = text[: len(kept)] + "…"
+    used += 1
+    pad = " " * max(width - used, 0)
     return pad + text if align == ">" else text + pad
 
 

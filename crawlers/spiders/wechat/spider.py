@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from crawlers.errors import UnexpectedPayload
 from crawlers.items import Author, Post
 from crawlers.spiders.base import PlatformSpider
 
@@ -163,6 +164,30 @@ class WechatSpider(PlatformSpider):
             "%s: skipping the %s (copy them from a logged-in WeChat session)", why, what
         )
 
+    def _text(self, response: Response) -> str | None:
+        """The decoded body, or None (counted and logged with the masked URL) when no charset
+        decodes it."""
+        got = self.parse_safely(
+            response, lambda: [decode_body(response.body, response.meta.get("real_url"))]
+        )
+        return got[0] if got else None
+
+    def _json(self, response: Response) -> dict[str, Any] | None:
+        """The JSON object of ``response``, or None when it is not one: counted and logged by
+        ``parse_safely`` like any unexpected payload, with the masked URL (the fetched one carries
+        the session's key, uin, pass_ticket and appmsg_token)."""
+
+        def one() -> list[dict[str, Any]]:
+            payload = load_json(response.body, response.meta.get("real_url"))
+            if not isinstance(payload, dict):
+                raise UnexpectedPayload(
+                    f"expected a JSON object, got {type(payload).__name__}", platform=PLATFORM
+                )
+            return [payload]
+
+        got = self.parse_safely(response, one)
+        return got[0] if got else None
+
     # -- list pages -----------------------------------------------------------------------------
     def _emit(self, items: list[Post | Author]) -> Iterator[Any]:
         """Authors as they are; posts through their article page when following is on."""
@@ -180,7 +205,9 @@ class WechatSpider(PlatformSpider):
                 yield item
 
     def parse_search_page(self, response: Response, keyword: str, page: int) -> Iterator[Any]:
-        text = decode_body(response.body, response.url)
+        text = self._text(response)
+        if text is None:
+            return
         items = self.parse_safely(response, sogou.parse_search, text, now=self.now)
         yield from self._emit(items)
         if items and sogou.has_next_page(text) and page < self.max_pages:
@@ -191,7 +218,9 @@ class WechatSpider(PlatformSpider):
             )
 
     def parse_wap_page(self, response: Response, keyword: str, page: int) -> Iterator[Any]:
-        payload = load_json(response.body, response.url)
+        payload = self._json(response)
+        if payload is None:
+            return
         items = self.parse_safely(response, sogou.parse_wap_search, payload, now=self.now)
         yield from self._emit(items)
         if items and page < min(self.max_pages, sogou.wap_total_pages(payload)):
@@ -202,7 +231,9 @@ class WechatSpider(PlatformSpider):
             )
 
     def parse_accounts_page(self, response: Response, keyword: str, page: int) -> Iterator[Any]:
-        text = decode_body(response.body, response.url)
+        text = self._text(response)
+        if text is None:
+            return
         authors = self.parse_safely(response, sogou.parse_accounts, text, now=self.now)
         yield from authors
         if self.follow_profiles:
@@ -218,9 +249,10 @@ class WechatSpider(PlatformSpider):
             )
 
     def parse_hot_page(self, response: Response, category: str, page: int) -> Iterator[Any]:
-        items = self.parse_safely(
-            response, sogou.parse_hot, decode_body(response.body, response.url), now=self.now
-        )
+        text = self._text(response)
+        if text is None:
+            return
+        items = self.parse_safely(response, sogou.parse_hot, text, now=self.now)
         yield from self._emit(items)
         if items and page < self.max_pages:
             yield self._request(
@@ -230,11 +262,11 @@ class WechatSpider(PlatformSpider):
             )
 
     def parse_msglist_page(self, response: Response) -> Iterator[Any]:
-        yield from self._emit(
-            self.parse_safely(
-                response, history.parse_msglist, decode_body(response.body), now=self.now
+        text = self._text(response)
+        if text is not None:
+            yield from self._emit(
+                self.parse_safely(response, history.parse_msglist, text, now=self.now)
             )
-        )
 
     def _history_done(self, items: list[Post | Author], page: int) -> bool:
         """History is newest first: stop at the page limit or when a page reaches ``since``."""
@@ -242,7 +274,9 @@ class WechatSpider(PlatformSpider):
         return not posts or page >= self.max_pages or self.too_old(posts[-1].created_at)
 
     def parse_profile_ext_page(self, response: Response, biz: str, page: int) -> Iterator[Any]:
-        payload = load_json(response.body, response.url)
+        payload = self._json(response)
+        if payload is None:
+            return
         items = self.parse_safely(response, history.parse_profile_ext, payload, now=self.now)
         yield from self._emit(items)
         offset = history.profile_ext_next(payload)
@@ -256,7 +290,9 @@ class WechatSpider(PlatformSpider):
     def parse_appmsg_page(
         self, response: Response, fakeid: str, begin: int, page: int
     ) -> Iterator[Any]:
-        payload = load_json(response.body, response.url)
+        payload = self._json(response)
+        if payload is None:
+            return
         items = self.parse_safely(response, history.parse_appmsg_list, payload, now=self.now)
         yield from self._emit(items)
         begin += _PAGE_SIZE
@@ -275,8 +311,9 @@ class WechatSpider(PlatformSpider):
     # -- article pages --------------------------------------------------------------------------
     def parse_article_page(self, response: Response, listed: Post | None) -> Iterator[Any]:
         url = listed.url if listed and listed.url else response.meta.get("real_url")
-        items = self.parse_safely(
-            response, parse_article, decode_body(response.body), now=self.now, url=url
+        text = self._text(response)
+        items = [] if text is None else self.parse_safely(
+            response, parse_article, text, now=self.now, url=url
         )
         if not items:
             if listed is not None:
@@ -325,7 +362,11 @@ class WechatSpider(PlatformSpider):
             yield fallback
 
     def parse_appmsgext_page(self, response: Response, article: Post) -> Iterator[Any]:
-        payload = load_json(response.body, response.url)
+        payload = self._json(response)
+        if payload is None:  # the counts are lost, not the article
+            self.count("article_fallback")
+            yield article
+            return
         yield from self.parse_safely(
             response, parse_appmsgext, payload, now=self.now, article=article
         ) or [article]
