@@ -25,7 +25,7 @@ __all__ = ["RedactSecrets", "install", "redact", "register_secrets"]
 SECRET_NAMES = ("token", "appmsg_token", "key", "pass_ticket", "uin", "wxtoken",
                 "SUB", "SUBP", "z_c0", "d_c0", "BDUSS", "STOKEN", "access_token", "password")
 _NAMES = "|".join(map(re.escape, SECRET_NAMES))
-# name=value in URLs and cookies; a value may be quoted (d_c0="AB…|1609"), then it ends at the quote.
+# name=value in URLs and cookies; a value may be quoted (d_c0="AB…|1609"): it ends at the quote.
 _SECRET = re.compile(rf"""(?<![A-Za-z0-9_])({_NAMES})=("[^"\n]*"?|[^&\s;'"<>]+)""")
 # 'name': 'value' as dict reprs and JSON show them (cb_kwargs, payloads in tracebacks).
 _SECRET_ITEM = re.compile(rf"""(["'])({_NAMES})\1(\s*:\s*)(["'])(?:(?!\4).)*\4""")
