@@ -108,8 +108,34 @@ def decode_html(body: bytes | str, content_type: str | None = None) -> str:
     exist); undeclared bytes are tried as UTF-8 and then GB18030 (a superset of GBK)."""
     if isinstance(body, str):
         return body
-    _, text = html_to_unicode(content_type, body, auto_detect_fun=_guess_encoding)
-    return text
+    encoding, text = html_to_unicode(content_type, body, auto_detect_fun=_guess_encoding)
+    return _redecode(body, encoding, text)
+
+
+def _redecode(body: bytes, declared: str, text: str) -> str:
+    """The bytes, not the declaration, where they disagree. Forums declare charsets they do not
+    use: GBK pages marked UTF-8 decode to U+FFFD, UTF-8 pages marked GBK decode to mojibake
+    without an error. Valid multi-byte UTF-8 almost never occurs by chance in GBK text, so bytes
+    that decode as UTF-8 are UTF-8; otherwise charset-normalizer judges a text full of U+FFFD.
+    """
+    if declared.lower().replace("-", "") in ("utf8", "ascii"):
+        if "\ufffd" not in text:
+            return text
+    elif body.isascii():
+        return text
+    try:
+        utf8 = body.decode("utf-8")
+    except UnicodeDecodeError:
+        utf8 = None
+    if utf8 is not None:
+        return utf8.removeprefix("\ufeff")
+    if "\ufffd" not in text:
+        return text
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(body).best()
+    guess = str(best) if best is not None else body.decode("gb18030", errors="replace")
+    return guess if guess.count("\ufffd") < text.count("\ufffd") else text
 
 
 def _guess_encoding(body: bytes) -> str:
