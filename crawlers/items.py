@@ -15,6 +15,7 @@ Records:
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeAlias
@@ -29,6 +30,7 @@ __all__ = [
     "Post",
     "PostKey",
     "PostScore",
+    "clean_text",
     "from_dict",
     "to_dict",
     "utcnow",
@@ -46,6 +48,41 @@ KINDS: tuple[str, ...] = ("original", "repost", "comment", "reply", "article", "
 def utcnow() -> datetime:
     """The current time as an aware UTC datetime."""
     return datetime.now(UTC)
+
+
+# Code points that break an output somewhere: C0 controls other than tab/newline/return (NUL,
+# ESC: not allowed in XML 1.0, terminal escapes), C1 controls, the noncharacters U+FFFE/U+FFFF,
+# and surrogates (half an emoji from a JSON "\ud83d" escape cannot be encoded at all).
+_UNSAFE = re.compile("[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\ufffe\\uffff\\ud800-\\udfff]")
+_CONTROLS = re.compile("[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\ufffe\\uffff]")
+
+
+def clean_text(text: str) -> str:
+    r"""Text every output can carry (UTF-8, XML 1.0, terminals, CSV): a valid surrogate pair
+    becomes its character, a lone surrogate U+FFFD, controls and noncharacters are dropped.
+    Applied once, to every string field of a Post or Author when it is made.
+
+    >>> clean_text("ok \ud83d\ude00 nul\x00 esc\x1b[31m tab\tend")
+    'ok 😀 nul esc[31m tab\tend'
+    >>> clean_text("half \ud83d") == "half \ufffd"
+    True
+    """
+    if not _UNSAFE.search(text):
+        return text
+    if any("\ud800" <= c <= "\udfff" for c in text):
+        text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return _CONTROLS.sub("", text)
+
+
+def _clean_fields(record: Any) -> None:
+    for f in dataclasses.fields(record):
+        value = getattr(record, f.name)
+        if isinstance(value, str):
+            cleaned = clean_text(value)
+            if cleaned is not value:
+                setattr(record, f.name, cleaned)
+        elif isinstance(value, list) and value and isinstance(value[0], str):
+            setattr(record, f.name, [clean_text(v) if isinstance(v, str) else v for v in value])
 
 
 @dataclass
@@ -88,6 +125,9 @@ class Post:
     risk_hits: list[str] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        _clean_fields(self)
+
     @property
     def key(self) -> PostKey:
         return (self.platform, self.post_id)
@@ -116,6 +156,9 @@ class Author:
     tier: str | None = None
     influence: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _clean_fields(self)
 
     @property
     def key(self) -> AuthorKey:
