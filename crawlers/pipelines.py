@@ -104,6 +104,7 @@ class StorePipeline:
         self.posts: list[Post] = []
         self.authors: list[Author] = []
         self.run_id = crawler.settings.get("CRAWL_RUN_ID") or uuid.uuid4().hex[:12]
+        self.lost = 0  # records neither stored nor spooled: the crawl then ends "items_lost"
         self.started_at = utcnow()
 
     @classmethod
@@ -172,7 +173,20 @@ class StorePipeline:
                 )
                 if attempt < self.retries:
                     await asyncio.sleep(min(2**attempt, 30))
-        path = spool(records, self.spool_dir)
+        try:
+            path = spool(records, self.spool_dir)
+        except OSError as exc:
+            # Neither stored nor spooled (disk full, read-only spool): the crawl must not end
+            # "finished" with these gone. Count them, say so, and stop collecting more.
+            self._stat(f"tingfeng/{stat}_lost", len(records))
+            message = (f"{len(records)} {stat} could be neither stored nor spooled to "
+                       f"{self.spool_dir} ({exc.strerror or exc}): free disk space or set "
+                       "STORE_SPOOL_DIR, then crawl again")
+            log.critical(message)
+            if self.crawler.stats is not None:
+                self.crawler.stats.set_value("tingfeng/close_message", message)
+            self.lost += len(records)
+            return
         self._stat("tingfeng/spooled", len(records))
         log.error(
             "store unavailable: %d %s spooled to %s; replayed on the next crawl",
@@ -189,7 +203,7 @@ class StorePipeline:
             topic=getattr(spider, "topic", None),
             started_at=self.started_at,
             finished_at=utcnow(),
-            finish_reason=reason,
+            finish_reason="items_lost" if self.lost else reason,
             args={k: getattr(spider, k) for k in ("keywords", "max_pages") if hasattr(spider, k)}
             | {"since": s.isoformat() if (s := getattr(spider, "since", None)) else None},
             stats={k: _jsonable(v) for k, v in stats.items()},

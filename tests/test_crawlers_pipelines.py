@@ -90,3 +90,40 @@ def test_since_bounds_what_is_stored() -> None:
     with pytest.raises(DropItem, match="before_since"):
         pipeline.process_item(old)
     assert crawler.stats.get_value("validate/before_since") == 1
+
+
+def test_a_batch_neither_stored_nor_spooled_fails_the_crawl_with_its_count(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+    import errno
+
+    from scrapy.utils.test import get_crawler
+
+    from crawlers.pipelines import StorePipeline
+    from crawlers.spiders.weibo.spider import WeiboSpider
+
+    def disk_full(records, spool_dir):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pipelines, "spool", disk_full)
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    down = open_store(f"sqlite:///{tmp_path / 'ok.db'}")  # where the run record goes
+    crawler = get_crawler(WeiboSpider, {"STORE_URI": f"sqlite:///{blocker / 'db.sqlite'}",
+                                        "STORE_RETRIES": 0,
+                                        "STORE_SPOOL_DIR": str(tmp_path / "spool")})
+    crawler.spider = WeiboSpider.from_crawler(crawler, keywords="听风")
+    crawler.stats.open_spider()
+    pipeline = StorePipeline.from_crawler(crawler)
+    pipeline.posts = _posts("1", "2", "3")
+    asyncio.run(pipeline._flush())
+    assert crawler.stats.get_value("tingfeng/posts_lost") == 3
+    assert "neither stored nor spooled" in crawler.stats.get_value("tingfeng/close_message")
+    recorded = []
+    monkeypatch.setattr(pipeline, "_connect", lambda: True)
+    pipeline.store = down
+    monkeypatch.setattr(down, "record_run", recorded.append)
+    pipeline.spider_closed(crawler.spider, "finished")
+    assert recorded[0].finish_reason == "items_lost"
+    assert recorded[0].stats["tingfeng/posts_lost"] == 3
