@@ -49,6 +49,15 @@ TARGETS: dict[str, float | None] = {
     "texts_per_s": 5000.0,
 }
 _FOLD = {"like": 1, "happiness": 1, "disgust": 0, "sadness": 0, "anger": 0, "fear": 0}
+# The six classes NLPCC emotion is scored on: like and happiness are one.
+_SIX = [e for e in NLPCC_EMOTIONS if e != "like"]
+
+
+def _nlpcc6(emotion: object) -> int:
+    """Class index of an emotion among :data:`_SIX`; no emotion (or an unknown one) is the
+    extra index ``len(_SIX)``, a miss for every class."""
+    e = "happiness" if emotion == "like" else emotion
+    return _SIX.index(e) if isinstance(e, str) and e in _SIX else len(_SIX)
 
 
 def dev_sets(data_dir: str | Path) -> dict[str, tuple[list[Row], list[Row]]]:
@@ -74,13 +83,9 @@ def dev_sets(data_dir: str | Path) -> dict[str, tuple[list[Row], list[Row]]]:
         if emotion and (t := strip_emoticons(r.text)):
             distant.append(Row(t, emotion, "weibo", "distant"))
     sets["distant"] = distant
-    out = {}
-    for name, rows in sets.items():
-        # the dev side is decided on the original text, so a stripped copy stays on its side
-        train_rows, dev_rows = split(rows)
-        out[name] = (train_rows, dev_rows)
-    weibo_train, weibo_dev = out["weibo"]
-    dev_texts = {strip_emoticons(r.text) for r in weibo_dev}
+    out = {name: split(rows) for name, rows in sets.items()}
+    # a stripped copy stays on the side of its original, so no dev text is trained on
+    dev_texts = {strip_emoticons(r.text) for r in out["weibo"][1]}
     for name in ("weibo_stripped", "distant"):
         rows = sets[name]
         out[name] = ([r for r in rows if r.text not in dev_texts],
@@ -151,17 +156,11 @@ def evaluate(model: SentimentModel, sets: dict[str, tuple[list[Row], list[Row]]]
     out["ece"] = calibration_error(all_p, all_y)[0] if all_p else None
     rows = sets["nlpcc_emotion"][1]
     results = model.score([r.text for r in rows])
-    merged = [e for e in NLPCC_EMOTIONS if e != "like"]  # like and happiness are one class
-
-    def cls(e: str | None) -> int:
-        e = "happiness" if e == "like" else e
-        return merged.index(e) if e in merged else len(merged)
-
     if any(r.emotion for r in results):
-        truth, pred = [cls(str(r.label)) for r in rows], [cls(r.emotion) for r in results]
-        out["emotion_macro_f1"] = macro_f1(truth, pred, len(merged))
+        truth, pred = [_nlpcc6(r.label) for r in rows], [_nlpcc6(r.emotion) for r in results]
+        out["emotion_macro_f1"] = macro_f1(truth, pred, len(_SIX))
         out["emotion_agreement"] = float(np.mean(np.array(truth) == np.array(pred)))
-        out["emotion_majority"] = float(np.mean(np.array(truth) == merged.index("happiness")))
+        out["emotion_majority"] = float(np.mean(np.array(truth) == _SIX.index("happiness")))
     else:
         out["emotion_macro_f1"] = None
     return out
@@ -337,15 +336,9 @@ def _emotion_threshold(model: TingfengModel, dev: list[Row]) -> float:
 
 def evaluate_emotions(model: SentimentModel, rows: list[Row]) -> float:
     """NLPCC macro-F1 over six classes (like and happiness merged) of ``rows``."""
-    merged = [e for e in NLPCC_EMOTIONS if e != "like"]
-
-    def cls(e: str | None) -> int:
-        e = "happiness" if e == "like" else e
-        return merged.index(e) if e in merged else len(merged)
-
     results = model.score([r.text for r in rows])
-    return macro_f1([cls(str(r.label)) for r in rows], [cls(r.emotion) for r in results],
-                    len(merged))
+    return macro_f1([_nlpcc6(r.label) for r in rows], [_nlpcc6(r.emotion) for r in results],
+                    len(_SIX))
 
 
 def evaluate_rows(model: SentimentModel, rows: Sequence[Row]) -> dict[str, Any]:
@@ -372,13 +365,7 @@ def evaluate_rows(model: SentimentModel, rows: Sequence[Row]) -> dict[str, Any]:
             "true_positive_share": float(np.mean(y)),
             "ece": calibration_error(s.tolist(), y.tolist())[0],
         }
-    merged = [e for e in NLPCC_EMOTIONS if e != "like"]
-
-    def cls(e: object) -> int:
-        e = "happiness" if e == "like" else e
-        return merged.index(e) if e in merged else len(merged)
-
-    truth, pred_e = [cls(r.label) for r in rows], [cls(r.emotion) for r in results]
-    return {"rows": len(rows), "emotion_macro_f1": macro_f1(truth, pred_e, len(merged)),
+    truth, pred_e = [_nlpcc6(r.label) for r in rows], [_nlpcc6(r.emotion) for r in results]
+    return {"rows": len(rows), "emotion_macro_f1": macro_f1(truth, pred_e, len(_SIX)),
             "emotion_agreement": float(np.mean(np.array(truth) == np.array(pred_e))),
             "no_emotion_share": float(np.mean([r.emotion is None for r in results]))}

@@ -25,11 +25,30 @@ from crawlers.storage.base import Store
 if TYPE_CHECKING:
     from crawlers.items import AuthorKey, PostKey, PostScore
 
-__all__ = ["SCHEMA_VERSION", "SqliteStore"]
+__all__ = ["SCHEMA_VERSION", "SqliteStore", "sqlite_path"]
 
 SCHEMA_VERSION = sql.SCHEMA_VERSION
 _PAGE = 1000  # rows per read query: memory stays flat however large the window
 _KEYS_PER_QUERY = 400  # (platform, id) pairs per IN list, well under SQLite's variable limit
+
+
+
+def sqlite_path(uri: str) -> str:
+    """The file an ``sqlite://`` URI names, as written (relative to the current folder unless it
+    starts with ``/`` or ``~``); ``:memory:`` for none.
+
+    :raises ConfigError: for a URI with a host (``sqlite://host/x.db``), naming both forms.
+
+    >>> sqlite_path("sqlite:///data/x.db"), sqlite_path("sqlite:////var/x.db")
+    ('data/x.db', '/var/x.db')
+    """
+    parts = urlsplit(uri)
+    if parts.netloc:
+        raise ConfigError(
+            f"bad SQLite store URI {uri!r}: use sqlite:///relative/path.db (three slashes) "
+            "or sqlite:////absolute/path.db (four)"
+        )
+    return unquote(parts.path)[1:] or ":memory:"
 
 
 class SqliteStore(Store):
@@ -64,13 +83,7 @@ class SqliteStore(Store):
     @classmethod
     def from_uri(cls, uri: str) -> SqliteStore:
         """``sqlite:///data/x.db`` (relative), ``sqlite:////var/x.db`` (absolute); ``~`` expands."""
-        parts = urlsplit(uri)
-        if parts.netloc:
-            raise ConfigError(
-                f"bad SQLite store URI {uri!r}: use sqlite:///relative/path.db (three slashes) "
-                "or sqlite:////absolute/path.db"
-            )
-        path = unquote(parts.path)[1:] or ":memory:"
+        path = sqlite_path(uri)
         return cls(path if path == ":memory:" else Path(path).expanduser())
 
     # -- connection -------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from crawlers.timeparse import parse_duration, parse_since
+from scheduler.monitors import PLATFORMS as MONITOR_PLATFORMS
 
 if TYPE_CHECKING:
     from scrapy.settings import Settings
@@ -13,12 +14,11 @@ if TYPE_CHECKING:
     from crawlers.storage import Store
 
 __all__ = [
-    "PLATFORMS", "TIERS", "check_settings", "open_cli_store", "parse_duration", "parse_since",
+    "PLATFORMS", "check_settings", "open_cli_store", "parse_duration", "parse_since",
     "past_since", "platform_arg", "settings_for", "tier_arg",
 ]
 
-PLATFORMS = ("weibo", "wechat", "zhihu", "forum")
-TIERS = ("head", "waist", "tail", "amateur")
+PLATFORMS = MONITOR_PLATFORMS
 
 
 def platform_arg(text: str) -> str:
@@ -30,9 +30,13 @@ def platform_arg(text: str) -> str:
 
 
 def tier_arg(text: str) -> str:
-    """argparse type: one influence tier, refused with the list when unknown."""
-    if text not in TIERS:
-        raise argparse.ArgumentTypeError(f"unknown tier {text!r}; use one of {', '.join(TIERS)}")
+    """argparse type: one influence tier (scoring.influence.Tier), refused with the list when
+    unknown. Imported here, not at module level: scoring loads numpy, and --help stays instant."""
+    from scoring.influence import Tier
+
+    tiers = [t.value for t in Tier]
+    if text not in tiers:
+        raise argparse.ArgumentTypeError(f"unknown tier {text!r}; use one of {', '.join(tiers)}")
     return text
 
 
@@ -75,7 +79,7 @@ def check_settings(settings: Any) -> list[str]:
 
     :raises ConfigError: naming the setting, the bad value (credentials masked) and the fix.
     """
-    from urllib.parse import unquote, urlsplit
+    from urllib.parse import urlsplit
 
     from crawlers.errors import ConfigError
     from crawlers.storage import BACKENDS
@@ -89,11 +93,10 @@ def check_settings(settings: Any) -> list[str]:
         raise ConfigError(f"store URI {mask_url(store)!r} (--store or TINGFENG_STORE) has no "
                           f"known scheme; use one of {known}, e.g. sqlite:////abs/path.db")
     if parts.scheme.lower() == "sqlite":
-        if parts.netloc:
-            raise ConfigError(f"bad SQLite store URI {store!r}: use sqlite:///relative/path.db "
-                              "(three slashes) or sqlite:////absolute/path.db (four)")
-        path = unquote(parts.path)[1:]
-        if path and path != ":memory:" and not path.startswith(("/", "~")):
+        from crawlers.storage.sqlite import sqlite_path
+
+        path = sqlite_path(store)
+        if path != ":memory:" and not path.startswith(("/", "~")):
             from pathlib import Path
 
             notes.append(f"store: {Path(path).resolve()} (sqlite:///{path} is relative to the "

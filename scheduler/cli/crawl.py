@@ -10,11 +10,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from scheduler.cli.common import past_since, settings_for
+from scheduler.cli.common import PLATFORMS, past_since, settings_for
 
 __all__ = ["FAILURE_REASONS", "PLATFORMS", "format_result", "register"]
 
-PLATFORMS = ("weibo", "wechat", "zhihu", "forum")
 # The typed soft failures of crawlers/errors.py; platforms also count informational stats
 # (platform/weibo/long_text…) that are not failures.
 FAILURE_REASONS = frozenset(
