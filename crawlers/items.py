@@ -217,8 +217,11 @@ class Monitor:
 class Alert:
     """An alert. ``alert_id`` identifies rule + monitor + window: saving it twice is a no-op.
 
-    ``status`` is "pending" until a mailer delivers it, then "sent"; a failed send leaves it
-    pending (``attempts`` counts tries) so nothing is lost while the mail server is down.
+    ``status`` is "pending" until every channel delivers it, then "sent"; a failed send leaves it
+    pending (``attempts`` counts tries) so nothing is lost while a channel is down.
+    ``deliveries`` records each channel's outcome by channel id (``{"status", "attempts",
+    "sent_at", "last_error"}``), so a retry resends only where it failed. ``claimed_by`` and
+    ``claimed_until`` are the delivery lease of ``Store.claim_alert``: one process at a time.
     """
 
     alert_id: str
@@ -237,6 +240,9 @@ class Alert:
     sent_at: datetime | None = None
     last_error: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    deliveries: dict[str, Any] = field(default_factory=dict)
+    claimed_by: str | None = None
+    claimed_until: datetime | None = None
 
 
 _DATETIME_FIELDS: dict[type, frozenset[str]] = {}

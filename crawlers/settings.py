@@ -142,6 +142,8 @@ MONITOR_LOOKBACK = 604800
 MONITOR_MAX_KEYWORDS = 16
 # Seconds a single crawl subprocess may run before it is stopped.
 MONITOR_CRAWL_TIMEOUT = 1800
+# Seconds a crawl stopped at its time limit (SIGTERM) gets to shut down before SIGKILL (> 0).
+CRAWL_KILL_GRACE = 30
 # Spike rules fire only when the upper-tail p-value against the baseline is at most this.
 ALERT_SPIKE_PVALUE = 0.01
 # Spike and share rules stay quiet below this many posts in the window.
@@ -166,6 +168,23 @@ ALERT_HISTORY_WEEKS = 4
 ALERT_DIGEST_ENABLED = os.environ.get("TINGFENG_DIGEST", "") in ("1", "true", "yes")
 # Hour of the day (MONITOR_TIMEZONE) the digest is sent.
 ALERT_DIGEST_HOUR = 9
+# Seconds one delivery may hold an alert (its claim) before another process may take it over.
+ALERT_CLAIM_SECONDS = 600
+# Language of reports, alerts and digests: zh_CN (default) or en.
+LANGUAGE = os.environ.get("TINGFENG_LANGUAGE", "zh_CN")
+# The web app's address, for links from alerts to dashboards and alert pages ("" = no links).
+WEB_BASE_URL = os.environ.get("TINGFENG_WEB_BASE_URL", "")
+
+# --- Tingfeng: chat and webhook channels --------------------------------------------------
+# Seconds per request to a chat robot or webhook.
+CHANNEL_TIMEOUT = 10.0
+# Multiplier of each robot's documented spacing (WeCom and DingTalk 3 s, Feishu 0.6 s); 0 = none.
+CHANNEL_PACE = 1.0
+# API roots, for private deployments and tests.
+WECOM_API_BASE = "https://qyapi.weixin.qq.com"
+DINGTALK_API_BASE = "https://oapi.dingtalk.com"
+FEISHU_API_BASE = "https://open.feishu.cn"
+LARK_API_BASE = "https://open.larksuite.com"
 
 # --- WeChat and Zhihu ---------------------------------------------------------------------
 # Secret: "uin=…&key=…&pass_ticket=…&appmsg_token=…" of a WeChat-client profile_ext request.

@@ -244,16 +244,31 @@ def save_alerts(store: Store, monitor: Monitor, results: Sequence[RuleResult], *
 def _deliver(store: Store, deps: _Deps, monitor: Monitor, posts: Sequence[Post], now: datetime,
              settings: Any) -> Any:
     from scheduler.notify import deliver_pending
+    from scheduler.reports.alerting import sample_posts
 
     mailer = deps.mailer or _CONTEXT.get("mailer") or _open_mailer(settings)
     monitors = {m.name: m for m in store.monitors()}
     draw = deps.charts or _sentiment_charts
 
-    def charts_for(m: Monitor) -> Mapping[str, bytes]:
-        return draw(posts, now) if m.name == monitor.name else {}
+    def charts_for(m: Monitor, alerts: Sequence[Alert]) -> Mapping[str, bytes]:
+        # The chart covers the alerts' own window, so what it shows is what fired.
+        if m.name != monitor.name:
+            return {}
+        starts = [a.window_start for a in alerts if a.window_start]
+        if draw is not _sentiment_charts:  # an injected drawer (tests) takes (posts, now)
+            return draw(posts, now)
+        return _sentiment_charts(posts, now, min(starts) if starts else None)
+
+    def posts_for(m: Monitor, alerts: Sequence[Alert]) -> Sequence[Post]:
+        if m.name != monitor.name:
+            return []
+        starts = [a.window_start for a in alerts if a.window_start]
+        since = min(starts) if starts else None
+        return sample_posts([p for p in posts if since is None or (
+            p.created_at is not None and p.created_at >= since)])
 
     return deliver_pending(store, mailer, monitors=monitors, now=now, charts_for=charts_for,
-                           settings=settings)
+                           posts_for=posts_for, settings=settings)
 
 
 def _finish(store: Store, monitor: Monitor, run: RunSummary, elapsed: float) -> None:
@@ -279,18 +294,22 @@ def _finish(store: Store, monitor: Monitor, run: RunSummary, elapsed: float) -> 
 
 
 # -- helpers ---------------------------------------------------------------------------------
-def _sentiment_charts(posts: Sequence[Post], now: datetime) -> dict[str, bytes]:
+def _sentiment_charts(posts: Sequence[Post], now: datetime,
+                      since: datetime | None = None) -> dict[str, bytes]:
+    """Sentiment counts from ``since`` (48 hours back by default) to ``now``, in 12 to 48 steps
+    of whole minutes, so a one-hour window is not one bar."""
     from scheduler.charts.timeline import plot_sentiment
 
-    start = (now - timedelta(hours=48)).replace(minute=0, second=0, microsecond=0)
-    hours = [start + timedelta(hours=i) for i in range(49)]
-    counts = {h: Counter[str]() for h in hours}
+    start = since or now - timedelta(hours=48)
+    span = max((now - start).total_seconds(), 60.0)
+    step = timedelta(minutes=max(1, int(span // 60 // 24) or 1))
+    buckets = [start + i * step for i in range(int(span // step.total_seconds()) + 1)]
+    counts = {b: Counter[str]() for b in buckets}
     for post in posts:
-        if post.created_at and post.created_at >= start:
-            hour = post.created_at.replace(minute=0, second=0, microsecond=0)
-            if hour in counts:
-                counts[hour][sentiment_label(post) or "unscored"] += 1
-    rows = [(h, c["positive"], c["neutral"], c["negative"]) for h, c in counts.items()]
+        if post.created_at and start <= post.created_at <= now:
+            slot = buckets[min(int((post.created_at - start) / step), len(buckets) - 1)]
+            counts[slot][sentiment_label(post) or "unscored"] += 1
+    rows = [(b, c["positive"], c["neutral"], c["negative"]) for b, c in counts.items()]
     return {"sentiment": plot_sentiment(rows)}
 
 

@@ -225,8 +225,12 @@ def validate_monitor(monitor: Monitor, *, platforms: Iterable[str] = PLATFORMS,
     if monitor.cron:
         _check_cron(monitor.cron, timezone)
     recipients = list(dict.fromkeys(r.strip() for r in monitor.recipients if r.strip()))
+    from scheduler.notify.channels import check_recipient, is_email
+
     for address in recipients:
-        if not _EMAIL.match(address):
+        if not is_email(address):
+            check_recipient(address)  # a chat robot or webhook; refuses literal secrets
+        elif not _EMAIL.match(address.removeprefix("mailto:")):
             raise ConfigError(f"bad email {address!r}: use a plain address like pr@example.com")
     thresholds = {str(k).upper(): _threshold_value(str(k).upper(), v)
                   for k, v in monitor.thresholds.items()}

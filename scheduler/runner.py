@@ -3,11 +3,18 @@
 A subprocess per crawl means no Twisted reactor reuse inside a long-lived scheduler, crash
 isolation and a clean memory footprint (Scrapy docs, "Common practices"). The crawl's stats are
 written by StorePipeline as a CrawlRun record; the runner finds it by the run id it passes in.
+
+A crawl past its time limit gets SIGTERM first (Scrapy's graceful shutdown: in-flight items are
+stored, the spool closed and the run recorded, finish reason "shutdown"), then SIGKILL if it is
+still running ``CRAWL_KILL_GRACE`` seconds later. The crawl runs in its own session, and both
+signals go to its whole process group, so whatever it started stops with it. POSIX only.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import math
 import os
 import signal
 import subprocess
@@ -19,15 +26,25 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from crawlers.errors import StoreError
+from crawlers.errors import ConfigError, StoreError
 from crawlers.storage import open_store
 
 if TYPE_CHECKING:
     from scrapy.settings import Settings
 
-__all__ = ["CrawlResult", "crawl_command", "run_crawl"]
+__all__ = [
+    "CrawlResult",
+    "Ended",
+    "Supervised",
+    "crawl_command",
+    "kill_grace",
+    "run_crawl",
+    "run_supervised",
+]
+
+log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Settings forwarded to the crawl subprocess when they differ from crawlers/settings.py.
@@ -44,9 +61,15 @@ FORWARDED = (
 )
 
 
+# How a supervised subprocess ended: on its own, after SIGTERM at its time limit (within the
+# grace period), or by SIGKILL once the grace period ran out.
+Ended = Literal["normal", "timeout-graceful", "timeout-killed"]
+
+
 @dataclass
 class CrawlResult:
-    """What one crawl did. ``finish_reason`` is Scrapy's ("finished", "login_required", …)."""
+    """What one crawl did. ``finish_reason`` is Scrapy's ("finished", "login_required", …;
+    "shutdown" after a graceful stop at the time limit); ``ended`` says how the process ended."""
 
     platform: str
     run_id: str
@@ -54,6 +77,11 @@ class CrawlResult:
     finish_reason: str | None = None
     stats: dict[str, Any] = field(default_factory=dict)
     log_tail: str = ""
+    ended: Ended = "normal"
+
+    @property
+    def timed_out(self) -> bool:
+        return self.ended != "normal"
 
     @property
     def ok(self) -> bool:
@@ -92,9 +120,12 @@ def run_crawl(
 ) -> CrawlResult:
     """Crawl ``platform`` in a subprocess and return its result (never raises for crawl trouble).
 
-    ``on_line`` receives each log line as it arrives (progress display); the last 40 lines are
-    kept in ``log_tail``.
+    ``timeout`` (seconds, None or 0 for none) stops the crawl as the module docstring describes;
+    ``result.ended`` tells how it ended. ``on_line`` receives each log line as it arrives
+    (progress display); the last 40 lines are kept in ``log_tail``. Raises ConfigError for a bad
+    ``CRAWL_KILL_GRACE`` before anything starts.
     """
+    grace = kill_grace(settings)
     run_id = f"{platform}-{uuid.uuid4().hex[:12]}"
     spider_args: dict[str, Any] = {
         "keywords": ",".join(keywords or []),
@@ -111,34 +142,30 @@ def run_crawl(
     env["SCRAPY_SETTINGS_MODULE"] = "crawlers.settings"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     tail: deque[str] = deque(maxlen=40)
+
+    def line_seen(line: str) -> None:
+        tail.append(line)
+        if on_line:
+            on_line(line)
+
     started = datetime.now(UTC)
-    with subprocess.Popen(
+    done = run_supervised(
         crawl_command(platform, spider_args, forwarded),
+        name=platform,
+        timeout=timeout,
+        grace=grace,
+        on_line=line_seen,
         cwd=REPO_ROOT,
         env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-    ) as proc:
-        # Reading the log blocks until the crawl ends, so the time limit is a watchdog.
-        watchdog = threading.Timer(timeout, proc.kill) if timeout else None
-        if watchdog:
-            watchdog.start()
-        try:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                tail.append(line.rstrip())
-                if on_line:
-                    on_line(line.rstrip())
-            returncode = proc.wait()
-        finally:
-            if watchdog:
-                watchdog.cancel()
-    if timeout and returncode == -signal.SIGKILL:
-        tail.append(f"crawl killed after {timeout}s (MONITOR_CRAWL_TIMEOUT)")
-    result = CrawlResult(platform, run_id, returncode, log_tail="\n".join(tail))
+    )
+    if done.ended == "timeout-graceful":
+        tail.append(f"crawl stopped after {timeout:g}s (MONITOR_CRAWL_TIMEOUT): "
+                    "SIGTERM, shut down gracefully")
+    elif done.ended == "timeout-killed":
+        tail.append(f"crawl killed after {timeout:g}s (MONITOR_CRAWL_TIMEOUT): SIGTERM, "
+                    f"then SIGKILL {grace:g}s later (CRAWL_KILL_GRACE)")
+    result = CrawlResult(platform, run_id, done.returncode, log_tail="\n".join(tail),
+                         ended=done.ended)
     try:
         with open_store(settings.get("STORE_URI")) as store:
             # The record is written by the crawl's StorePipeline with a start time after ours.
@@ -150,3 +177,165 @@ def run_crawl(
     except StoreError as exc:  # a result without stats is still a result
         result.log_tail += f"\n(could not read the crawl record: {exc})"
     return result
+
+
+def kill_grace(settings: Settings) -> float:
+    """``CRAWL_KILL_GRACE``: seconds between SIGTERM and SIGKILL, a number above 0."""
+    raw = settings.get("CRAWL_KILL_GRACE", 30)
+    try:
+        grace = float(raw)
+    except (TypeError, ValueError):
+        grace = math.nan
+    if not (grace > 0 and math.isfinite(grace)):
+        raise ConfigError(
+            f"CRAWL_KILL_GRACE={raw!r}: use the seconds a crawl gets between SIGTERM and "
+            "SIGKILL, a number above 0 (default 30)"
+        )
+    return grace
+
+
+@dataclass(frozen=True)
+class Supervised:
+    """How a ``run_supervised`` process ended: its exit status (negative: killed by that signal)
+    and whether the time limit stopped it."""
+
+    returncode: int
+    ended: Ended
+
+
+def run_supervised(
+    cmd: list[str],
+    *,
+    name: str,
+    timeout: float | None,
+    grace: float,
+    on_line: Callable[[str], None],
+    cwd: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Supervised:
+    """Run ``cmd`` in a new session, feed each output line (stdout and stderr, stripped) to
+    ``on_line`` and return how it ended.
+
+    Past ``timeout`` seconds (None or 0: no limit) its process group gets SIGTERM, then SIGKILL
+    if the leader is still running or the output still open ``grace`` seconds later. Once the
+    leader has exited, whatever is left of its group gets SIGKILL, so nothing it started
+    outlives the run. If reading is interrupted (Ctrl-C, ``on_line`` raising), the process is
+    stopped the same way before the exception propagates. The watchdog thread never outlives
+    the call.
+    """
+    if grace <= 0:
+        raise ValueError(f"grace must be above 0 seconds, not {grace!r}")
+    with subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        start_new_session=True,  # its own process group (pgid == pid), signalled as a whole
+    ) as proc:
+        # Reading the output blocks until the process ends, so the time limit is a watchdog.
+        assert proc.stdout is not None
+        output = proc.stdout
+        watchdog = _Watchdog(proc.pid, name, timeout or None, grace)
+        try:
+            for line in output:
+                on_line(line.rstrip())
+        except BaseException:
+            watchdog.stop_now()
+            output.close()  # nobody reads any more: let its writes fail, not block
+            raise
+        finally:
+            exited = False
+            try:
+                _wait_unreaped(proc.pid)
+                exited = True
+            finally:  # a second Ctrl-C while waiting: kill it now
+                watchdog.finish(exited)
+        returncode = proc.wait()
+    return Supervised(returncode, watchdog.ended)
+
+
+class _Watchdog:
+    """The thread that stops a process group past its time limit: SIGTERM, then SIGKILL.
+
+    Signals are sent under a lock and only before ``finish``, which the caller runs while the
+    leader is still unreaped (a zombie at worst), so its pid — the group id — is never reused
+    under us.
+    """
+
+    def __init__(self, pgid: int, name: str, timeout: float | None, grace: float) -> None:
+        self.pgid, self.name, self.timeout, self.grace = pgid, name, timeout, grace
+        self.ended: Ended = "normal"
+        self._why = f"{timeout:g}s timeout" if timeout else "no timeout"
+        self._lock = threading.Lock()
+        self._expire = threading.Event()  # time to stop (the limit, or an interruption)
+        self._done = threading.Event()  # the leader has exited: signal no more
+        self._interrupted = False
+        self._exited = False
+        self._thread = threading.Thread(target=self._run, name=f"crawl-watchdog-{name}",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop_now(self) -> None:
+        """The caller gave up reading: stop the process at once, not at the time limit."""
+        self._interrupted = True
+        self._expire.set()
+
+    def finish(self, exited: bool) -> None:
+        """The leader has ``exited`` (or the caller gives up waiting): kill what is left of the
+        group and join the thread."""
+        with self._lock:
+            self._done.set()
+            self._exited = exited
+            if not exited:
+                log.error("crawl %s (%s) interrupted again: sending SIGKILL to its process group",
+                          self.name, self._why)
+            _signal_group(self.pgid, signal.SIGKILL)
+        self._expire.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        self._expire.wait(self.timeout)
+        with self._lock:
+            if self._done.is_set():
+                return
+            if self._interrupted:
+                log.warning("crawl %s (%s) interrupted: sending SIGTERM to its process group, "
+                            "SIGKILL in %gs", self.name, self._why, self.grace)
+            else:
+                self.ended = "timeout-graceful"
+                log.warning("crawl %s passed its %s: sending SIGTERM to its process group, "
+                            "SIGKILL in %gs", self.name, self._why, self.grace)
+            _signal_group(self.pgid, signal.SIGTERM)
+        self._done.wait(self.grace)
+        with self._lock:
+            if self._done.is_set():
+                if self._exited:
+                    log.warning("crawl %s (%s) shut down gracefully after SIGTERM",
+                                self.name, self._why)
+                return
+            if not self._interrupted:
+                self.ended = "timeout-killed"
+            log.error("crawl %s (%s) still running %gs after SIGTERM: sending SIGKILL to its "
+                      "process group", self.name, self._why, self.grace)
+            _signal_group(self.pgid, signal.SIGKILL)
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:  # the group is already gone
+        pass
+    except OSError as exc:  # e.g. EPERM from a member that changed user; nothing more to do
+        log.warning("could not send %s to process group %d: %s", sig.name, pgid, exc)
+
+
+def _wait_unreaped(pid: int) -> None:
+    """Block until ``pid`` exits, leaving it a zombie so its pid (our group id) stays taken."""
+    try:
+        os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+    except ChildProcessError:  # reaped elsewhere (SIGCHLD ignored); nothing to wait for
+        pass

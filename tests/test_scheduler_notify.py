@@ -42,8 +42,10 @@ def smtp_server():
 
 
 def _alert(alert_id: str = "a1", monitor: str = "品牌A", **kw) -> Alert:
-    base = dict(rule="negative_spike", severity="critical", message="负面帖子占比 42%",
-                metric="posts/negative_ratio", value=0.42, threshold=0.3, created_at=NOW)
+    base = dict(rule="negative_spike", severity="critical", message="42 negative posts",
+                metric="posts/negative", value=42, threshold=20, created_at=NOW,
+                window_start=NOW - timedelta(hours=1), window_end=NOW,
+                details={"expected": 10.0, "ratio": 4.2, "baseline": "seasonal", "pvalue": 1e-4})
     base.update(kw)
     return Alert(alert_id, monitor, **base)
 
@@ -131,10 +133,13 @@ def test_alert_message_subject_parts_and_inline_chart_round_trip():
                               sender="listen@example.com", now=NOW, posts=[_hostile_post()])
     back = message_from_bytes(msg.as_bytes(policy=policy.SMTP), policy=policy.default)
     raw_subject = back.get("Subject", failobj="")
-    assert str(raw_subject) == "[听风][严重] 品牌A 负面舆情激增"
+    assert str(raw_subject) == "[听风][红色预警] 品牌A 负面舆情激增"
     assert back.get_content_type() == "multipart/alternative"
     text, html, images = _parts(back)
-    assert "负面帖子占比 42%" in text and "42.0%" in text and "11:00" in text
+    assert "出现 42 条负面帖子，是平常（约 10 条）的 4.2 倍" in text
+    assert "11:00" in text and "北京时间" in text
+    # what to do next, and no internal metric name or rule id reaches the reader
+    assert "下一步" in text and "posts/" not in text + html and "negative_share" not in html
     assert len(images) == 1 and images[0].get_content() == PNG
     cid = str(images[0]["Content-ID"]).strip().strip("<>")
     assert f'src="cid:{cid}"' in html
@@ -163,8 +168,8 @@ def test_several_alerts_take_the_most_severe_for_the_subject():
     alerts = [_alert("a1", severity="warning", rule="volume_spike"),
               _alert("a2", severity="critical", rule="risk_words")]
     msg = build_alert_message(alerts, _monitor(), sender="x@example.com", now=NOW)
-    assert msg["Subject"] == "[听风][严重] 品牌A 风险词命中 等2条预警"
-    assert msg["X-Tingfeng-Alerts"] == "a1 a2"
+    assert msg["Subject"] == "[听风][红色预警] 品牌A 风险词命中 等 2 条预警"
+    assert msg["X-Tingfeng-Alerts"] == "a2 a1"  # most severe first
 
 
 def test_digest_message_lists_metrics_and_alerts():
@@ -184,7 +189,7 @@ def test_smtp_mailer_delivers_to_a_real_server(smtp_server):
                               sender="listen@example.com", now=NOW, posts=[_hostile_post()])
     open_mailer(smtp_server.url).send(msg)
     [got] = smtp_server.messages
-    assert got["Subject"] == "[听风][严重] 品牌A 负面舆情激增"
+    assert got["Subject"] == "[听风][红色预警] 品牌A 负面舆情激增"
     assert smtp_server.envelopes == [("listen@example.com", ["pr@example.com"])]
     _, html, images = _parts(got)
     assert "&lt;script&gt;" in html and "<script" not in html
@@ -229,7 +234,7 @@ def test_outbox_mailer_writes_parseable_eml_files(tmp_path):
     files = sorted((tmp_path / "out").glob("*.eml"))
     assert len(files) == 2 and not list((tmp_path / "out").glob(".*"))
     back = message_from_bytes(files[0].read_bytes(), policy=policy.default)
-    assert back["Subject"] == "[听风][严重] 品牌A 负面舆情激增"
+    assert back["Subject"] == "[听风][红色预警] 品牌A 负面舆情激增"
 
 
 def test_outbox_that_cannot_be_written_is_a_mail_error(tmp_path):

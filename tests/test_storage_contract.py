@@ -5,6 +5,7 @@ Times are whole seconds: MongoDB keeps milliseconds, the others microseconds.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -295,6 +296,46 @@ def test_save_alert_dedupes_and_update_alert_changes_status(store):
     assert (again.status, again.sent_at, again.last_error) == ("pending", None, "SMTP 421")
     with pytest.raises(KeyError):
         store.update_alert(alert("missing", 0))
+
+
+def test_claim_alert_is_exclusive_until_the_lease_ends(store):
+    store.save_alert(alert("a1", 0))
+    now = T0 + timedelta(minutes=1)
+    mine = store.claim_alert("a1", "proc-a", now=now, lease_seconds=60)
+    assert mine is not None and (mine.claimed_by, mine.claimed_until) == (
+        "proc-a", now + timedelta(seconds=60))
+    assert store.claim_alert("a1", "proc-b", now=now + timedelta(seconds=59),
+                             lease_seconds=60) is None
+    renewed = store.claim_alert("a1", "proc-a", now=now + timedelta(seconds=30), lease_seconds=60)
+    assert renewed is not None and renewed.claimed_until == now + timedelta(seconds=90)
+    # a crashed holder's lease runs out and another process takes over
+    taken = store.claim_alert("a1", "proc-b", now=now + timedelta(seconds=90), lease_seconds=60)
+    assert taken is not None and taken.claimed_by == "proc-b"
+    assert store.claim_alert("missing", "proc-a", now=now, lease_seconds=60) is None
+
+
+def test_update_alert_with_owner_writes_only_for_the_holder(store):
+    store.save_alert(alert("a1", 0))
+    now = T0 + timedelta(minutes=1)
+    held = store.claim_alert("a1", "proc-a", now=now, lease_seconds=60)
+    assert held is not None
+    progress = {"mail:1a2b": {"status": "sent", "attempts": 1}}
+    stolen = dataclasses.replace(held, deliveries=progress)
+    assert store.update_alert(stolen, owner="proc-b") is False
+    assert store.alerts()[0].deliveries == {}
+    assert store.update_alert(dataclasses.replace(held, deliveries=progress, attempts=1),
+                              owner="proc-a") is True
+    [stored] = store.alerts()
+    assert (stored.deliveries, stored.attempts, stored.claimed_by) == (progress, 1, "proc-a")
+    done = dataclasses.replace(stored, status="sent", sent_at=now, claimed_by=None,
+                               claimed_until=None)
+    assert store.update_alert(done, owner="proc-a") is True
+    [sent] = store.alerts()
+    assert (sent.status, sent.claimed_by, sent.claimed_until) == ("sent", None, None)
+    # a sent alert cannot be claimed again, by anyone
+    assert store.claim_alert("a1", "proc-a", now=now, lease_seconds=60) is None
+    with pytest.raises(KeyError):
+        store.update_alert(alert("missing", 0), owner="proc-a")
 
 
 def test_alerts_are_filtered_oldest_first(store):

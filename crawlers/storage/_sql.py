@@ -128,6 +128,17 @@ RECORD_RUN = """INSERT OR REPLACE INTO runs (run_id, platform, topic, kind, star
 SAVE_ALERT = """INSERT INTO alerts (alert_id, monitor, status, created_at, doc)
     VALUES (?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO NOTHING"""
 UPDATE_ALERT = "UPDATE alerts SET status = ?, doc = json_patch(doc, ?) WHERE alert_id = ?"
+# Only while ``owner`` holds the claim: the check and the write are one statement.
+UPDATE_ALERT_OWNED = UPDATE_ALERT + " AND json_extract(doc, '$.claimed_by') = ?"
+# One UPDATE takes SQLite's write lock, so of two processes claiming at once one matches and the
+# other sees the claim; claimed_until is fixed-width UTC text, so text order is time order.
+CLAIM_ALERT = """UPDATE alerts SET doc = json_patch(doc, ?)
+    WHERE alert_id = ? AND status = 'pending' AND (
+        json_extract(doc, '$.claimed_by') IS NULL
+        OR json_extract(doc, '$.claimed_until') IS NULL
+        OR json_extract(doc, '$.claimed_until') <= ?
+        OR json_extract(doc, '$.claimed_by') = ?)
+    RETURNING doc"""
 SAVE_MONITOR = "INSERT OR REPLACE INTO monitors (name, doc) VALUES (?, ?)"
 
 # Post rows are (doc, extra, topics JSON, created_at, platform, post_id).

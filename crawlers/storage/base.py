@@ -66,10 +66,27 @@ class Store(abc.ABC):
         """Save a new alert. Returns False (and changes nothing) if ``alert_id`` already exists."""
 
     @abc.abstractmethod
-    def update_alert(self, alert: Alert) -> None:
-        """Replace a stored alert's status fields (status, attempts, sent_at, last_error).
+    def update_alert(self, alert: Alert, *, owner: str | None = None) -> bool:
+        """Replace a stored alert's status fields (status, attempts, sent_at, last_error,
+        deliveries, claimed_by, claimed_until).
+
+        With ``owner``, the write happens only while ``owner`` holds the alert's claim (see
+        :meth:`claim_alert`) and returns False otherwise: a process whose lease ran out and was
+        taken over cannot overwrite the new holder's progress. Without, it always writes.
 
         :raises KeyError: if no alert has that ``alert_id``.
+        """
+
+    @abc.abstractmethod
+    def claim_alert(self, alert_id: str, owner: str, *, now: datetime,
+                    lease_seconds: float) -> Alert | None:
+        """Atomically take the right to deliver one pending alert until ``now + lease_seconds``.
+
+        Succeeds, returning the alert as stored with ``claimed_by=owner``, only if it is pending
+        and unclaimed, its claim has expired (``claimed_until <= now``) or ``owner`` already
+        holds it (renewal). Otherwise (sent, held by another live claim, or unknown) returns None.
+        The check and the write are one atomic operation in every backend, so two processes —
+        on one machine or many — never both hold a claim: an alert is never delivered twice.
         """
 
     @abc.abstractmethod

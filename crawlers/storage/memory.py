@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from crawlers.items import Alert, Author, CrawlRun, Monitor, Post, from_dict
@@ -91,13 +91,30 @@ class MemoryStore(Store):
             self._alerts[alert.alert_id] = doc
         return True
 
-    def update_alert(self, alert: Alert) -> None:
+    def update_alert(self, alert: Alert, *, owner: str | None = None) -> bool:
         incoming = _doc_in(alert)
         with self._lock:
             doc = self._alerts.get(alert.alert_id)
             if doc is None:
                 raise KeyError(alert.alert_id)
-            _set_fields(doc, {k: incoming.get(k) for k in _ALERT_STATUS_FIELDS})
+            if owner is not None and doc.get("claimed_by") != owner:
+                return False
+            _set_fields(doc, {k: incoming.get(k) or None for k in _ALERT_STATUS_FIELDS})
+            return True
+
+    def claim_alert(self, alert_id: str, owner: str, *, now: datetime,
+                    lease_seconds: float) -> Alert | None:
+        with self._lock:
+            doc = self._alerts.get(alert_id)
+            if doc is None or doc.get("status") != "pending":
+                return None
+            holder, until = doc.get("claimed_by"), doc.get("claimed_until")
+            if holder not in (None, owner) and until is not None and until > utc_text(now):
+                return None
+            doc["claimed_by"] = owner
+            doc["claimed_until"] = utc_text(now + timedelta(seconds=lease_seconds))
+            claimed: Alert = from_dict(Alert, copy.deepcopy(doc))
+            return claimed
 
     def save_monitor(self, monitor: Monitor) -> None:
         doc = _doc_in(monitor)
@@ -234,7 +251,8 @@ class MemoryStore(Store):
             return out
 
 
-_ALERT_STATUS_FIELDS = ("status", "attempts", "sent_at", "last_error")
+_ALERT_STATUS_FIELDS = ("status", "attempts", "sent_at", "last_error", "deliveries", "claimed_by",
+                        "claimed_until")
 
 
 def _doc_in(record: Any) -> dict[str, Any]:

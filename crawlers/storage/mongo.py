@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 try:
     from bson.errors import BSONError
-    from pymongo import ASCENDING, MongoClient, UpdateOne
+    from pymongo import ASCENDING, MongoClient, ReturnDocument, UpdateOne
     from pymongo.errors import (
         BulkWriteError,
         ConnectionFailure,
@@ -192,17 +192,49 @@ class MongoStore(Store):
                 return False
         return True
 
-    def update_alert(self, alert: Alert) -> None:
+    def update_alert(self, alert: Alert, *, owner: str | None = None) -> bool:
         update = _set_unset({
             "status": alert.status,
             "attempts": alert.attempts,
             "sent_at": utc(alert.sent_at) if alert.sent_at else None,
             "last_error": alert.last_error,
+            "deliveries": alert.deliveries or None,
+            "claimed_by": alert.claimed_by,
+            "claimed_until": utc(alert.claimed_until) if alert.claimed_until else None,
         })
+        query: dict[str, Any] = {"alert_id": alert.alert_id}
+        if owner is not None:
+            query["claimed_by"] = owner
         with self._errors("update alert"):
-            result = self._alerts.update_one({"alert_id": alert.alert_id}, update)
-        if result.matched_count == 0:
-            raise KeyError(alert.alert_id)
+            result = self._alerts.update_one(query, update)
+            if result.matched_count == 1:
+                return True
+            if self._alerts.count_documents({"alert_id": alert.alert_id}, limit=1) == 0:
+                raise KeyError(alert.alert_id)
+        return False
+
+    def claim_alert(self, alert_id: str, owner: str, *, now: datetime,
+                    lease_seconds: float) -> Alert | None:
+        # find_one_and_update is atomic on one document: of two claimants one matches the filter
+        # and the other finds the claim already taken.
+        moment = utc(now)
+        query = {
+            "alert_id": alert_id,
+            "status": "pending",
+            "$or": [
+                {"claimed_by": None},
+                {"claimed_until": None},
+                {"claimed_until": {"$lte": moment}},
+                {"claimed_by": owner},
+            ],
+        }
+        update = {"$set": {"claimed_by": owner,
+                           "claimed_until": moment + timedelta(seconds=lease_seconds)}}
+        with self._errors("claim alert"):
+            doc = self._alerts.find_one_and_update(
+                query, update, projection={"_id": False}, return_document=ReturnDocument.AFTER
+            )
+        return None if doc is None else _record_out(Alert, doc)
 
     def save_monitor(self, monitor: Monitor) -> None:
         with self._errors("save monitor"):

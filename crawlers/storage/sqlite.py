@@ -10,7 +10,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -257,17 +257,35 @@ class SqliteStore(Store):
         with self._session(write=True) as conn:
             return conn.execute(sql.SAVE_ALERT, row).rowcount == 1
 
-    def update_alert(self, alert: Alert) -> None:
+    def update_alert(self, alert: Alert, *, owner: str | None = None) -> bool:
         patch = {
             "status": alert.status,
             "attempts": alert.attempts,
             "sent_at": utc_text(alert.sent_at) if alert.sent_at else None,
             "last_error": alert.last_error,
+            "deliveries": alert.deliveries or None,
+            "claimed_by": alert.claimed_by,
+            "claimed_until": utc_text(alert.claimed_until) if alert.claimed_until else None,
         }
+        row: tuple[Any, ...] = (alert.status, json_text(patch), alert.alert_id)
         with self._session(write=True) as conn:
-            row = (alert.status, json_text(patch), alert.alert_id)
-            if conn.execute(sql.UPDATE_ALERT, row).rowcount == 0:
+            if owner is not None:
+                if conn.execute(sql.UPDATE_ALERT_OWNED, (*row, owner)).rowcount == 1:
+                    return True
+            elif conn.execute(sql.UPDATE_ALERT, row).rowcount == 1:
+                return True
+            if conn.execute("SELECT 1 FROM alerts WHERE alert_id = ?",
+                            (alert.alert_id,)).fetchone() is None:
                 raise KeyError(alert.alert_id)
+            return False
+
+    def claim_alert(self, alert_id: str, owner: str, *, now: datetime,
+                    lease_seconds: float) -> Alert | None:
+        until = now + timedelta(seconds=lease_seconds)
+        patch = json_text({"claimed_by": owner, "claimed_until": utc_text(until)})
+        with self._session(write=True) as conn:
+            row = conn.execute(sql.CLAIM_ALERT, (patch, alert_id, utc_text(now), owner)).fetchone()
+        return None if row is None else from_dict(Alert, json.loads(row[0]))
 
     def save_monitor(self, monitor: Monitor) -> None:
         with self._session(write=True) as conn:

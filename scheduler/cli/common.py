@@ -106,4 +106,11 @@ def check_settings(settings: Any) -> list[str]:
         known = ", ".join(f"{k}://" for k in MAILERS)
         raise ConfigError(f"mail URL {mask_url(mail)!r} (MAIL_URL or TINGFENG_MAIL_URL) has no "
                           f"known scheme; use one of {known}")
+    from scheduler.i18n import check_language
+
+    check_language(settings.get("LANGUAGE"))
+    base = str(settings.get("WEB_BASE_URL") or "")
+    if base and urlsplit(base).scheme not in ("http", "https"):
+        raise ConfigError(f"WEB_BASE_URL={base!r} (TINGFENG_WEB_BASE_URL) must be an http(s) "
+                          "address such as https://tingfeng.example.com")
     return notes

@@ -44,8 +44,10 @@ def _definition_options(p: argparse.ArgumentParser, *, required: bool) -> None:
     when = p.add_mutually_exclusive_group(required=required)
     when.add_argument("--every", help="run interval: 30m, 2h, 1d (at least 1m)")
     when.add_argument("--cron", help="crontab schedule in MONITOR_TIMEZONE, e.g. '0 */2 * * *'")
-    p.add_argument("--alert-to", action="append", default=[], metavar="EMAILS",
-                   help="recipients, comma-separated or repeated")
+    p.add_argument("--alert-to", action="append", default=[], metavar="RECIPIENTS",
+                   help="recipients, comma-separated or repeated: emails, 'wecom://${KEY_VAR}', "
+                        "'dingtalk://${TOKEN_VAR}?secret=${SECRET_VAR}', 'feishu://${HOOK_VAR}', "
+                        "'https://host/path#secret=${VAR}' (keys stay in the environment)")
     p.add_argument("--threshold", action="append", default=[], metavar="NAME=VALUE",
                    help="per-monitor alert setting (repeatable); VALUE 'off' disables the rule")
 
@@ -97,7 +99,11 @@ def _limits(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _emails(values: list[str]) -> list[str]:
-    return [e.strip() for value in values for e in value.split(",") if e.strip()]
+    """Recipients from ``--alert-to`` values: email addresses and channel URIs, each checked
+    (a literal robot key or secret is refused: they belong in the environment)."""
+    from scheduler.notify.channels import check_recipient
+
+    return [check_recipient(e) for value in values for e in value.split(",") if e.strip()]
 
 
 def _apply(monitor: Monitor, args: argparse.Namespace) -> Monitor:

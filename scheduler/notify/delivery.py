@@ -1,24 +1,42 @@
-"""Deliver pending alerts: one email per monitor, retried with exponential backoff, never lost.
+"""Deliver pending alerts on every channel a monitor names — email, WeCom, DingTalk, Feishu,
+webhooks — one message per monitor and channel, retried with capped backoff, never lost, never
+sent twice.
 
-A failing mail server or store is logged and reported, never raised into the caller (spidermon's
-``Action.run``): the alerts stay pending in the store and the next delivery picks them up.
+Each delivery first *claims* the alerts it will send (``Store.claim_alert``: atomic in every
+backend, so two processes or threads never both send one), records each channel's outcome as
+soon as the channel confirms (``Alert.deliveries``), and releases the claim. A channel that
+failed is retried alone at its own pace (the wait the platform asked for, else
+``MAIL_RETRY_BASE·2^(n−1)`` capped at ``MAIL_RETRY_MAX``); the alert is "sent" once every
+channel confirmed. A process that dies mid-delivery leaves a claim that expires after
+``ALERT_CLAIM_SECONDS``. A failing channel or store is logged and reported, never raised into
+the caller (spidermon's ``Action.run``).
+
+One duplicate remains possible and is documented: a channel that accepted a message but whose
+answer never arrived (a timeout after the platform processed it). Webhook receivers can drop the
+repeat by its ``Idempotency-Key``; chat robots have no such key.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
+import os
+import socket
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from crawlers.errors import MailError, StoreError
+from crawlers.errors import ConfigError, MailError, StoreError
 from crawlers.items import Monitor
+from crawlers.storage._records import utc_text
+from scheduler.notify.channels import ChannelError, channel_id, is_email, open_channel
 from scheduler.notify.message import build_alert_message
 
 if TYPE_CHECKING:
+    import httpx
+
     from crawlers.items import Alert, Post
     from crawlers.storage import Store
     from scheduler.notify.mailers import Mailer
@@ -31,9 +49,9 @@ DEFAULT_SENDER = "tingfeng@localhost"
 DEFAULT_RETRY_BASE = 60.0
 DEFAULT_MAX_ATTEMPTS = 10
 DEFAULT_RETRY_MAX = 6 * 3600.0
-# Monitor jobs run in a thread pool and each delivers *every* pending alert: two deliveries at
-# once would both read an alert the other is still sending and mail it twice.
-_DELIVERY_LOCK = threading.Lock()
+DEFAULT_CLAIM_SECONDS = 600.0
+DEFAULT_CHANNEL_TIMEOUT = 10.0
+MAIL = "mail"
 
 
 @dataclass
@@ -48,6 +66,12 @@ class DeliveryReport:
     messages: int = 0
     exhausted: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    claimed_elsewhere: int = 0
+    by_channel: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def count(self, kind: str, outcome: str) -> None:
+        slot = self.by_channel.setdefault(kind, {"sent": 0, "failed": 0})
+        slot[outcome] = slot.get(outcome, 0) + 1
 
 
 def next_attempt_at(
@@ -88,56 +112,114 @@ def _as_list(value: Any) -> list[str]:
 
 
 def _safely(what: str, fn: Callable[..., Any], default: Any, *args: Any) -> Any:
-    # Charts and samples decorate the email; a bug in them must not hold an alert back.
+    # Charts and samples decorate the message; a bug in them must not hold an alert back.
     try:
         return fn(*args)
     except Exception:
-        log.exception("could not build %s for an alert email; sending without it", what)
+        log.exception("could not build %s for an alert message; sending without it", what)
         return default
 
 
-def _save(store: Store, alert: Alert, report: DeliveryReport) -> None:
-    try:
-        store.update_alert(alert)
-    except (StoreError, KeyError) as exc:
-        note = "; it may be sent again" if alert.status == "sent" else ""
-        log.error("could not record alert %s as %s: %s%s", alert.alert_id, alert.status, exc, note)
-        report.errors.append(f"store: {exc}")
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class _Policy:
+    sender: str
+    limit: int
+    base: float
+    cap: float
+    lease: float
+    extra_to: list[str]
+    settings: Mapping[str, Any]
+    base_url: str | None
+
+    def wait(self, attempts: int, asked: float | None) -> float:
+        backoff = min(self.base * 2.0 ** max(attempts - 1, 0), self.cap)
+        wait = max(asked, backoff) if asked is not None else backoff
+        return float(min(wait, max(self.cap, 1.0)))
 
 
 def deliver_pending(
-    store: Store, mailer: Mailer, *, monitors: Mapping[str, Monitor], now: datetime,
-    charts_for: Callable[[Monitor], Mapping[str, bytes]] | None = None,
+    store: Store, mailer: Mailer | None, *, monitors: Mapping[str, Monitor], now: datetime,
+    charts_for: Callable[..., Mapping[str, bytes]] | None = None,
     sender: str | None = None, max_attempts: int | None = None,
     retry_base: float | None = None, recipients: Sequence[str] | None = None,
     posts_for: Callable[[Monitor, Sequence[Alert]], Sequence[Post]] | None = None,
-    settings: Mapping[str, Any] | None = None,
+    settings: Mapping[str, Any] | None = None, client: httpx.Client | None = None,
 ) -> DeliveryReport:
-    """Send every due pending alert, grouped into one message per monitor.
+    """Send every due pending alert: one message per monitor and channel.
 
-    Success marks the group ``sent`` (``sent_at=now``); a MailError bumps ``attempts``, keeps the
-    error in ``last_error`` and leaves them pending until :func:`next_attempt_at`. Alerts past
-    ``max_attempts`` keep being retried (never dropped) and are reported as exhausted, with an
-    error in the log. Unset arguments come from ``settings`` (MAIL_FROM, MAIL_TO,
-    MAIL_RETRY_BASE, MAIL_RETRY_MAX, MAIL_MAX_ATTEMPTS), then defaults.
-    ``charts_for(monitor)`` gives inline charts, ``posts_for(monitor, alerts)`` sample posts.
+    A monitor's recipients are email addresses (one email to all of them and MAIL_TO) and
+    channel URIs (:mod:`scheduler.notify.channels`); a monitor with no recipient at all still
+    gets its email (MAIL_URL's outbox by default), so nothing fires unseen. Success on a
+    channel is recorded at once; a failure bumps ``attempts``, keeps the error in
+    ``last_error`` and waits; alerts past ``max_attempts`` keep being retried (never dropped)
+    and are reported as exhausted, with an error in the log. Unset arguments come from
+    ``settings`` (MAIL_FROM, MAIL_TO, MAIL_RETRY_BASE, MAIL_RETRY_MAX, MAIL_MAX_ATTEMPTS,
+    ALERT_CLAIM_SECONDS, CHANNEL_TIMEOUT, WEB_BASE_URL), then defaults.
+    ``charts_for(monitor, alerts)`` (or ``charts_for(monitor)``) gives inline email charts,
+    ``posts_for(monitor, alerts)`` the posts that matter.
     """
-    sender = sender or _setting(settings, "MAIL_FROM", DEFAULT_SENDER)
-    limit = int(max_attempts or _setting(settings, "MAIL_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS))
+    import httpx
+
+    settings = settings or {}
     base = float(retry_base if retry_base is not None
                  else _setting(settings, "MAIL_RETRY_BASE", DEFAULT_RETRY_BASE))
-    cap = float(_setting(settings, "MAIL_RETRY_MAX", DEFAULT_RETRY_MAX))
-    extra_to = _as_list(recipients if recipients is not None else _setting(settings, "MAIL_TO", []))
-    with _DELIVERY_LOCK:
-        return _deliver(store, mailer, monitors, now, charts_for, posts_for, sender, limit,
-                        (base, cap), extra_to)
+    policy = _Policy(
+        sender=sender or _setting(settings, "MAIL_FROM", DEFAULT_SENDER),
+        limit=int(max_attempts or _setting(settings, "MAIL_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS)),
+        base=base, cap=float(_setting(settings, "MAIL_RETRY_MAX", DEFAULT_RETRY_MAX)),
+        lease=float(_setting(settings, "ALERT_CLAIM_SECONDS", DEFAULT_CLAIM_SECONDS)),
+        extra_to=_as_list(recipients if recipients is not None
+                          else _setting(settings, "MAIL_TO", [])),
+        settings=settings, base_url=_setting(settings, "WEB_BASE_URL", None),
+    )
+    own_client = client is None
+    if client is None:
+        timeout = float(_setting(settings, "CHANNEL_TIMEOUT", DEFAULT_CHANNEL_TIMEOUT))
+        client = httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False)
+    try:
+        return _deliver(store, mailer, monitors, now, charts_for, posts_for, policy, client)
+    finally:
+        if own_client:
+            client.close()
 
 
-def _deliver(store: Store, mailer: Mailer, monitors: Mapping[str, Monitor], now: datetime,
-             charts_for: Callable[[Monitor], Mapping[str, bytes]] | None,
+def _channel_due(record: Mapping[str, Any] | None, alert: Alert, now: datetime,
+                 policy: _Policy) -> bool:
+    if record is None:  # never tried on this channel: the alert-level schedule (older records)
+        due = next_attempt_at(alert, policy.base, policy.cap)
+        return due is None or due <= now
+    if record.get("status") == "sent":
+        return False
+    at = record.get("next_at")
+    return at is None or str(at) <= utc_text(now)
+
+
+def _channels_of(monitor: Monitor, policy: _Policy) -> tuple[list[str], list[str], list[str]]:
+    """(email addresses, chat/webhook URIs, refused recipients) of a monitor."""
+    emails: list[str] = []
+    uris: list[str] = []
+    bad: list[str] = []
+    for raw in monitor.recipients:
+        text = raw.strip()
+        if not text:
+            continue
+        if is_email(text):
+            emails.append(text.removeprefix("mailto:"))
+        else:
+            uris.append(text)
+    for extra in policy.extra_to:
+        (emails if is_email(extra) else bad).append(extra)
+    return emails, uris, bad
+
+
+def _deliver(store: Store, mailer: Mailer | None, monitors: Mapping[str, Monitor], now: datetime,
+             charts_for: Callable[..., Mapping[str, bytes]] | None,
              posts_for: Callable[[Monitor, Sequence[Alert]], Sequence[Post]] | None,
-             sender: str, limit: int, backoff: tuple[float, float],
-             extra_to: list[str]) -> DeliveryReport:
+             policy: _Policy, client: httpx.Client) -> DeliveryReport:
     report = DeliveryReport()
     try:
         pending = store.alerts(status="pending")
@@ -148,45 +230,149 @@ def _deliver(store: Store, mailer: Mailer, monitors: Mapping[str, Monitor], now:
 
     groups: dict[str, list[Alert]] = {}
     for alert in pending:
-        due = next_attempt_at(alert, *backoff)
-        if alert.attempts >= limit:
+        if alert.attempts >= policy.limit:
             report.exhausted.append(alert.alert_id)
-        if due is None or due <= now:
-            groups.setdefault(alert.monitor, []).append(alert)
+        groups.setdefault(alert.monitor, []).append(alert)
 
+    owner = _owner()
     for name, alerts in groups.items():
         # A monitor removed since its alert fired still gets its alert delivered (to MAIL_TO).
         monitor = monitors.get(name) or Monitor(name=name, query="")
-        charts = _safely("charts", charts_for, {}, monitor) if charts_for else {}
-        posts = _safely("sample posts", posts_for, [], monitor, alerts) if posts_for else []
-        try:
-            message = build_alert_message(alerts, monitor, charts=charts, sender=sender, now=now,
-                                          posts=posts, recipients=extra_to)
-            mailer.send(message)
-        except MailError as exc:
-            error: str | None = str(exc)
-        except Exception as exc:  # a mailer or builder bug must not stop the other monitors
-            log.exception("alert email for monitor %r failed unexpectedly", name)
-            error = f"{type(exc).__name__}: {exc}"
-        else:
-            error = None
-        if error is None:
-            report.sent += len(alerts)
-            report.messages += 1
-            for a in alerts:
-                _save(store, dataclasses.replace(a, status="sent", sent_at=now,
-                                                 attempts=a.attempts + 1, last_error=None), report)
-            log.info("sent %d alert(s) for monitor %r via %r", len(alerts), name, mailer)
+        emails, uris, _bad = _channels_of(monitor, policy)
+        targets = ([MAIL] if emails or not uris else []) + uris
+        ids = {t: (MAIL if t == MAIL else channel_id(t)) for t in targets}
+        due = [a for a in alerts
+               if any(_channel_due(a.deliveries.get(ids[t]), a, now, policy) for t in targets)]
+        held = _claim(store, due, owner, now, policy, report)
+        if not held:
             continue
-        report.failed += len(alerts)
-        report.errors.append(error)
-        log.warning("alert email for monitor %r not sent (will retry): %s", name, error)
-        for a in alerts:
-            _save(store, dataclasses.replace(a, attempts=a.attempts + 1, last_error=error[:500]),
-                  report)
+        posts = _safely("sample posts", posts_for, [], monitor, held) if posts_for else []
+        for target in targets:
+            cid = ids[target]
+            batch = [a for a in held if _channel_due(a.deliveries.get(cid), a, now, policy)]
+            if not batch:
+                continue
+            error, wait = _send(target, batch, monitor, posts, emails, mailer, charts_for,
+                                now, policy, client)
+            kind = cid.split(":", 1)[0]
+            for i, a in enumerate(batch):
+                before = a.deliveries.get(cid) or {"attempts": a.attempts}
+                tries = int(before.get("attempts", 0)) + 1
+                if error is None:
+                    record = {"status": "sent", "attempts": tries, "sent_at": utc_text(now)}
+                else:
+                    delay = policy.wait(tries, wait)
+                    record = {"status": "pending", "attempts": tries, "last_error": error[:300],
+                              "next_at": utc_text(now + timedelta(seconds=delay))}
+                held[held.index(a)] = updated = dataclasses.replace(
+                    a, deliveries={**a.deliveries, cid: record},
+                    attempts=max(a.attempts, tries), last_error=(
+                        error[:500] if error is not None else a.last_error))
+                batch[i] = updated
+                _save(store, updated, owner, report)
+            if error is None:
+                report.messages += 1
+                report.count(kind, "sent")
+                log.info("sent %d alert(s) for monitor %r via %s", len(batch), name, kind)
+            else:
+                report.count(kind, "failed")
+                report.errors.append(error)
+                log.warning("alert message for monitor %r via %s not sent (will retry): %s",
+                            name, kind, error)
+        for a in held:
+            complete = all((a.deliveries.get(ids[t]) or {}).get("status") == "sent"
+                           for t in targets)
+            final = dataclasses.replace(
+                a, claimed_by=None, claimed_until=None,
+                status="sent" if complete else "pending",
+                sent_at=now if complete else a.sent_at,
+                last_error=None if complete else a.last_error)
+            if complete:
+                report.sent += 1
+            else:
+                report.failed += 1
+            _save(store, final, owner, report)
     if report.exhausted:
         log.error("%d alert(s) still unsent after MAIL_MAX_ATTEMPTS=%d tries (kept pending, "
-                  "retried every MAIL_RETRY_MAX at most): %s; check MAIL_URL and the mail server",
-                  len(report.exhausted), limit, ", ".join(report.exhausted[:10]))
+                  "retried every MAIL_RETRY_MAX at most): %s; check the channel set-up "
+                  "(MAIL_URL, robot keys and secrets)", len(report.exhausted), policy.limit,
+                  ", ".join(report.exhausted[:10]))
     report.pending = len(pending) - report.sent
     return report
+
+
+def _claim(store: Store, alerts: Sequence[Alert], owner: str, now: datetime, policy: _Policy,
+           report: DeliveryReport) -> list[Alert]:
+    held = []
+    for a in alerts:
+        try:
+            got = store.claim_alert(a.alert_id, owner, now=now, lease_seconds=policy.lease)
+        except StoreError as exc:
+            log.warning("store unavailable, alert %s postponed: %s", a.alert_id, exc)
+            report.errors.append(f"store: {exc}")
+            continue
+        if got is None:
+            report.claimed_elsewhere += 1
+        else:
+            held.append(got)
+    return held
+
+
+def _send(target: str, alerts: Sequence[Alert], monitor: Monitor, posts: Sequence[Post],
+          emails: Sequence[str], mailer: Mailer | None,
+          charts_for: Callable[..., Mapping[str, bytes]] | None, now: datetime,
+          policy: _Policy, client: httpx.Client) -> tuple[str | None, float | None]:
+    """Send one message; (None, None) when confirmed, else (error, the wait asked for)."""
+    from scheduler.i18n import wording_for
+    from scheduler.notify.card import build_card
+
+    try:
+        words = wording_for(policy.settings)
+        if target == MAIL:
+            if mailer is None:
+                return "no mailer configured (set MAIL_URL)", None
+            charts = _safely("charts", _charts, {}, charts_for, monitor, alerts) if charts_for \
+                else {}
+            message = build_alert_message(alerts, monitor, charts=charts, sender=policy.sender,
+                                          now=now, posts=posts, recipients=[*emails,
+                                                                            *policy.extra_to],
+                                          words=words, base_url=policy.base_url)
+            mailer.send(message)
+            return None, None
+        card = build_card(alerts, monitor, now=now, posts=posts, base_url=policy.base_url,
+                          words=words)
+        open_channel(target, policy.settings, client).send(card)
+        return None, None
+    except ChannelError as exc:
+        if exc.config:
+            log.error("alert channel %s refused the message: %s; fix the robot set-up",
+                      channel_id(target), exc)
+        return str(exc), exc.retry_after
+    except (MailError, ConfigError) as exc:
+        return str(exc), None
+    except Exception as exc:  # a channel or builder bug must not stop the other monitors
+        log.exception("alert message for monitor %r failed unexpectedly", monitor.name)
+        return f"{type(exc).__name__}: {exc}", None
+
+
+def _charts(charts_for: Callable[..., Mapping[str, bytes]], monitor: Monitor,
+            alerts: Sequence[Alert]) -> Mapping[str, bytes]:
+    import inspect
+
+    try:
+        takes_alerts = len(inspect.signature(charts_for).parameters) >= 2
+    except (TypeError, ValueError):
+        takes_alerts = False
+    return charts_for(monitor, alerts) if takes_alerts else charts_for(monitor)
+
+
+def _save(store: Store, alert: Alert, owner: str, report: DeliveryReport) -> None:
+    try:
+        if not store.update_alert(alert, owner=owner):
+            log.warning("alert %s: delivery claim lost (another process took it over after "
+                        "ALERT_CLAIM_SECONDS); its progress stays with the new holder",
+                        alert.alert_id)
+    except (StoreError, KeyError) as exc:
+        note = "; it may be sent again" if alert.status == "sent" else ""
+        log.error("could not record alert %s as %s: %s%s", alert.alert_id, alert.status, exc, note)
+        report.errors.append(f"store: {exc}")

@@ -15,6 +15,10 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from typing import TYPE_CHECKING, Any
 
+from scheduler.i18n import Wording
+from scheduler.notify.card import CardPost, build_card
+from scheduler.notify.channels import is_email
+from scheduler.notify.wording import platform_name, severity_name
 from scheduler.reports.markup import Markup, multiline, safe_url, tag
 
 if TYPE_CHECKING:
@@ -89,8 +93,9 @@ def _top(alerts: Sequence[Alert]) -> Alert:
 def _recipients(monitor: Monitor | None, fallback: Sequence[str]) -> list[str]:
     out = []
     for raw in [*(monitor.recipients if monitor else []), *fallback]:
-        if _HEADER_JUNK.search(raw):
+        if _HEADER_JUNK.search(raw) or not is_email(raw):
             continue
+        raw = raw.removeprefix("mailto:")
         _, addr = parseaddr(raw)
         if "@" in addr and addr not in out:
             out.append(addr)
@@ -157,60 +162,77 @@ def _sample_text(post: Post) -> str:
 def build_alert_message(
     alerts: Sequence[Alert], monitor: Monitor, *, charts: Mapping[str, bytes] | None = None,
     sender: str, now: datetime, posts: Sequence[Post] | None = None,
-    recipients: Sequence[str] = (), max_samples: int = 5,
+    recipients: Sequence[str] = (), max_samples: int = 5, words: Wording | None = None,
+    base_url: str | None = None,
 ) -> EmailMessage:
-    """One email for a monitor's alerts: subject like ``[听风][严重] 品牌A 负面舆情激增``.
+    """One email for a monitor's alerts: subject like ``[听风][红色预警] 品牌A 负面舆情激增``.
 
-    ``charts`` (name → PNG) are shown inline, ``"sentiment"`` first; ``posts`` are sample
-    posts quoted with links, in the order given (the caller picks, e.g. most negative first).
-    ``recipients`` are added to the monitor's own.
+    The body is the alert card (:func:`scheduler.notify.card.build_card`): what happened in a
+    sentence per alert, why, the posts that matter (``posts``, in the order given, quoted with
+    links), the next step and links into the web app when ``base_url`` is set; ``charts``
+    (name → PNG) are shown inline, ``"sentiment"`` first. ``recipients`` are added to the
+    monitor's own email addresses.
     """
     if not alerts:
         raise ValueError("build_alert_message needs at least one alert")
     charts = dict(charts or {})
-    top = _top(alerts)
-    level = SEVERITY_LABELS.get(top.severity, header_text(top.severity, 10))
-    more = f" 等{len(alerts)}条预警" if len(alerts) > 1 else ""
-    subject = (f"[听风][{level}] {header_text(monitor.name, 60)} "
-               f"{header_text(_title(top), 60)}{more}")
+    card = build_card(alerts, monitor, now=now, posts=list(posts or [])[:max_samples],
+                      base_url=base_url, words=words)
+    w = card.words
+    level = severity_name(card.severity, w)
+    subject = (f"[{w('听风')}][{level}] {header_text(monitor.name, 60)} "
+               f"{header_text(card.title, 80)}")
     msg, domain = _new_message(subject, sender, _recipients(monitor, recipients), now, monitor.name)
-    msg["X-Tingfeng-Alerts"] = header_text(" ".join(a.alert_id for a in alerts), 900)
-    samples = list(posts or [])[:max_samples]
+    msg["X-Tingfeng-Alerts"] = header_text(" ".join(card.alert_ids), 900)
+    msg["X-Tingfeng-Severity"] = card.severity
     cids = _chart_cids(charts, domain)
+    window = w.window(card.window_start, card.window_end)
 
-    lines = [f"听风预警 · 监测: {header_text(monitor.name)}",
-             f"时间: {_china_time(now)} (北京时间)", ""]
-    for a in alerts:
-        lines.append(f"[{SEVERITY_LABELS.get(a.severity, a.severity)}] {_plain(_title(a))}")
-        lines.append(f"  {_plain(a.message)}")
-        if a.metric:
-            lines.append(f"  {a.metric} = {_number(a.value, a.metric)}"
-                         f" (阈值 {_number(a.threshold, a.metric)})")
-        if a.window_start or a.window_end:
-            lines.append(f"  窗口: {_china_time(a.window_start)} – {_china_time(a.window_end)}")
-    if samples:
-        lines += ["", "样本帖子:"] + [_sample_text(p) for p in samples]
-    lines += ["", f"查询: {_plain(monitor.query)}"]
+    lines = [f"{w('听风预警')} · {w('监测')}: {_plain(monitor.name)}"]
+    lines += [f"{w('时段')}: {window}", ""] if card.window_end else [""]
+    lines += [f"[{level}] " + _plain(s) for s in card.summary]
+    if card.reasons:
+        lines += ["", w("原因") + ":"] + [f"  - {_plain(r)}" for r in card.reasons]
+    if card.posts:
+        lines += ["", w("重点帖子") + ":"] + [_card_post_text(p, w) for p in card.posts]
+    lines += ["", w("下一步") + ":"] + [f"  {_plain(s)}" for s in card.next_steps]
+    lines += [f"{label}: {url}" for label, url in card.links.items()]
+    lines += ["", f"{w('查询')}: {_plain(monitor.query)}"]
 
-    rows = [tag("tr", tag("th", "级别"), tag("th", "预警"), tag("th", "说明"), tag("th", "指标"))]
-    for a in alerts:
-        metric = (f"{a.metric} = {_number(a.value, a.metric)} "
-                  f"(阈值 {_number(a.threshold, a.metric)})")
-        rows.append(tag("tr",
-                        tag("td", SEVERITY_LABELS.get(a.severity, a.severity),
-                            class_=f"sev-{a.severity}" if a.severity.isalnum() else None),
-                        tag("td", _title(a)), tag("td", multiline(a.message)),
-                        tag("td", metric if a.metric else "—")))
+    colour = card.colours[0]
     body = tag("html", tag("head", tag("meta", charset="utf-8"), tag("style", CSS)), tag(
         "body",
-        tag("h2", "听风预警 · ", monitor.name),
-        tag("p", f"{_china_time(now)} (北京时间) · 查询: ", tag("code", monitor.query),
-            class_="meta"),
-        tag("table", rows),
+        tag("h2", tag("span", f"【{level}】", style=f"color:{colour}"), monitor.name, " · ",
+            card.title),
+        tag("p", f"{w('时段')}: {window}", class_="meta") if card.window_end else None,
+        [tag("p", tag("strong", s)) for s in card.summary],
+        [tag("h3", w("原因")), tag("ul", [tag("li", r) for r in card.reasons])]
+        if card.reasons else None,
         _chart_imgs(charts, cids),
-        [tag("h3", "样本帖子"), [_sample_html(p) for p in samples]] if samples else None,
-    ), lang="zh-CN")
+        [tag("h3", w("重点帖子")), [_card_post_html(p, w) for p in card.posts]]
+        if card.posts else None,
+        tag("h3", w("下一步")), [tag("p", s) for s in card.next_steps],
+        tag("p", [[tag("a", label, href=url), " "] for label, url in card.links.items()])
+        if card.links else None,
+        tag("p", f"{w('查询')}: ", tag("code", monitor.query), class_="meta"),
+    ), lang="zh-CN" if w.lang == "zh_CN" else "en")
     return _attach(msg, "\n".join(lines) + "\n", body, charts, cids)
+
+
+def _card_post_html(post: CardPost, w: Wording) -> Markup:
+    link = safe_url(post.url)
+    meta = [f"{platform_name(post.platform, w)} · ", post.author,
+            f" · {w.time(post.created_at)}"]
+    if link:
+        meta += [" · ", tag("a", w("原文"), href=link)]
+    return tag("blockquote", multiline(post.text), tag("div", meta, class_="meta"))
+
+
+def _card_post_text(post: CardPost, w: Wording) -> str:
+    link = safe_url(post.url)
+    return (f"> {_plain(post.text)}\n  — {_plain(post.author)}, "
+            f"{platform_name(post.platform, w)}, {w.time(post.created_at)}"
+            + (f"\n  {link}" if link else ""))
 
 
 def build_digest_message(
