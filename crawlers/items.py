@@ -211,6 +211,7 @@ class Monitor:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     last_run_at: datetime | None = None
+    collected_until: datetime | None = None
 
 
 @dataclass
@@ -222,6 +223,8 @@ class Alert:
     ``deliveries`` records each channel's outcome by channel id (``{"status", "attempts",
     "sent_at", "last_error"}``), so a retry resends only where it failed. ``claimed_by`` and
     ``claimed_until`` are the delivery lease of ``Store.claim_alert``: one process at a time.
+    ``review`` is a person's verdict (``{"verdict": "confirmed" | "false_alarm", "by", "at",
+    "note"}``), from which each rule's precision is reported.
     """
 
     alert_id: str
@@ -243,6 +246,7 @@ class Alert:
     deliveries: dict[str, Any] = field(default_factory=dict)
     claimed_by: str | None = None
     claimed_until: datetime | None = None
+    review: dict[str, Any] = field(default_factory=dict)
 
 
 _DATETIME_FIELDS: dict[type, frozenset[str]] = {}

@@ -168,6 +168,13 @@ ALERT_HISTORY_WEEKS = 4
 ALERT_DIGEST_ENABLED = os.environ.get("TINGFENG_DIGEST", "") in ("1", "true", "yes")
 # Hour of the day (MONITOR_TIMEZONE) the digest is sent.
 ALERT_DIGEST_HOUR = 9
+# Quiet hours (MONITOR_TIMEZONE), e.g. "22:00-08:00": only red alerts are sent; the rest wait and
+# go out together when they end. Per monitor: --quiet-hours.
+ALERT_QUIET_HOURS = ""
+# A warning that keeps firing for this many monitor runs in a row becomes a red alert (0 = never).
+ALERT_ESCALATE_RUNS = 3
+# Extra recipients of escalated (red) alerts, comma-separated. Per monitor: --escalate-to.
+ALERT_ESCALATE_TO = ""
 # Seconds one delivery may hold an alert (its claim) before another process may take it over.
 ALERT_CLAIM_SECONDS = 600
 # Language of reports, alerts and digests: zh_CN (default) or en.

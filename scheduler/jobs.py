@@ -69,6 +69,7 @@ class RunSummary:
     suppressed: list[str] = field(default_factory=list)
     delivery: Any = None
     errors: list[str] = field(default_factory=list)
+    escalated: list[str] = field(default_factory=list)
 
 
 def configure(*, settings: Any = None, store: Store | None = None, mailer: Any = None) -> None:
@@ -114,7 +115,9 @@ def _run(monitor: Monitor, store: Store, settings: Any, now: datetime,
     query = parse_query(monitor.query)
     conf = effective_settings(settings, monitor.thresholds)
     run = RunSummary(name, now, monitor_window(monitor, conf, now))
-    since = monitor.last_run_at or now - run.window
+    # Crawl from where the last complete collection ended: a run whose crawl failed does not
+    # move it, so the next run covers the gap again (upserts make the overlap harmless).
+    since = monitor.collected_until or monitor.last_run_at or now - run.window
     keywords = query.keywords(int(conf.get("MONITOR_MAX_KEYWORDS") or 16))
     for platform in monitor.platforms:
         say(f"crawling {platform} for {' | '.join(keywords)} since {since:%Y-%m-%d %H:%M} UTC")
@@ -132,6 +135,9 @@ def _run(monitor: Monitor, store: Store, settings: Any, now: datetime,
     run.new_alerts, run.suppressed = save_alerts(
         store, monitor, run.results, now=now, window=run.window,
         cooldown=timedelta(seconds=float(conf.get("ALERT_COOLDOWN") or 0)))
+    escalated, run.escalated = escalate(store, monitor, run.results, conf, now=now,
+                                        window=run.window)
+    run.new_alerts += escalated
     say(f"{run.metrics['posts/count']:.0f} posts in the window; "
         f"{len(run.new_alerts)} new alert(s), {len(run.suppressed)} in cooldown")
     run.delivery = _guarded(run, "mail", say, lambda: _deliver(store, deps, monitor, posts, now,
@@ -241,6 +247,40 @@ def save_alerts(store: Store, monitor: Monitor, results: Sequence[RuleResult], *
     return new, held
 
 
+def escalate(store: Store, monitor: Monitor, results: Sequence[RuleResult], conf: Mapping[str, Any],
+             *, now: datetime, window: timedelta) -> tuple[list[Alert], list[str]]:
+    """Warnings still firing after ALERT_ESCALATE_RUNS runs in a row become one red alert each,
+    sent also to ALERT_ESCALATE_TO. Returns (new escalated alerts, rules escalated or still
+    escalated), the latter recorded in the run so a streak escalates once."""
+    runs = int(float(conf.get("ALERT_ESCALATE_RUNS") or 0))
+    red = severity_rank("critical")
+    fired = [r for r in results if r.fired and severity_rank(r.severity) < red]
+    if runs < 1 or not fired:
+        return [], []
+    past = store.runs(topic=monitor.name, kind="monitor", since=now - timedelta(days=30))
+    past = sorted(past, key=lambda r: r.started_at or now)[-(runs - 1):] if runs > 1 else []
+    extra = [r.strip() for r in str(conf.get("ALERT_ESCALATE_TO") or "").split(",") if r.strip()]
+    new, streaks = [], []
+    for r in fired:
+        if runs > 1 and (len(past) < runs - 1 or not all(
+                (p.stats or {}).get(f"rules/{r.rule}/fired") for p in past)):
+            continue
+        streaks.append(r.rule)
+        if past and (past[-1].stats or {}).get(f"rules/{r.rule}/escalated"):
+            continue  # this streak was escalated already
+        seconds = max(window.total_seconds(), 1)
+        bucket = datetime.fromtimestamp(now.timestamp() // seconds * seconds, tz=UTC)
+        alert = Alert(f"{monitor.name}:{r.rule}:escalated:{bucket:%Y%m%dT%H%MZ}", monitor.name,
+                      r.rule, "critical", f"escalated after {runs} runs: {r.message}",
+                      metric=r.metric, value=r.value, threshold=r.threshold,
+                      window_start=now - window, window_end=now, created_at=now,
+                      details={**r.details, "escalated": True, "runs": runs,
+                               "escalate_to": extra})
+        if store.save_alert(alert):
+            new.append(alert)
+    return new, streaks
+
+
 def _deliver(store: Store, deps: _Deps, monitor: Monitor, posts: Sequence[Post], now: datetime,
              settings: Any) -> Any:
     from scheduler.notify import deliver_pending
@@ -273,7 +313,9 @@ def _deliver(store: Store, deps: _Deps, monitor: Monitor, posts: Sequence[Post],
 
 def _finish(store: Store, monitor: Monitor, run: RunSummary, elapsed: float) -> None:
     fired = [r for r in run.results if r.fired]
-    stats: dict[str, Any] = {**run.metrics, "alerts/fired": len(fired),
+    stats: dict[str, Any] = {**run.metrics, **{f"rules/{r.rule}/fired": 1 for r in fired},
+                             **{f"rules/{rule}/escalated": 1 for rule in run.escalated},
+                             "alerts/fired": len(fired),
                              "alerts/new": len(run.new_alerts),
                              "alerts/cooldown": len(run.suppressed)}
     if run.delivery is not None:
@@ -290,6 +332,16 @@ def _finish(store: Store, monitor: Monitor, run: RunSummary, elapsed: float) -> 
     fresh = store.get_monitor(monitor.name)  # re-read: the user may have edited it meanwhile
     if fresh is not None:
         fresh.last_run_at = run.started_at
+        failed = [f"{c['platform']} ({c['finish_reason']})" for c in run.crawls
+                  if c.get("finish_reason") != "finished"]
+        if failed:
+            log.warning("monitor %r: %s did not finish; the next run collects again from %s",
+                        monitor.name, ", ".join(failed),
+                        (fresh.collected_until or fresh.last_run_at or run.started_at).isoformat())
+            if fresh.collected_until is None and monitor.last_run_at is not None:
+                fresh.collected_until = monitor.last_run_at
+        else:
+            fresh.collected_until = run.started_at
         store.save_monitor(fresh)
 
 
@@ -408,38 +460,37 @@ DIGEST_METRICS = ("posts/count", "posts/negative", "posts/negative_ratio", "post
 
 def daily_digest(*, store: Store | None = None, mailer: Any = None, now: datetime | None = None,
                  settings: Any = None) -> int:
-    """Email each active monitor's last 24 hours: metrics and alerts. Returns messages sent.
+    """Each active monitor's last 24 hours — metrics and alerts — to every channel it names.
 
-    A digest that cannot be built or sent is logged and skipped: alerts themselves are never
-    lost, the monitor runs deliver them.
+    The digest is saved as an ``info`` alert (``<monitor>:digest:<date>``, so a second run the
+    same day adds nothing) and delivered like any alert: pending until each channel confirms,
+    retried, never sent twice, held in quiet hours. Returns the digests created.
     """
-    from crawlers.errors import ConfigError, MailError
-
     settings = _settings(settings)
     now = now or utcnow()
     extra = settings.get("MAIL_TO") or []
     extra = [a for a in extra.split(",") if a.strip()] if isinstance(extra, str) else list(extra)
-    sent = 0
+    created = 0
     with _store_scope(store, settings) as store:
-        mailer = mailer or _CONTEXT.get("mailer") or _open_mailer(settings)
         for monitor in store.monitors():
             if monitor.paused or not (monitor.recipients or extra):
                 continue
             try:
-                mailer.send(_digest_message(store, monitor, settings, now, extra))
-                sent += 1
-            except (ConfigError, MailError, ValueError) as exc:
-                log.warning("daily digest for %r not sent: %s", monitor.name, exc)
+                created += store.save_alert(_digest_alert(store, monitor, settings, now))
             except BackendUnavailable:
                 raise
             except Exception:  # noqa: BLE001 - one monitor's broken digest must not stop the rest
                 log.exception("daily digest for %r failed", monitor.name)
-    return sent
+        from scheduler.notify import deliver_pending
+
+        mailer = mailer or _CONTEXT.get("mailer") or _open_mailer(settings)
+        deliver_pending(store, mailer, monitors={m.name: m for m in store.monitors()}, now=now,
+                        settings=settings)
+    return created
 
 
-def _digest_message(store: Store, monitor: Monitor, settings: Any, now: datetime,
-                    recipients: list[str]) -> Any:
-    from scheduler.notify import build_digest_message
+def _digest_alert(store: Store, monitor: Monitor, settings: Any, now: datetime) -> Alert:
+    from zoneinfo import ZoneInfo
 
     day = timedelta(days=1)
     query = parse_query(monitor.query)
@@ -448,12 +499,10 @@ def _digest_message(store: Store, monitor: Monitor, settings: Any, now: datetime
     metrics = snapshot(posts, authors, None, [], now=now, window=day)
     shown = {k: v for k, v in metrics.items()
              if k in DIGEST_METRICS or k.startswith("posts/platform/")}
-    try:
-        charts = _sentiment_charts(posts, now)
-    except Exception:  # noqa: BLE001 - a digest without its chart is still worth sending
-        log.exception("digest chart for %r failed", monitor.name)
-        charts = {}
-    return build_digest_message(
-        monitor, store.alerts(monitor=monitor.name, since=now - day), shown, now=now,
-        sender=settings.get("MAIL_FROM") or "tingfeng@localhost", charts=charts,
-        recipients=recipients, period=day)
+    zone = ZoneInfo(str(settings.get("MONITOR_TIMEZONE") or "Asia/Shanghai"))
+    alerts = [{"rule": a.rule, "severity": a.severity,
+               "time": a.created_at.astimezone(zone).strftime("%H:%M") if a.created_at else ""}
+              for a in store.alerts(monitor=monitor.name, since=now - day) if a.rule != "digest"]
+    return Alert(f"{monitor.name}:digest:{now.astimezone(zone):%Y%m%d}", monitor.name, "digest",
+                 "info", f"daily digest of {monitor.name}", window_start=now - day,
+                 window_end=now, created_at=now, details={"metrics": shown, "alerts": alerts})

@@ -14,6 +14,7 @@ import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from crawlers.errors import ConfigError
 from crawlers.items import Monitor
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PLATFORMS",
+    "TEXT_SETTINGS",
     "THRESHOLD_SETTINGS",
     "add_monitor",
     "dump_toml",
@@ -33,10 +35,12 @@ __all__ = [
     "export_toml",
     "format_every",
     "import_toml",
+    "in_quiet_hours",
     "make_trigger",
     "monitor_history",
     "monitor_window",
     "parse_every",
+    "parse_quiet_hours",
     "parse_threshold",
     "require_monitor",
     "schedule_period",
@@ -49,8 +53,11 @@ PLATFORMS = ("weibo", "wechat", "zhihu", "forum")
 THRESHOLD_SETTINGS = (
     "ALERT_NEGATIVE_RATIO", "ALERT_SPIKE_PVALUE", "ALERT_MIN_VOLUME", "ALERT_MIN_RATIO",
     "ALERT_VOLUME_GROWTH", "ALERT_RISK_HITS", "ALERT_HEAD_JOINED", "ALERT_CRAWL_FAILURES",
-    "ALERT_COOLDOWN", "MONITOR_WINDOW", "MONITOR_LOOKBACK",
+    "ALERT_COOLDOWN", "MONITOR_WINDOW", "MONITOR_LOOKBACK", "ALERT_ESCALATE_RUNS",
+    "ALERT_QUIET_HOURS", "ALERT_ESCALATE_TO",
 )
+# Per-monitor settings whose values are text, each with its checker.
+TEXT_SETTINGS = ("ALERT_QUIET_HOURS", "ALERT_ESCALATE_TO")
 MIN_EVERY = 60  # seconds; platforms punish anything more eager, and crawls take longer anyway
 _NAME = re.compile(r"^[^\s:/\\\x00-\x1f\x7f][^:/\\\x00-\x1f\x7f]{0,63}$")
 _EMAIL = re.compile(r"^[^@\s<>,;\"'\x00-\x1f]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+$")
@@ -105,6 +112,13 @@ def _threshold_value(name: str, raw: Any) -> float | str:
         raise ConfigError(f"unknown threshold {name!r}; known: {', '.join(THRESHOLD_SETTINGS)}")
     if isinstance(raw, str) and raw.lower() == "off":
         return "off"
+    if name == "ALERT_QUIET_HOURS":
+        parse_quiet_hours(str(raw))
+        return str(raw).strip()
+    if name == "ALERT_ESCALATE_TO":
+        from scheduler.notify.channels import check_recipient
+
+        return ",".join(check_recipient(r) for r in str(raw).split(",") if r.strip())
     try:
         value = float(raw)
     except (TypeError, ValueError):
@@ -115,6 +129,41 @@ def _threshold_value(name: str, raw: Any) -> float | str:
     if not low <= value <= high:
         raise ConfigError(f"threshold {name}={raw!r} can never fire: {why}")
     return value
+
+
+def parse_quiet_hours(text: str) -> tuple[int, int] | None:
+    """'22:00-08:00' → minutes of the day (1320, 480); '' → None. The range may wrap midnight.
+
+    >>> parse_quiet_hours("22:00-08:00"), parse_quiet_hours("12:30-13:30"), parse_quiet_hours("")
+    ((1320, 480), (750, 810), None)
+    """
+    text = (text or "").strip()
+    if not text:
+        return None
+    m = re.fullmatch(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})", text)
+    if not m or int(m[1]) > 23 or int(m[3]) > 23 or int(m[2]) > 59 or int(m[4]) > 59:
+        raise ConfigError(f"bad quiet hours {text!r}: use HH:MM-HH:MM in MONITOR_TIMEZONE, "
+                          "e.g. 22:00-08:00")
+    start, end = int(m[1]) * 60 + int(m[2]), int(m[3]) * 60 + int(m[4])
+    if start == end:
+        raise ConfigError(f"quiet hours {text!r} are empty: start and end are the same")
+    return start, end
+
+
+def in_quiet_hours(text: str, moment: datetime, timezone: str) -> bool:
+    """Whether ``moment`` falls in the quiet hours ``text`` (local time of ``timezone``).
+
+    >>> from datetime import UTC
+    >>> in_quiet_hours("22:00-08:00", datetime(2026, 1, 1, 15, 0, tzinfo=UTC), "Asia/Shanghai")
+    True
+    """
+    bounds = parse_quiet_hours(text)
+    if bounds is None:
+        return False
+    local = moment.astimezone(ZoneInfo(timezone or "Asia/Shanghai"))
+    minute = local.hour * 60 + local.minute
+    start, end = bounds
+    return start <= minute < end if start < end else (minute >= start or minute < end)
 
 
 # Ranges outside which a threshold can never fire (or always fires).
@@ -259,7 +308,8 @@ def add_monitor(store: Store, monitor: Monitor, *, now: datetime, replace: bool 
                           f"`tingfeng monitor edit {monitor.name}`")
     monitor = dataclasses.replace(
         monitor, created_at=existing.created_at if existing else now, updated_at=now,
-        last_run_at=existing.last_run_at if existing else None)
+        last_run_at=existing.last_run_at if existing else None,
+        collected_until=existing.collected_until if existing else None)
     store.save_monitor(monitor)
     return monitor
 

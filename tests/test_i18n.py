@@ -105,7 +105,7 @@ def test_an_unknown_language_is_refused_naming_the_choices(value):
 def test_the_cli_refuses_a_bad_language_before_any_work(monkeypatch, capsys, tmp_path):
     from scheduler.cli import main
 
-    monkeypatch.setenv("TINGFENG_LANGUAGE", "klingon")
+    monkeypatch.setattr("crawlers.settings.LANGUAGE", "klingon")  # as TINGFENG_LANGUAGE sets it
     code = main(["--store", f"sqlite:///{tmp_path}/s.db", "monitor", "list"])
     assert code != 0
     err = capsys.readouterr().err

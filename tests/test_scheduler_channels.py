@@ -269,3 +269,37 @@ def _alert_ids(kind, body):
         return body["alert_ids"]
     note = body["card"]["elements"][-1]["elements"][0]["content"]
     return note.split("：", 1)[1].split()
+
+
+# -- control: quiet hours and escalation --------------------------------------------------------
+def test_quiet_hours_hold_all_but_red_alerts_then_send_the_rest_as_one_message(env, server):
+    store = MemoryStore()
+    night = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)  # 23:00 北京时间
+    store.save_alert(_alert("red", created_at=night))
+    store.save_alert(_alert("w1", severity="warning", rule="negative_share", value=0.5,
+                            threshold=0.3, created_at=night))
+    store.save_alert(_alert("w2", severity="warning", rule="volume_spike", created_at=night))
+    monitor = Monitor("品牌A", "q", recipients=[_recipient("webhook", server)],
+                      thresholds={"ALERT_QUIET_HOURS": "22:00-08:00"})
+    report = _run(store, server, {"品牌A": monitor}, now=night)
+    assert (report.sent, report.quiet) == (1, 2)
+    assert [b["alert_ids"] for b in server.bodies("webhook")] == [["red"]]
+    still_night = _run(store, server, {"品牌A": monitor}, now=night + timedelta(hours=2))
+    assert still_night.sent == 0 and still_night.quiet == 2
+    morning = datetime(2026, 11, 25, 0, 30, tzinfo=UTC)  # 08:30
+    assert _run(store, server, {"品牌A": monitor}, now=morning).sent == 2
+    assert [sorted(b["alert_ids"]) for b in server.bodies("webhook")] == [["red"], ["w1", "w2"]]
+
+
+def test_an_escalated_alert_also_reaches_the_escalation_list(env, server):
+    store = MemoryStore()
+    store.save_alert(_alert("plain", severity="warning"))
+    store.save_alert(_alert("esc", details={"words": {"爆炸": 4}, "escalated": True, "runs": 3,
+                                            "escalate_to": [_recipient("wecom", server)]}))
+    monitors = {"品牌A": Monitor("品牌A", "q", recipients=[_recipient("webhook", server)])}
+    assert _run(store, server, monitors).sent == 2
+    assert sorted(server.bodies("webhook")[0]["alert_ids"]) == ["esc", "plain"]
+    [card] = server.bodies("wecom")  # the escalation list gets the escalated one only
+    assert "升级为红色预警" in card["markdown"]["content"]
+    esc = next(a for a in store.alerts() if a.alert_id == "esc")
+    assert len(esc.deliveries) == 2 and esc.status == "sent"

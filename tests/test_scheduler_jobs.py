@@ -158,16 +158,21 @@ def test_scheduler_loop_end_to_end_with_a_fake_clock(tmp_path, settings) -> None
     a_alerts = store.alerts(monitor="品牌A")
     assert [a.alert_id for a in a_alerts] == ["品牌A:negative_spike:20261120T0500Z"]
     assert a_alerts[0].status == "sent" and a_alerts[0].value == 19
-    assert len(store.alerts(monitor="品牌B")) == 1
+    # B's warning has fired three runs in a row (ALERT_ESCALATE_RUNS): past its cooldown, it
+    # becomes one red alert.
+    assert [(a.rule, a.severity, a.details.get("escalated")) for a in store.alerts(
+        monitor="品牌B")] == [("negative_share", "warning", None),
+                             ("negative_share", "critical", True)]
     assert [a.rule for a in store.alerts(monitor="坏")] == ["crawl_health"]
     assert "forum: crashed for 3 consecutive runs" in store.alerts(monitor="坏")[0].message
 
     # 05:30 — the spike is still in the window but it was alerted in this bucket: no resend.
-    # B's cooldown is over (90 minutes): a new alert.
+    # B's first alert is past its cooldown, but the red one of 05:00 keeps the same rule's
+    # warnings quiet for its own cooldown; the streak is escalated once, not every run.
     step(T0 + 3 * HALF)
     assert len(store.alerts(monitor="品牌A")) == 1
     assert [a.alert_id for a in store.alerts(monitor="品牌B")] == [
-        "品牌B:negative_share:20261120T0400Z", "品牌B:negative_share:20261120T0500Z"]
+        "品牌B:negative_share:20261120T0400Z", "品牌B:negative_share:escalated:20261120T0500Z"]
 
     messages = _outbox(outbox)
     assert _alerts_in(messages, "品牌A") == ["品牌A:negative_spike:20261120T0500Z"]
@@ -340,7 +345,12 @@ def test_daily_digest_mails_each_active_monitor(settings) -> None:
     [message] = mailer.outbox
     assert "日报" in message["Subject"] and "品牌B" in message["Subject"]
     text = message.get_body(("plain",)).get_content()
-    assert "posts/count: 80" in text and "posts/negative_ratio: 50.0%" in text
+    assert "帖子：80" in text and "负面占比：50.0%" in text and "posts/" not in text
+    # kept as a delivered alert: the same day's second run sends nothing again
+    [digest] = [a for a in store.alerts(monitor="品牌B") if a.rule == "digest"]
+    assert digest.status == "sent"
+    assert daily_digest(store=store, mailer=mailer, now=T0, settings=settings) == 0
+    assert len(mailer.outbox) == 1
 
 
 def test_monitor_run_command_with_the_real_scoring_graph_and_outbox(tmp_path, monkeypatch, capsys):
@@ -368,3 +378,27 @@ def test_monitor_run_command_with_the_real_scoring_graph_and_outbox(tmp_path, mo
     assert run.errors == [] and run.stats["posts/count"] >= 20
     assert run.stats["risk/word/complaint:投诉"] == run.stats["posts/count"]
     assert len(list(outbox.glob("*.eml"))) == 1
+
+
+def test_a_failed_crawl_does_not_advance_the_collected_window(settings) -> None:
+    # A crawl that crashed (or hit a login wall) collected nothing: the next run must crawl
+    # that stretch again, not start from the failed run's time.
+    store = MemoryStore()
+    _add(store, "品牌A", "品牌A NOT 招聘", ["weibo"])
+    clock = Clock(T0)
+    crawl = FakeCrawl(store, clock, {"品牌A": quiet})
+    fakes = dict(store=store, mailer=MemoryMailer(), run_crawl=crawl, settings=settings,
+                 rescore=lambda store, *, topic, now: None, graph_report=lambda p, a: None,
+                 charts=lambda posts, now: {})
+    monitor_topic("品牌A", now=T0, **fakes)
+    assert store.get_monitor("品牌A").collected_until == T0
+    clock.now = T0 + HALF
+    crawl.broken = frozenset({"品牌A"})
+    monitor_topic("品牌A", now=T0 + HALF, **fakes)
+    kept = store.get_monitor("品牌A")
+    assert (kept.last_run_at, kept.collected_until) == (T0 + HALF, T0)
+    clock.now = T0 + 2 * HALF
+    crawl.broken = frozenset()
+    monitor_topic("品牌A", now=T0 + 2 * HALF, **fakes)
+    assert crawl.calls[-1][3] == T0  # the gap of the failed run is collected again
+    assert store.get_monitor("品牌A").collected_until == T0 + 2 * HALF

@@ -178,8 +178,8 @@ def test_digest_message_lists_metrics_and_alerts():
                                sender="x@example.com", now=NOW, charts={"volume": PNG})
     assert msg["Subject"] == "[听风][日报] 品牌A 2026-11-24"
     text, html, images = _parts(msg)
-    assert "posts/count: 120" in text and "posts/negative_ratio: 25.0%" in text
-    assert "负面舆情激增" in html and len(images) == 1
+    assert "帖子：120" in text and "负面占比：25.0%" in text and "posts/" not in text + html
+    assert "负面舆情激增" in html and "是平常（约 10 条）的 4.2 倍" in text and len(images) == 1
 
 
 # -- transports ----------------------------------------------------------------------------

@@ -68,7 +68,7 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def update_alert(self, alert: Alert, *, owner: str | None = None) -> bool:
         """Replace a stored alert's status fields (status, attempts, sent_at, last_error,
-        deliveries, claimed_by, claimed_until).
+        deliveries, claimed_by, claimed_until, review).
 
         With ``owner``, the write happens only while ``owner`` holds the alert's claim (see
         :meth:`claim_alert`) and returns False otherwise: a process whose lease ran out and was

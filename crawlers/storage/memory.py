@@ -252,7 +252,7 @@ class MemoryStore(Store):
 
 
 _ALERT_STATUS_FIELDS = ("status", "attempts", "sent_at", "last_error", "deliveries", "claimed_by",
-                        "claimed_until")
+                        "claimed_until", "review")
 
 
 def _doc_in(record: Any) -> dict[str, Any]:

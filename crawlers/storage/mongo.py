@@ -201,6 +201,7 @@ class MongoStore(Store):
             "deliveries": alert.deliveries or None,
             "claimed_by": alert.claimed_by,
             "claimed_until": utc(alert.claimed_until) if alert.claimed_until else None,
+            "review": alert.review or None,
         })
         query: dict[str, Any] = {"alert_id": alert.alert_id}
         if owner is not None:

@@ -266,6 +266,7 @@ class SqliteStore(Store):
             "deliveries": alert.deliveries or None,
             "claimed_by": alert.claimed_by,
             "claimed_until": utc_text(alert.claimed_until) if alert.claimed_until else None,
+            "review": alert.review or None,
         }
         row: tuple[Any, ...] = (alert.status, json_text(patch), alert.alert_id)
         with self._session(write=True) as conn:

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "scheduler.cli.monitor",  # monitor add|list|show|edit|pause|resume|remove|run|export|import
     "scheduler.cli.service",  # scheduler run
     "scheduler.cli.report",  # report kol|topic
+    "scheduler.cli.alert",  # alert list|show|review|precision|test
 )
 
 DESCRIPTION = """\

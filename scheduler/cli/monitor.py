@@ -48,6 +48,12 @@ def _definition_options(p: argparse.ArgumentParser, *, required: bool) -> None:
                    help="recipients, comma-separated or repeated: emails, 'wecom://${KEY_VAR}', "
                         "'dingtalk://${TOKEN_VAR}?secret=${SECRET_VAR}', 'feishu://${HOOK_VAR}', "
                         "'https://host/path#secret=${VAR}' (keys stay in the environment)")
+    p.add_argument("--quiet-hours", metavar="HH:MM-HH:MM",
+                   help="only red alerts are sent in these hours (MONITOR_TIMEZONE); the rest "
+                        "wait and go out together after, e.g. 22:00-08:00; 'off' clears")
+    p.add_argument("--escalate-to", metavar="RECIPIENTS",
+                   help="who else gets a warning that keeps firing (ALERT_ESCALATE_RUNS runs) "
+                        "once it turns red; same forms as --alert-to")
     p.add_argument("--threshold", action="append", default=[], metavar="NAME=VALUE",
                    help="per-monitor alert setting (repeatable); VALUE 'off' disables the rule")
 
@@ -124,6 +130,11 @@ def _apply(monitor: Monitor, args: argparse.Namespace) -> Monitor:
     changes["recipients"] = recipients + _emails(args.alert_to)
     thresholds = {} if getattr(args, "clear_thresholds", False) else dict(monitor.thresholds)
     thresholds.update(parse_threshold(t) for t in args.threshold)
+    for option, name in (("quiet_hours", "ALERT_QUIET_HOURS"),
+                         ("escalate_to", "ALERT_ESCALATE_TO")):
+        value = getattr(args, option, None)
+        if value is not None:
+            thresholds.update([parse_threshold(f"{name}={value}")])
     changes["thresholds"] = thresholds
     return replace(monitor, **changes)
 

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from crawlers.errors import ConfigError, MailError, StoreError
 from crawlers.items import Monitor
 from crawlers.storage._records import utc_text
+from scheduler.notify.card import top_severity
 from scheduler.notify.channels import ChannelError, channel_id, is_email, open_channel
 from scheduler.notify.message import build_alert_message
 
@@ -52,6 +53,7 @@ DEFAULT_RETRY_MAX = 6 * 3600.0
 DEFAULT_CLAIM_SECONDS = 600.0
 DEFAULT_CHANNEL_TIMEOUT = 10.0
 MAIL = "mail"
+DIGEST = "digest"
 
 
 @dataclass
@@ -67,6 +69,7 @@ class DeliveryReport:
     exhausted: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     claimed_elsewhere: int = 0
+    quiet: int = 0
     by_channel: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def count(self, kind: str, outcome: str) -> None:
@@ -189,7 +192,10 @@ def deliver_pending(
 
 def _channel_due(record: Mapping[str, Any] | None, alert: Alert, now: datetime,
                  policy: _Policy) -> bool:
-    if record is None:  # never tried on this channel: the alert-level schedule (older records)
+    if record is None:
+        if alert.deliveries:  # other channels were tried: this one never was, so it is due
+            return True
+        # never tried anywhere, or a record from before per-channel tracking: alert-level pace
         due = next_attempt_at(alert, policy.base, policy.cap)
         return due is None or due <= now
     if record.get("status") == "sent":
@@ -228,32 +234,48 @@ def _deliver(store: Store, mailer: Mailer | None, monitors: Mapping[str, Monitor
         report.errors.append(f"store: {exc}")
         return report
 
-    groups: dict[str, list[Alert]] = {}
+    # A digest goes out as its own message; alerts of one monitor are merged into one.
+    groups: dict[tuple[str, bool], list[Alert]] = {}
     for alert in pending:
         if alert.attempts >= policy.limit:
             report.exhausted.append(alert.alert_id)
-        groups.setdefault(alert.monitor, []).append(alert)
+        groups.setdefault((alert.monitor, alert.rule == DIGEST), []).append(alert)
 
     owner = _owner()
-    for name, alerts in groups.items():
+    for (name, digest), alerts in groups.items():
         # A monitor removed since its alert fired still gets its alert delivered (to MAIL_TO).
         monitor = monitors.get(name) or Monitor(name=name, query="")
         emails, uris, _bad = _channels_of(monitor, policy)
-        targets = ([MAIL] if emails or not uris else []) + uris
+        base_targets = ([MAIL] if emails or not uris else []) + uris
+
+        def targets_of(a: Alert, base: list[str] = base_targets) -> list[str]:
+            extra = [str(r) for r in (a.details or {}).get("escalate_to", []) if str(r).strip()]
+            return base + [r for r in extra if r not in base and not is_email(r)] + (
+                [MAIL] if any(is_email(r) for r in extra) and MAIL not in base else [])
+
+        targets = list(dict.fromkeys(t for a in alerts for t in targets_of(a)))
         ids = {t: (MAIL if t == MAIL else channel_id(t)) for t in targets}
-        due = [a for a in alerts
-               if any(_channel_due(a.deliveries.get(ids[t]), a, now, policy) for t in targets)]
+        due = [a for a in alerts if any(_channel_due(a.deliveries.get(ids[t]), a, now, policy)
+                                        for t in targets_of(a))]
+        if _quiet(monitor, now, policy):
+            waiting = [a for a in due if top_severity([a]) != "critical"]
+            report.quiet += len(waiting)
+            due = [a for a in due if a not in waiting]
         held = _claim(store, due, owner, now, policy, report)
         if not held:
             continue
-        posts = _safely("sample posts", posts_for, [], monitor, held) if posts_for else []
+        posts = (_safely("sample posts", posts_for, [], monitor, held)
+                 if posts_for and not digest else [])
         for target in targets:
             cid = ids[target]
-            batch = [a for a in held if _channel_due(a.deliveries.get(cid), a, now, policy)]
+            batch = [a for a in held if target in targets_of(a)
+                     and _channel_due(a.deliveries.get(cid), a, now, policy)]
             if not batch:
                 continue
-            error, wait = _send(target, batch, monitor, posts, emails, mailer, charts_for,
-                                now, policy, client)
+            extra_emails = [str(r) for a in batch
+                            for r in (a.details or {}).get("escalate_to", []) if is_email(str(r))]
+            error, wait = _send(target, batch, monitor, posts, [*emails, *extra_emails], mailer,
+                                charts_for, now, policy, client, store)
             kind = cid.split(":", 1)[0]
             for i, a in enumerate(batch):
                 before = a.deliveries.get(cid) or {"attempts": a.attempts}
@@ -281,7 +303,7 @@ def _deliver(store: Store, mailer: Mailer | None, monitors: Mapping[str, Monitor
                             name, kind, error)
         for a in held:
             complete = all((a.deliveries.get(ids[t]) or {}).get("status") == "sent"
-                           for t in targets)
+                           for t in targets_of(a))
             final = dataclasses.replace(
                 a, claimed_by=None, claimed_until=None,
                 status="sent" if complete else "pending",
@@ -299,6 +321,18 @@ def _deliver(store: Store, mailer: Mailer | None, monitors: Mapping[str, Monitor
                   ", ".join(report.exhausted[:10]))
     report.pending = len(pending) - report.sent
     return report
+
+
+def _quiet(monitor: Monitor, now: datetime, policy: _Policy) -> bool:
+    from scheduler.monitors import effective_settings, in_quiet_hours
+
+    conf = effective_settings(policy.settings, monitor.thresholds)
+    hours = str(conf.get("ALERT_QUIET_HOURS") or "")
+    try:
+        return in_quiet_hours(hours, now, str(conf.get("MONITOR_TIMEZONE") or "Asia/Shanghai"))
+    except ConfigError as exc:  # refused when set; an old bad value must not hold alerts back
+        log.error("monitor %r: %s; quiet hours ignored", monitor.name, exc)
+        return False
 
 
 def _claim(store: Store, alerts: Sequence[Alert], owner: str, now: datetime, policy: _Policy,
@@ -321,13 +355,19 @@ def _claim(store: Store, alerts: Sequence[Alert], owner: str, now: datetime, pol
 def _send(target: str, alerts: Sequence[Alert], monitor: Monitor, posts: Sequence[Post],
           emails: Sequence[str], mailer: Mailer | None,
           charts_for: Callable[..., Mapping[str, bytes]] | None, now: datetime,
-          policy: _Policy, client: httpx.Client) -> tuple[str | None, float | None]:
+          policy: _Policy, client: httpx.Client,
+          store: Store | None = None) -> tuple[str | None, float | None]:
     """Send one message; (None, None) when confirmed, else (error, the wait asked for)."""
     from scheduler.i18n import wording_for
     from scheduler.notify.card import build_card
 
     try:
         words = wording_for(policy.settings)
+        if target == MAIL and alerts[0].rule == DIGEST:
+            if mailer is None:
+                return "no mailer configured (set MAIL_URL)", None
+            mailer.send(_digest_email(alerts[0], monitor, emails, policy, now, store))
+            return None, None
         if target == MAIL:
             if mailer is None:
                 return "no mailer configured (set MAIL_URL)", None
@@ -353,6 +393,20 @@ def _send(target: str, alerts: Sequence[Alert], monitor: Monitor, posts: Sequenc
     except Exception as exc:  # a channel or builder bug must not stop the other monitors
         log.exception("alert message for monitor %r failed unexpectedly", monitor.name)
         return f"{type(exc).__name__}: {exc}", None
+
+
+def _digest_email(digest: Alert, monitor: Monitor, emails: Sequence[str], policy: _Policy,
+                  now: datetime, store: Store | None) -> Any:
+    from scheduler.notify.message import build_digest_message
+
+    details = digest.details or {}
+    start = digest.window_start or now - timedelta(days=1)
+    day = [a for a in (store.alerts(monitor=monitor.name, since=start) if store else [])
+           if a.rule != DIGEST]
+    period = (digest.window_end or now) - start
+    return build_digest_message(monitor, day, dict(details.get("metrics") or {}),
+                                sender=policy.sender, now=digest.window_end or now,
+                                recipients=[*emails, *policy.extra_to], period=period)
 
 
 def _charts(charts_for: Callable[..., Mapping[str, bytes]], monitor: Monitor,

@@ -238,31 +238,44 @@ def _card_post_text(post: CardPost, w: Wording) -> str:
 def build_digest_message(
     monitor: Monitor, alerts: Sequence[Alert], metrics: Mapping[str, float], *, sender: str,
     now: datetime, charts: Mapping[str, bytes] | None = None, recipients: Sequence[str] = (),
-    period: timedelta = timedelta(days=1),
+    period: timedelta = timedelta(days=1), words: Wording | None = None,
 ) -> EmailMessage:
-    """The daily digest: the period's metrics (slash-named) and every alert raised in it."""
+    """The daily digest: the period's figures, each under its reader's name (never a metric
+    id), and every alert raised in it, in one sentence each."""
+    from scheduler.i18n import wording
+    from scheduler.notify.wording import headline, metric_label, rule_title
+
+    w = words or wording()
     charts = dict(charts or {})
     start = now - period
-    subject = f"[听风][日报] {header_text(monitor.name, 60)} {now.astimezone(CHINA):%Y-%m-%d}"
+    subject = (f"[{w('听风')}][{w('日报')}] {header_text(monitor.name, 60)} "
+               f"{w.time(now, '%Y-%m-%d')}")
     msg, domain = _new_message(subject, sender, _recipients(monitor, recipients), now, monitor.name)
     cids = _chart_cids(charts, domain)
-    names = sorted(metrics)
-    lines = [f"听风日报 · 监测: {header_text(monitor.name)}",
-             f"时段: {_china_time(start)} – {_china_time(now)} (北京时间)", "", "指标:"]
-    lines += [f"  {n}: {_number(metrics[n], n)}" for n in names]
-    lines += ["", f"预警 ({len(alerts)}):"]
-    lines += [f"  [{SEVERITY_LABELS.get(a.severity, a.severity)}] {_china_time(a.created_at)} "
-              f"{_plain(_title(a))}: {_plain(a.message)}" for a in alerts] or ["  无"]
+    rows = [(metric_label(n, w), _figure(n, metrics[n], w)) for n in sorted(metrics)]
+    alerts = [a for a in alerts if a.rule != "digest"]
+    window = w.window(start, now)
+    lines = [f"{w('听风日报')} · {w.label(w('监测'), _plain(monitor.name))}",
+             w.label(w("时段"), window), ""]
+    lines += [f"  {w.label(label, value)}" for label, value in rows]
+    lines += ["", w.label(w("预警"), str(len(alerts)))]
+    lines += [f"  [{severity_name(a.severity, w)}] {w.time(a.created_at, '%H:%M')} "
+              f"{_plain(headline(a, w))}" for a in alerts] or [f"  {w('无')}"]
     body = tag("html", tag("head", tag("meta", charset="utf-8"), tag("style", CSS)), tag(
         "body",
-        tag("h2", "听风日报 · ", monitor.name),
-        tag("p", f"{_china_time(start)} – {_china_time(now)} (北京时间)", class_="meta"),
-        tag("table", [tag("tr", tag("td", n), tag("td", _number(metrics[n], n))) for n in names]),
+        tag("h2", w("听风日报"), " · ", monitor.name),
+        tag("p", window, class_="meta"),
+        tag("table", [tag("tr", tag("td", label), tag("td", value)) for label, value in rows]),
         _chart_imgs(charts, cids),
-        tag("h3", f"预警 ({len(alerts)})"),
-        tag("ul", [tag("li", f"[{SEVERITY_LABELS.get(a.severity, a.severity)}] ",
-                       _china_time(a.created_at), " ", _title(a), ": ", a.message)
-                   for a in alerts]) if alerts else tag("p", "无"),
-    ), lang="zh-CN")
+        tag("h3", w.label(w("预警"), str(len(alerts)))),
+        tag("ul", [tag("li", f"[{severity_name(a.severity, w)}] ",
+                       w.time(a.created_at, "%H:%M"), " ", rule_title(a.rule, w), " — ",
+                       headline(a, w))
+                   for a in alerts]) if alerts else tag("p", w("无")),
+    ), lang="zh-CN" if w.lang == "zh_CN" else "en")
     return _attach(msg, "\n".join(lines) + "\n", body, charts, cids)
 
+
+def _figure(name: str, value: float, w: Wording) -> str:
+    return w.percent(value) if "ratio" in name and abs(value) <= 1 else (
+        w.number(value, 2) if name.endswith("net_sentiment") else w.number(value))

@@ -7,6 +7,7 @@ through :mod:`scheduler.i18n` (Chinese by default).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,7 @@ RULE_TITLES = {
     "head_tier_joined": _("头部账号参与"),
     "crawl_health": _("采集异常"),
     "divergence": _("短期与长期指标背离"),
+    "digest": _("日报"),
 }
 SEVERITY_NAMES = {"critical": _("红色预警"), "warning": _("橙色预警"), "info": _("提示")}
 PLATFORM_NAMES = {"weibo": _("微博"), "wechat": _("微信公众号"), "zhihu": _("知乎"),
@@ -50,7 +52,8 @@ _FIXES = {
     "failed": _("查看该监测最近采集记录中的错误"),
 }
 # Labels that renderers use inside f-strings, where the extractor cannot see a call: marked here.
-LABELS = (_("听风"), _("听风预警"), _("监测"), _("时段"), _("时间"), _("北京时间"), _("查询"),
+LABELS = (_("听风日报"), _("无"), _("预警"), _("听风"), _("听风预警"), _("监测"), _("时段"),
+          _("时间"), _("北京时间"), _("查询"),
           _("原因"), _("重点帖子"), _("下一步"), _("原文"),
           # scheduler.i18n.Wording.window and .label
           _("{start} – {end}（北京时间）"), _("{label}：{value}"))
@@ -63,7 +66,31 @@ _NEXT_STEPS = {
     "head_tier_joined": _("查看这些账号的帖子和转发路径，评估其影响范围，考虑主动沟通。"),
     "crawl_health": _("修复采集后，该监测才会重新看到新帖子。"),
     "divergence": _("短期数据达标但长期指标在下滑：复盘内容策略，关注口碑和回访作者。"),
+    "digest": _("打开监测看板查看全天走势和重点帖子。"),
 }
+
+
+METRIC_LABELS = {
+    "posts/count": _("帖子"),
+    "posts/negative": _("负面帖子"),
+    "posts/negative_ratio": _("负面占比"),
+    "posts/net_sentiment": _("净情感"),
+    "risk/hits": _("风险词命中"),
+    "authors/active": _("活跃账号"),
+    "authors/head": _("头部账号"),
+}
+
+
+def metric_label(name: str, w: Wording | None = None) -> str:
+    """A figure's name for readers (``posts/platform/weibo`` → 微博帖子).
+
+    >>> metric_label("posts/negative_ratio"), metric_label("posts/platform/zhihu")
+    ('负面占比', '知乎帖子')
+    """
+    w = _w(w)
+    if name.startswith("posts/platform/"):
+        return w("{platform}帖子", platform=platform_name(name.rsplit("/", 1)[1], w))
+    return w(METRIC_LABELS[name]) if name in METRIC_LABELS else w("其他指标")
 
 
 def _w(w: Wording | None) -> Wording:
@@ -98,7 +125,18 @@ def headline(alert: Alert, w: Wording | None = None) -> str:
     """
     w = _w(w)
     d: Mapping[str, Any] = alert.details or {}
+    if d.get("escalated"):
+        plain = dataclasses.replace(alert, details={k: v for k, v in d.items()
+                                                    if k != "escalated"})
+        return w("已连续 {runs} 次运行未解除，升级为红色预警：{what}", runs=d.get("runs", "?"),
+                 what=headline(plain, w))
     name = alert.monitor
+    if alert.rule == "digest":
+        m = d.get("metrics") or {}
+        return w("「{name}」过去 24 小时：帖子 {posts} 条，负面占比 {negative}，风险词 {risk} 次，"
+                 "预警 {alerts} 条。", name=name, posts=w.number(m.get("posts/count", 0)),
+                 negative=w.percent(m.get("posts/negative_ratio")),
+                 risk=w.number(m.get("risk/hits", 0)), alerts=w.number(len(d.get("alerts", []))))
     if alert.rule == "negative_share":
         return w("「{name}」的负面帖子占比达到 {value}，超过设定的 {threshold}。", name=name,
                  value=w.percent(alert.value), threshold=w.percent(alert.threshold))
@@ -147,6 +185,10 @@ def explain(alert: Alert, w: Wording | None = None) -> list[str]:
                          reasons="、".join(w(_REASONS.get(r, _REASONS["failed"]))
                                            for r in reasons),
                          fix=w(_FIXES.get(reasons[0], _FIXES["failed"]))))
+    if alert.rule == "digest":
+        for item in (d.get("alerts") or [])[:10]:
+            out.append(w("{time} {title}", time=str(item.get("time", "")),
+                         title=rule_title(str(item.get("rule", "")), w)))
     for driver in (d.get("drivers") or [])[:5]:  # negative drivers, when the analysis gave them
         out.append(w("负面驱动：{driver}", driver=str(driver)))
     return out
