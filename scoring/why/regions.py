@@ -60,10 +60,15 @@ UNKNOWN = "未知"
 _TABLE = Path(__file__).with_name("data") / "regions.json"
 
 # Traditional forms of the characters that occur in place labels (Taiwan/HK users, old pages).
-_TRAD = str.maketrans("臺灣廣東門內龍蘇遼寧陝貴雲慶華國屬於來發區縣廈蘭爾烏魯濱陽瀋長島連漢鄭濟寶無錫紐約韓亞倫愛義馬羅",
-                      "台湾广东门内龙苏辽宁陕贵云庆华国属于来发区县厦兰尔乌鲁滨阳沈长岛连汉郑济宝无锡纽约韩亚伦爱义马罗")
-_PREFIX = re.compile(r"^\s*(?:ip\s*属地|ip\s*地址|ip|属地|发布于|来自|地区|所在地|位置|地址|坐标)\s*[:：]?\s*",
-                     re.IGNORECASE)
+_TRAD = str.maketrans(
+    "臺灣廣東門內龍蘇遼寧陝貴雲慶華國屬於來發區縣廈蘭爾烏魯濱陽瀋長島連漢鄭濟寶無錫紐約韓亞倫愛義馬羅",
+    "台湾广东门内龙苏辽宁陕贵云庆华国属于来发区县厦兰尔乌鲁滨阳沈长岛连汉郑济宝无锡纽约韩亚伦爱义马罗",
+)
+_PREFIX = re.compile(
+    r"^\s*(?:ip\s*属地|ip\s*地址|属地|发布于|来自|地区|所在地|位置|地址|坐标)"
+    r"\s*[:：]?\s*",
+    re.IGNORECASE,
+)
 _SPLIT = re.compile(r"[\s,，、;；/|·•()（）\[\]【】<>《》\-_]+")
 _LATIN_SUFFIX = re.compile(r"(province|sheng|municipality|shi|city|autonomousregion|"
                            r"specialadministrativeregion|sar|prc|china)$")
