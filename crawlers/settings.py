@@ -100,6 +100,8 @@ CRAWL_RUN_ID = ""
 # --- Tingfeng: mail and reports -----------------------------------------------------------
 # Where alert email goes: smtp://user@host:587?starttls=1, smtps://host:465, file:///path/outbox
 # (writes .eml files: the default, no mail server needed) or memory:// (tests).
+# Imported attribution campaigns (touchpoints and conversions as JSON lines).
+ATTRIBUTION_DIR = os.environ.get("TINGFENG_ATTRIBUTION_DIR", str(_data_dir() / "attribution"))
 MAIL_URL = os.environ.get("TINGFENG_MAIL_URL", f"file://{_data_dir() / 'outbox'}")
 # Sender address of alert and digest emails.
 MAIL_FROM = os.environ.get("TINGFENG_MAIL_FROM", "tingfeng@localhost")

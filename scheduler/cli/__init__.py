@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "scheduler.cli.service",  # scheduler run
     "scheduler.cli.report",  # report kol|topic
     "scheduler.cli.alert",  # alert list|show|review|precision|test
+    "scheduler.cli.attribution",  # attribution import|report
 )
 
 DESCRIPTION = """\
