@@ -172,7 +172,7 @@ def test_table_aligns_cjk_columns_and_drops_terminal_escapes(store):
     # The tier column starts at the same terminal column on every row, CJK names or not.
     starts = set()
     for line in rows:
-        tier = next(t for t in (" head ", " tail ", " waist ", " unknown ") if t in line)
+        tier = next(t for t in (" 头部 ", " 尾部 ", " 腰部 ", " 未知 ") if t in line)
         starts.add(display_width(line[: line.index(tier)]))
     assert len(starts) == 1
     assert display_width("品牌A😡") == 7

@@ -37,6 +37,14 @@ RULE_TITLES = {
 SEVERITY_NAMES = {"critical": _("红色预警"), "warning": _("橙色预警"), "info": _("提示")}
 PLATFORM_NAMES = {"weibo": _("微博"), "wechat": _("微信公众号"), "zhihu": _("知乎"),
                   "forum": _("论坛"), "tieba": _("贴吧")}
+TIER_NAMES = {"kol": _("大V"), "head": _("头部"), "waist": _("腰部"), "tail": _("尾部"),
+              "amateur": _("素人"), "other": _("其他"), "unknown": _("未知")}
+REPAIR_NAMES = {
+    "missing_authors": _("作者未采集"), "missing_parents": _("上游帖子未采集"),
+    "unresolved_names": _("转发链昵称未能对应账号"), "cycles_broken": _("转发环已切断"),
+    "self_loops": _("自我转发"), "duplicate_edges": _("重复记录已合并"),
+    "duplicate_posts": _("重复帖子已合并"), "missing_times": _("缺少时间"),
+}
 _REASONS = {
     "login_required": _("需要登录"),
     "rate_limited": _("被限流"),
@@ -52,7 +60,8 @@ _FIXES = {
     "failed": _("查看该监测最近采集记录中的错误"),
 }
 # Labels that renderers use inside f-strings, where the extractor cannot see a call: marked here.
-LABELS = (_("听风日报"), _("无"), _("预警"), _("听风"), _("听风预警"), _("监测"), _("时段"),
+LABELS = (_("听风日报"), _("无"), _("其他修复"), _("预警"), _("听风"), _("听风预警"), _("监测"),
+          _("时段"),
           _("时间"), _("北京时间"), _("查询"),
           _("原因"), _("重点帖子"), _("下一步"), _("原文"),
           # scheduler.i18n.Wording.window and .label
@@ -95,6 +104,24 @@ def metric_label(name: str, w: Wording | None = None) -> str:
 
 def _w(w: Wording | None) -> Wording:
     return w or wording()
+
+
+def tier_name(tier: str | None, w: Wording | None = None) -> str:
+    """An influence tier for readers.
+
+    >>> tier_name("amateur"), tier_name("head", wording("en"))
+    ('素人', 'Head')
+    """
+    key = tier or "unknown"
+    return _w(w)(TIER_NAMES.get(key, TIER_NAMES["other"]))
+
+
+def repairs_note(repaired: Mapping[str, int], w: Wording | None = None) -> str:
+    """The graph's repairs, said plainly: ``图数据修复：作者未采集 2 条、…``."""
+    w = _w(w)
+    parts = "、".join(f"{w(REPAIR_NAMES[k]) if k in REPAIR_NAMES else w('其他修复')} {n}"
+                     for k, n in sorted(repaired.items()))
+    return w("图数据修复：{parts}", parts=parts)
 
 
 def rule_title(rule: str, w: Wording | None = None) -> str:

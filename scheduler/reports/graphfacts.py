@@ -112,7 +112,9 @@ def _forest_facts(posts: Sequence[Post], authors: Mapping[AuthorKey, Author], bu
         shape.graph = None
     repaired = {k: v for k, v in forest.stats.items() if v}
     if repaired:
-        notes.append(f"graph repairs: {', '.join(f'{k} {v}' for k, v in sorted(repaired.items()))}")
+        from scheduler.notify.wording import repairs_note
+
+        notes.append(repairs_note(repaired))
     return GraphFacts(reach=reach, rank=ranks, cascades=out, notes=notes)
 
 

@@ -39,6 +39,12 @@ margin:10px 0}
 """)
 
 
+def _platform(slug: str) -> str:
+    from scheduler.notify.wording import platform_name
+
+    return platform_name(slug)
+
+
 def _when(moment: datetime | None) -> str:
     return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if moment else "—"
 
@@ -74,8 +80,11 @@ def report_charts(report: KolReport) -> dict[str, bytes]:
 def _account_row(rank: int, row: KolRow) -> Markup:
     link = safe_url(row.url)
     name = tag("a", row.name, href=link, rel="noopener noreferrer") if link else row.name
-    return tag("tr", tag("td", str(rank), class_="n"), tag("td", row.platform), tag("td", name),
-               tag("td", row.tier), tag("td", _num(row.followers), class_="n"),
+    from scheduler.notify.wording import platform_name, tier_name
+
+    return tag("tr", tag("td", str(rank), class_="n"), tag("td", platform_name(row.platform)),
+               tag("td", name), tag("td", tier_name(row.tier)),
+               tag("td", _num(row.followers), class_="n"),
                tag("td", _num(row.posts), class_="n"), tag("td", _num(row.engagement), class_="n"),
                tag("td", _num(row.reach), class_="n"), tag("td", _num(row.key_rank), class_="n"),
                tag("td", _net(row.net_sentiment), class_="n"), tag("td", _when(row.first_seen)))
@@ -92,7 +101,7 @@ def _cascade(row: CascadeRow) -> Markup:
                 tag("tr", tag("th", "结构病毒性"), tag("td", sv, class_="n")))
     return tag("div", _img(row.picture, f"传播图 {row.root_post_id}"), tag(
         "div",
-        tag("p", tag("b", row.author), f" · {row.platform} · {_when(row.created_at)}",
+        tag("p", tag("b", row.author), f" · {_platform(row.platform)} · {_when(row.created_at)}",
             [" · ", tag("a", "原文", href=link, rel="noopener noreferrer")] if link else None,
             class_="meta"),
         tag("blockquote", multiline(text)), facts), class_="cascade")

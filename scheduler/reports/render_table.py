@@ -88,7 +88,10 @@ def _num(value: int | None) -> str:
 
 
 def _cells(rank: int, row: KolRow) -> dict[str, str]:
-    return {"rank": str(rank), "platform": row.platform, "name": row.name, "tier": row.tier,
+    from scheduler.notify.wording import platform_name, tier_name
+
+    return {"rank": str(rank), "platform": platform_name(row.platform), "name": row.name,
+            "tier": tier_name(row.tier),
             "followers": _num(row.followers), "posts": _num(row.posts),
             "engagement": _num(row.engagement), "reach": _num(row.reach),
             "key_rank": _num(row.key_rank), "net_sentiment": _net(row.net_sentiment),
@@ -106,19 +109,24 @@ def _grid(headers: list[str], rows: list[list[str]], right: set[int], cap: int =
 
 def render_table(report: KolReport) -> str:
     """The report as aligned text for a terminal."""
+    from scheduler.notify.wording import platform_name, tier_name
+
     window = f"{_when(report.since)} – {_when(report.until)} (北京时间)"
     out = [f"{report.title} · 话题: {clean(report.topic)}", f"时段: {window}",
            f"帖子 {report.post_count:,} · 账号 {report.author_count:,} · 净情感 "
            f"{_net(report.net_sentiment)}",
-           "平台: " + (", ".join(f"{k} {v:,}" for k, v in sorted(report.platforms.items())) or "—"),
-           "层级: " + (", ".join(f"{k} {v:,}" for k, v in sorted(report.tiers.items())) or "—"), ""]
+           "平台: " + (", ".join(f"{platform_name(k)} {v:,}"
+                                for k, v in sorted(report.platforms.items())) or "—"),
+           "层级: " + (", ".join(f"{tier_name(k)} {v:,}"
+                                for k, v in sorted(report.tiers.items())) or "—"), ""]
     keys = [c for c in HEADERS]
     rows = [[_cells(i, r)[c] for c in keys] for i, r in enumerate(report.accounts, 1)]
     out += _grid([HEADERS[c] for c in keys], rows, right={0, 5, 6, 7, 8, 9, 10}) if rows else [
         "(没有账号)"]
     if report.cascades:
         out += ["", "主要传播链:"]
-        crow = [[c.platform, c.author, c.text, _num(c.size), _num(c.depth), _num(c.max_breadth),
+        crow = [[platform_name(c.platform), c.author, c.text, _num(c.size), _num(c.depth),
+                 _num(c.max_breadth),
                  "—" if c.structural_virality is None else f"{c.structural_virality:.2f}"]
                 for c in report.cascades]
         out += _grid(["平台", "发起人", "内容", "规模", "深度", "最大宽度", "结构病毒性"], crow,
