@@ -208,6 +208,7 @@ class Monitor:
     recipients: list[str] = field(default_factory=list)
     thresholds: dict[str, Any] = field(default_factory=dict)
     paused: bool = False
+    sources: list[str] = field(default_factory=list)
     created_at: datetime | None = None
     updated_at: datetime | None = None
     last_run_at: datetime | None = None

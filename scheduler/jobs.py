@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 from crawlers.errors import BackendUnavailable, TingfengError
 from crawlers.items import Alert, CrawlRun, Monitor, utcnow
-from scheduler.monitors import effective_settings, monitor_history, monitor_window, require_monitor
+from scheduler.monitors import (
+    effective_settings,
+    monitor_history,
+    monitor_window,
+    parse_source,
+    require_monitor,
+    source_label,
+)
 from scheduler.query import parse_query
 from scoring.alerts import DEFAULT_RULES, RuleResult, evaluate, severity_rank
 from scoring.snapshot import sentiment_label, snapshot
@@ -123,6 +130,10 @@ def _run(monitor: Monitor, store: Store, settings: Any, now: datetime,
         say(f"crawling {platform} for {' | '.join(keywords)} since {since:%Y-%m-%d %H:%M} UTC")
         run.crawls.append(_crawl(deps.crawler(), platform, keywords, name, since, now, settings,
                                  store, say))
+    for source in monitor.sources:  # forum boards and feeds the user named: keywords filter
+        say(f"crawling {source_label(source)} for {' | '.join(keywords)}")
+        run.crawls.append(_crawl(deps.crawler(), "forum", keywords, name, since, now, settings,
+                                 store, say, extra_args=parse_source(source)))
     _guarded(run, "scoring", say, lambda: deps.scorer()(store, topic=name, now=now))
     start = now - max(timedelta(seconds=float(conf.get("MONITOR_LOOKBACK") or 604800)), run.window)
     posts = query.select(store.posts(topic=name, since=start, until=now))
@@ -172,12 +183,15 @@ def _name_accounts(
 
 def _crawl(run_crawl: Callable[..., Any], platform: str, keywords: list[str], topic: str,
            since: datetime, now: datetime, settings: Any, store: Store,
-           say: Callable[[str], None]) -> dict[str, Any]:
-    """One platform's crawl; a failure becomes a CrawlRun record, never an exception."""
+           say: Callable[[str], None],
+           extra_args: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """One platform's (or source's) crawl; a failure becomes a CrawlRun record, never an
+    exception."""
     timeout = float(settings.get("MONITOR_CRAWL_TIMEOUT") or 0) or None
     try:
+        options: dict[str, Any] = {"extra_args": dict(extra_args)} if extra_args else {}
         result = run_crawl(platform, keywords=keywords, topic=topic, since=since,
-                           settings=settings, timeout=timeout)
+                           settings=settings, timeout=timeout, **options)
         summary = {"platform": platform, "run_id": result.run_id, "returncode": result.returncode,
                    "finish_reason": result.finish_reason, "items": result.items}
         error = None if result.stats else _scrub("\n".join(result.log_tail.splitlines()[-5:]))

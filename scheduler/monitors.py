@@ -41,6 +41,7 @@ __all__ = [
     "monitor_window",
     "parse_every",
     "parse_quiet_hours",
+    "parse_source",
     "parse_threshold",
     "require_monitor",
     "schedule_period",
@@ -264,9 +265,13 @@ def validate_monitor(monitor: Monitor, *, platforms: Iterable[str] = PLATFORMS,
         raise ConfigError(f"bad --query: {exc}") from None
     chosen = list(dict.fromkeys(p.strip().lower() for p in monitor.platforms if p.strip()))
     unknown = [p for p in chosen if p not in known]
-    if unknown or not chosen:
-        what = f"unknown platform {unknown[0]!r}" if unknown else "no platforms"
-        raise ConfigError(f"{what}: use --platforms with some of {', '.join(known)}")
+    sources = list(dict.fromkeys(s.strip() for s in monitor.sources if s.strip()))
+    for source in sources:
+        parse_source(source)
+    if unknown or not (chosen or sources):
+        what = f"unknown platform {unknown[0]!r}" if unknown else "no platforms or sources"
+        raise ConfigError(f"{what}: use --platforms with some of {', '.join(known)} "
+                          "and/or --source feed:URL | discuz:URL?fid=N | site:NAME")
     if bool(monitor.every) == bool(monitor.cron):
         raise ConfigError("give exactly one schedule: --every 30m or --cron '0 */2 * * *'")
     if monitor.every is not None and monitor.every < MIN_EVERY:
@@ -284,7 +289,61 @@ def validate_monitor(monitor: Monitor, *, platforms: Iterable[str] = PLATFORMS,
     thresholds = {str(k).upper(): _threshold_value(str(k).upper(), v)
                   for k, v in monitor.thresholds.items()}
     return dataclasses.replace(monitor, platforms=chosen, recipients=recipients,
-                               thresholds=thresholds)
+                               thresholds=thresholds, sources=sources)
+
+
+SOURCE_KINDS = ("feed", "discuz", "discuz-api", "site")
+
+
+def parse_source(text: str) -> dict[str, str]:
+    """A monitor source as forum-spider arguments: ``feed:URL`` (RSS/Atom), ``discuz:URL?fid=N``
+    (a Discuz! X board; ``discuz-api:`` reads its mobile API), ``site:NAME[?fid=N]`` (a known
+    forum row of crawlers/spiders/forum/sites.py).
+
+    >>> parse_source("feed:https://example.com/rss.xml")
+    {'feed': 'https://example.com/rss.xml'}
+    >>> parse_source("discuz-api:https://bbs.example.com/?fid=2,36")
+    {'discuz': 'https://bbs.example.com/', 'fid': '2,36', 'api': '1'}
+    """
+    from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+    kind, sep, rest = text.strip().partition(":")
+    kind = kind.lower()
+    if not sep or kind not in SOURCE_KINDS or not rest.strip():
+        raise ConfigError(f"bad source {text!r}: use feed:https://…/rss, "
+                          "discuz:https://bbs.example.com/?fid=2 or site:NAME")
+    if kind == "site":
+        name, _, query = rest.partition("?")
+        from crawlers.spiders.forum.sites import SITES
+
+        if name not in SITES:
+            raise ConfigError(f"unknown forum site {name!r}; known: {', '.join(SITES)}")
+        out = {"site": name}
+        fid = parse_qs(query).get("fid")
+        return {**out, "fid": fid[0]} if fid else out
+    parts = urlsplit(rest.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"bad source {text!r}: the address must be http(s)://host/…")
+    if kind == "feed":
+        return {"feed": rest.strip()}
+    fid = parse_qs(parts.query).get("fid")
+    if not fid:
+        raise ConfigError(f"source {text!r} names no board: add ?fid=<board id>[,<board id>] "
+                          "(the fid= of its forumdisplay URL)")
+    base = urlunsplit(parts._replace(query="", fragment=""))
+    out = {"discuz": base if base.endswith("/") else base + "/", "fid": fid[0]}
+    return {**out, "api": "1"} if kind == "discuz-api" else out
+
+
+def source_label(text: str) -> str:
+    """A source as shown to people: its kind and host (``论坛 bbs.example.com``)."""
+    from urllib.parse import urlsplit
+
+    args = parse_source(text)
+    host = urlsplit(args.get("feed") or args.get("discuz") or "").hostname
+    kind = {"feed": "RSS", "discuz": "Discuz!", "site": "论坛"}[
+        "feed" if "feed" in args else "discuz" if "discuz" in args else "site"]
+    return f"{kind} {host or args.get('site', '')}"
 
 
 # -- store helpers ---------------------------------------------------------------------------
@@ -396,6 +455,8 @@ def export_toml(monitors: Iterable[Monitor]) -> str:
         row: dict[str, Any] = {"name": m.name, "query": m.query, "platforms": list(m.platforms)}
         row.update({"cron": m.cron} if m.cron else {"every": format_every(m.every or 0)})
         row.update({"recipients": list(m.recipients), "paused": m.paused})
+        if m.sources:
+            row["sources"] = list(m.sources)
         if m.thresholds:
             row["thresholds"] = dict(m.thresholds)
         rows.append(row)
@@ -404,7 +465,7 @@ def export_toml(monitors: Iterable[Monitor]) -> str:
 
 
 _TOML_KEYS = {"name", "query", "platforms", "every", "cron", "recipients", "alert_to", "paused",
-              "thresholds"}
+              "thresholds", "sources"}
 
 
 def import_toml(text: str, **validate: Any) -> list[Monitor]:
@@ -432,7 +493,8 @@ def import_toml(text: str, **validate: Any) -> list[Monitor]:
                 every=parse_every(row["every"]) if "every" in row else None,
                 cron=row.get("cron"),
                 recipients=[recipients] if isinstance(recipients, str) else list(recipients),
-                thresholds=dict(row.get("thresholds", {})), paused=bool(row.get("paused", False)))
+                thresholds=dict(row.get("thresholds", {})), paused=bool(row.get("paused", False)),
+                sources=[str(s) for s in row.get("sources", [])])
             out.append(validate_monitor(monitor, **validate))
         except ConfigError as exc:
             raise ConfigError(f"{label}: {exc}") from None

@@ -402,3 +402,22 @@ def test_a_failed_crawl_does_not_advance_the_collected_window(settings) -> None:
     monitor_topic("品牌A", now=T0 + 2 * HALF, **fakes)
     assert crawl.calls[-1][3] == T0  # the gap of the failed run is collected again
     assert store.get_monitor("品牌A").collected_until == T0 + 2 * HALF
+
+
+def test_a_monitors_sources_are_crawled_as_forum_runs_with_their_arguments(settings) -> None:
+    store = MemoryStore()
+    _add(store, "品牌A", "品牌A NOT 招聘", ["weibo"],
+         sources=["feed:https://example.com/rss.xml", "discuz:https://bbs.example.com/?fid=2"])
+    seen = []
+    clock = Clock(T0)
+    crawl = FakeCrawl(store, clock, {"品牌A": quiet})
+
+    def recording(platform, **kw):
+        seen.append((platform, kw.get("extra_args")))
+        return crawl(platform, **kw)
+
+    monitor_topic("品牌A", now=T0, store=store, mailer=MemoryMailer(), run_crawl=recording,
+                  settings=settings, rescore=lambda store, *, topic, now: None,
+                  graph_report=lambda p, a: None, charts=lambda posts, now: {})
+    assert seen == [("weibo", None), ("forum", {"feed": "https://example.com/rss.xml"}),
+                    ("forum", {"discuz": "https://bbs.example.com/", "fid": "2"})]

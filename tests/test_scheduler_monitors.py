@@ -4,6 +4,7 @@ the `tingfeng monitor` commands on a real SQLite store."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -220,3 +221,59 @@ def test_edit_keeps_what_is_not_given(tmp_path, capsys) -> None:
     with open_store(store) as s:
         m = s.get_monitor("m")
     assert dataclasses.astuple(m)[:6] == ("m", "a", ["forum"], None, "0 9 * * 1-5", ["a@b.com"])
+
+
+@pytest.mark.parametrize(("text", "args"), [
+    ("feed:https://example.com/rss.xml", {"feed": "https://example.com/rss.xml"}),
+    ("discuz:https://bbs.example.com/?fid=2", {"discuz": "https://bbs.example.com/", "fid": "2"}),
+    ("discuz-api:https://bbs.example.com/forum/?fid=2,36",
+     {"discuz": "https://bbs.example.com/forum/", "fid": "2,36", "api": "1"}),
+])
+def test_sources_become_forum_spider_arguments(text, args):
+    from scheduler.monitors import parse_source
+
+    assert parse_source(text) == args
+
+
+@pytest.mark.parametrize(("text", "hint"), [
+    ("https://example.com/rss", "use feed:"), ("feed:ftp://x/rss", "http(s)"),
+    ("discuz:https://bbs.example.com/", "?fid="), ("site:nowhere", "known:"),
+    ("rss:https://x.com/feed", "use feed:"),
+])
+def test_bad_sources_are_refused_with_the_fix(text, hint):
+    from scheduler.monitors import parse_source
+
+    with pytest.raises(ConfigError, match=re.escape(hint)):
+        parse_source(text)
+
+
+def test_a_monitor_of_sources_alone_is_valid_and_round_trips_through_toml():
+    from scheduler.monitors import export_toml, import_toml, validate_monitor
+
+    m = validate_monitor(Monitor("论坛监测", "品牌A", every=1800,
+                                 sources=["feed:https://example.com/rss.xml",
+                                          "discuz:https://bbs.example.com/?fid=2"]))
+    assert m.platforms == [] and len(m.sources) == 2
+    [back] = import_toml(export_toml([m]))
+    assert back.sources == m.sources
+    with pytest.raises(ConfigError, match="no platforms or sources"):
+        validate_monitor(Monitor("空", "品牌A", every=1800))
+
+
+def test_monitor_add_with_sources_robots_and_quiet_hours_shows_them(tmp_path, capsys) -> None:
+    store = f"sqlite:///{tmp_path}/t.db"
+    code, out, err = _tf(capsys, "--store", store, "monitor", "add", "论坛",
+                         "--query", "品牌A", "--every", "1h",
+                         "--source", "discuz:https://bbs.example.com/?fid=2",
+                         "--source", "feed:https://news.example.com/rss.xml",
+                         "--alert-to", "wecom://${WECOM_KEY}", "--quiet-hours", "22:00-08:00")
+    assert code == 0, err
+    code, out, _ = _tf(capsys, "--store", store, "monitor", "show", "论坛")
+    assert "Discuz! bbs.example.com" in out and "RSS news.example.com" in out
+    assert "wecom://${WECOM_KEY}" in out and "ALERT_QUIET_HOURS=22:00-08:00" in out
+    code, _, err = _tf(capsys, "--store", store, "monitor", "edit", "论坛",
+                       "--quiet-hours", "25:00-08:00")
+    assert code != 0 and "HH:MM-HH:MM" in err
+    code, _, err = _tf(capsys, "--store", store, "monitor", "edit", "论坛",
+                       "--alert-to", "dingtalk://literal-token")
+    assert code != 0 and "${DINGTALK_TOKEN}" in err

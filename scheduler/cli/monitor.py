@@ -39,8 +39,9 @@ A running `tingfeng scheduler run` picks up every change within MONITOR_SYNC_INT
 def _definition_options(p: argparse.ArgumentParser, *, required: bool) -> None:
     p.add_argument("--query", required=required,
                    help="boolean query, e.g. '品牌A (投诉 OR 退款)'")
-    p.add_argument("--platforms", "-p", required=required,
-                   help="comma-separated: weibo,wechat,zhihu,forum")
+    p.add_argument("--platforms", "-p",
+                   help="comma-separated: weibo,wechat,zhihu,forum (a monitor needs platforms, "
+                        "--source or both)")
     when = p.add_mutually_exclusive_group(required=required)
     when.add_argument("--every", help="run interval: 30m, 2h, 1d (at least 1m)")
     when.add_argument("--cron", help="crontab schedule in MONITOR_TIMEZONE, e.g. '0 */2 * * *'")
@@ -48,6 +49,10 @@ def _definition_options(p: argparse.ArgumentParser, *, required: bool) -> None:
                    help="recipients, comma-separated or repeated: emails, 'wecom://${KEY_VAR}', "
                         "'dingtalk://${TOKEN_VAR}?secret=${SECRET_VAR}', 'feishu://${HOOK_VAR}', "
                         "'https://host/path#secret=${VAR}' (keys stay in the environment)")
+    p.add_argument("--source", action="append", default=[], metavar="SOURCE",
+                   help="a forum board or feed to crawl too (repeatable): feed:https://…/rss, "
+                        "discuz:https://bbs.example.com/?fid=2, discuz-api:…, site:NAME; the "
+                        "query's keywords filter what they give")
     p.add_argument("--quiet-hours", metavar="HH:MM-HH:MM",
                    help="only red alerts are sent in these hours (MONITOR_TIMEZONE); the rest "
                         "wait and go out together after, e.g. 22:00-08:00; 'off' clears")
@@ -82,6 +87,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--clear-thresholds", action="store_true",
                    help="drop every per-monitor threshold first")
     p.add_argument("--clear-alert-to", action="store_true", help="drop every recipient first")
+    p.add_argument("--clear-sources", action="store_true", help="drop every source first")
     p = action("list", "list monitors", cmd_list, with_name=False)
     action("show", "show a monitor, its searches, next run and recent alerts", cmd_show)
     action("pause", "stop scheduling a monitor (kept in the store)", cmd_pause)
@@ -128,6 +134,10 @@ def _apply(monitor: Monitor, args: argparse.Namespace) -> Monitor:
         changes.update(cron=" ".join(args.cron.split()), every=None)
     recipients = [] if getattr(args, "clear_alert_to", False) else list(monitor.recipients)
     changes["recipients"] = recipients + _emails(args.alert_to)
+    if getattr(args, "clear_sources", False):
+        changes["sources"] = []
+    if args.source:
+        changes["sources"] = list(changes.get("sources", monitor.sources)) + list(args.source)
     thresholds = {} if getattr(args, "clear_thresholds", False) else dict(monitor.thresholds)
     thresholds.update(parse_threshold(t) for t in args.threshold)
     for option, name in (("quiet_hours", "ALERT_QUIET_HOURS"),
@@ -140,11 +150,13 @@ def _apply(monitor: Monitor, args: argparse.Namespace) -> Monitor:
 
 
 def _describe(m: Monitor) -> str:
+    from scheduler.i18n import wording
     from scheduler.monitors import schedule_text
 
     state = "paused" if m.paused else "active"
-    last = f"{m.last_run_at:%Y-%m-%d %H:%M} UTC" if m.last_run_at else "never"
-    return f"{m.name}  [{state}]  {schedule_text(m)}  {','.join(m.platforms)}  last run: {last}"
+    last = f"{wording().time(m.last_run_at)} (北京时间)" if m.last_run_at else "never"
+    where = ",".join([*m.platforms, *(f"+{len(m.sources)} sources" for _ in [0] if m.sources)])
+    return f"{m.name}  [{state}]  {schedule_text(m)}  {where}  last run: {last}"
 
 
 def _say(args: argparse.Namespace, text: str) -> None:
@@ -226,12 +238,15 @@ def cmd_show(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
     from crawlers.items import utcnow
-    from scheduler.cli.common import open_cli_store
-    from scheduler.monitors import make_trigger, require_monitor
+    from scheduler.cli.common import open_cli_store, settings_for
+    from scheduler.i18n import wording_for
+    from scheduler.monitors import make_trigger, require_monitor, source_label
+    from scheduler.notify.wording import headline, severity_name
     from scheduler.query import parse_query
 
     limits = _limits(args)
     now = utcnow()
+    w = wording_for(settings_for(args))
     with open_cli_store(args) as store:
         m = require_monitor(store, args.name)
         alerts = store.alerts(monitor=m.name, since=now - timedelta(days=7))
@@ -242,16 +257,18 @@ def cmd_show(args: argparse.Namespace) -> int:
         when = "as soon as `tingfeng scheduler run` picks it up"
     else:
         nxt = make_trigger(m, limits["timezone"]).get_next_fire_time(m.last_run_at, now)
-        when = f"{nxt.astimezone(now.tzinfo):%Y-%m-%d %H:%M} UTC"
+        when = f"{w.time(nxt)} (北京时间)"
     thresholds = ", ".join(f"{k}={v}" for k, v in m.thresholds.items())
+    sources = ", ".join(f"{source_label(s)} ({s})" for s in m.sources)
     lines = [_describe(m), f"  query:      {m.query}", f"  parsed:     {query}",
              f"  searches:   {' | '.join(query.keywords(limits['max_keywords']))}",
+             f"  sources:    {sources or '(platform searches only)'}",
              f"  alert to:   {', '.join(m.recipients) or '(MAIL_TO only)'}",
              f"  thresholds: {thresholds or '(defaults)'}",
              f"  next run:   {when}",
              f"  alerts (7 days): {len(alerts)}"]
-    lines += [f"    {a.created_at:%m-%d %H:%M} [{a.severity}] {a.rule} ({a.status}): {a.message}"
-              for a in alerts[-10:]]
+    lines += [f"    {w.time(a.created_at, '%m-%d %H:%M')} [{severity_name(a.severity, w)}] "
+              f"{headline(a, w)} ({a.status})" for a in alerts[-10:]]
     print("\n".join(lines))
     return 0
 
