@@ -6,7 +6,7 @@ else is graph/'s pure functions. No printing: the CLI and reports format what th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -35,14 +35,19 @@ class TopicGraphs:
 
 
 def load_topic(store: Store, topic: str, *, since: datetime | None = None,
-               until: datetime | None = None, platform: str | None = None,
+               until: datetime | None = None, platform: str | Sequence[str] | None = None,
                complete: bool = True) -> tuple[list[Post], dict[AuthorKey, Author], int]:
     """Posts of ``topic`` in ``[since, until)``, plus (``complete``) the rest of every cascade
     whose root or some parent is missing from the window, and the authors of all of them.
 
     Returns ``(posts, authors, context)`` where ``context`` counts the added cascade posts.
     """
-    posts = list(store.posts(topic=topic, since=since, until=until, platform=platform))
+    chosen = [platform] if isinstance(platform, str) else list(platform or [])
+    if len(chosen) == 1:
+        posts = list(store.posts(topic=topic, since=since, until=until, platform=chosen[0]))
+    else:  # several platforms: one window read, filtered (no read per platform to merge)
+        posts = [p for p in store.posts(topic=topic, since=since, until=until)
+                 if not chosen or p.platform in chosen]
     have = {p.key for p in posts}
     context = 0
     if complete:
@@ -66,7 +71,7 @@ def load_topic(store: Store, topic: str, *, since: datetime | None = None,
 
 
 def topic_graphs(store: Store, topic: str, *, since: datetime | None = None,
-                 until: datetime | None = None, platform: str | None = None,
+                 until: datetime | None = None, platform: str | Sequence[str] | None = None,
                  complete: bool = True) -> TopicGraphs:
     """Load a topic window and build its author graph and cascade forest (parents resolved once)."""
     from graph import propagation_graphs
@@ -74,7 +79,9 @@ def topic_graphs(store: Store, topic: str, *, since: datetime | None = None,
     posts, authors, context = load_topic(store, topic, since=since, until=until,
                                          platform=platform, complete=complete)
     G, forest = propagation_graphs(posts, authors)
-    meta = {"topic": topic, "platform": platform,
+    meta = {"topic": topic,
+            "platform": platform if isinstance(platform, str) or not platform
+            else ",".join(platform),
             "since": since.isoformat() if since else None,
             "until": until.isoformat() if until else None}
     return TopicGraphs(posts, authors, context, G, forest, meta)

@@ -38,7 +38,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                           formatter_class=argparse.RawDescriptionHelpFormatter)
     _filters(ls)
     ls.add_argument("--status", choices=("pending", "sent"), help="only pending or sent ones")
-    ls.add_argument("--format", "-f", choices=("table", "json"), default="table")
+    ls.add_argument("--format", "-f", choices=("table", "json"), default="table",
+                    help="output: table (default) or json")
     ls.set_defaults(func=run_list)
     sh = kinds.add_parser("show", help="one alert: what, why, next step, each channel's state",
                           description="One alert in full.",
@@ -46,7 +47,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                                  "  tingfeng alert show '品牌A:risk_words:20261124T0300Z'",
                           formatter_class=argparse.RawDescriptionHelpFormatter)
     sh.add_argument("alert_id", metavar="ID")
-    sh.add_argument("--format", "-f", choices=("text", "json"), default="text")
+    sh.add_argument("--format", "-f", choices=("table", "json"), default="table",
+                    help="output: table (default) or json")
     sh.set_defaults(func=run_show)
     rv = kinds.add_parser("review", help="record a reviewer's verdict on an alert",
                           description="Record whether an alert was right (confirmed) or a false "
@@ -55,7 +57,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                                  "--note '同名品牌'",
                           formatter_class=argparse.RawDescriptionHelpFormatter)
     rv.add_argument("alert_id", metavar="ID")
-    rv.add_argument("--verdict", required=True, choices=("confirmed", "false-alarm"))
+    rv.add_argument("--verdict", required=True, choices=("confirmed", "false-alarm"),
+                    help="confirmed (the alert was right) or false-alarm")
     rv.add_argument("--note", default="", help="why (kept with the verdict)")
     rv.add_argument("--by", default="", help="reviewer's name (default: the login name)")
     rv.set_defaults(func=run_review)
@@ -64,7 +67,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                           epilog="example:\n  tingfeng alert precision --since 30d",
                           formatter_class=argparse.RawDescriptionHelpFormatter)
     _filters(pr, since="30d")
-    pr.add_argument("--format", "-f", choices=("table", "json"), default="table")
+    pr.add_argument("--format", "-f", choices=("table", "json"), default="table",
+                    help="output: table (default) or json")
     pr.set_defaults(func=run_precision)
     ts = kinds.add_parser("test", help="send a test message to a recipient (email or robot)",
                           description="Send a sample alert card to one recipient, to check a "

@@ -48,21 +48,28 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     im = kinds.add_parser("import", help="check and merge touchpoint / conversion files",
                           description="Check and merge files into a campaign.", epilog=EPILOG,
                           formatter_class=argparse.RawDescriptionHelpFormatter)
-    im.add_argument("--campaign", required=True, metavar="NAME")
-    im.add_argument("--touchpoints", metavar="FILE")
-    im.add_argument("--conversions", metavar="FILE")
+    im.add_argument("--campaign", required=True, metavar="NAME",
+                    help="attribution campaign to merge into, or to report on")
+    im.add_argument("--touchpoints", metavar="FILE",
+                    help="CSV or JSON lines of user, channel, time[, value]")
+    im.add_argument("--conversions", metavar="FILE",
+                    help="CSV or JSON lines of user, time[, value]")
     im.set_defaults(func=run_import)
     rp = kinds.add_parser("report", help="credits per channel under every model, and assists",
                           description="Credits per channel under every model.",
                           epilog=REPORT_EPILOG,
                           formatter_class=argparse.RawDescriptionHelpFormatter)
-    rp.add_argument("--campaign", metavar="NAME", help="an imported campaign")
-    rp.add_argument("--touchpoints", metavar="FILE", help="or files read directly")
-    rp.add_argument("--conversions", metavar="FILE")
+    rp.add_argument("--campaign", metavar="NAME",
+                    help="attribution campaign to merge into, or to report on")
+    rp.add_argument("--touchpoints", metavar="FILE",
+                    help="CSV or JSON lines of user, channel, time[, value]")
+    rp.add_argument("--conversions", metavar="FILE",
+                    help="CSV or JSON lines of user, time[, value]")
     rp.add_argument("--lookback", default="30d", help="journey window before a conversion, "
                                                       "1–90 days (default 30d)")
     rp.add_argument("--half-life", default="7d", help="time-decay half-life (default 7d)")
-    rp.add_argument("--format", "-f", choices=("table", "json", "csv"), default="table")
+    rp.add_argument("--format", "-f", choices=("table", "json", "csv"), default="table",
+                    help="output: table (default), json or csv")
     rp.set_defaults(func=run_report)
 
 

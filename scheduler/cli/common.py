@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PLATFORMS", "check_settings", "open_cli_store", "parse_duration", "parse_since",
-    "past_since", "platform_arg", "settings_for", "tier_arg",
+    "past_since", "platform_arg", "platforms_arg", "settings_for", "tier_arg",
 ]
 
 PLATFORMS = MONITOR_PLATFORMS
@@ -27,6 +27,12 @@ def platform_arg(text: str) -> str:
         raise argparse.ArgumentTypeError(
             f"unknown platform {text!r}; use one of {', '.join(PLATFORMS)}")
     return text
+
+
+def platforms_arg(text: str) -> list[str]:
+    """argparse type: comma-separated platform slugs (``weibo,zhihu``), each checked; with
+    ``action="extend"`` the option may also repeat."""
+    return [platform_arg(t.strip()) for t in text.split(",") if t.strip()]
 
 
 def tier_arg(text: str) -> str:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from scheduler.cli.common import open_cli_store, parse_since, platform_arg
+from scheduler.cli.common import open_cli_store, parse_since, platforms_arg
 
 __all__ = ["register"]
 
@@ -52,8 +52,10 @@ def _window(p: argparse.ArgumentParser, required: bool = True) -> None:
                    help="window start: a duration back from now (7d, 12h) or a date; 'all' for "
                         "every stored post (default 7d, as in `report`)")
     p.add_argument("--until", help="window end (ISO date or time; default: no bound)")
-    p.add_argument("--platform", metavar="SLUG", type=platform_arg,
-                   help="only weibo, wechat, zhihu or forum")
+    p.add_argument("--platform", action="extend", default=[], metavar="SLUGS",
+                   type=platforms_arg,
+                   help="only these platforms, comma-separated or repeated: weibo, wechat, "
+                        "zhihu, forum (as in `report`)")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -109,9 +111,10 @@ def _bounds(args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def _no_posts(args: argparse.Namespace) -> int:
+    where = ",".join(args.platform)
     _say(f"tingfeng: no posts for topic {args.topic!r}"
          f"{'' if args.since == 'all' else f' since {args.since}'}"
-         f"{f' on {args.platform}' if args.platform else ''}: check the topic name (as given to "
+         f"{f' on {where}' if args.platform else ''}: check the topic name (as given to "
          "`tingfeng crawl --topic`), widen --since, or run `tingfeng demo` for sample data")
     return 1
 

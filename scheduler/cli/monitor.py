@@ -36,6 +36,31 @@ ALERT_RISK_HITS, ALERT_HEAD_JOINED, ALERT_CRAWL_FAILURES, ALERT_COOLDOWN, MONITO
 A running `tingfeng scheduler run` picks up every change within MONITOR_SYNC_INTERVAL seconds."""
 
 
+QUERY_HELP = EPILOG.split("\n\n", 1)[1]
+# Each sub-command's own examples, then what the definition options mean.
+EXAMPLES = {
+    "add": """\
+  tingfeng monitor add 品牌A --query '品牌A AND (投诉 OR 退款) NOT 招聘' \\
+      --platforms weibo,wechat,zhihu,forum --every 30m --alert-to pr@example.com
+  tingfeng monitor add 新品 --query '"新品 发布会" OR 新品X' --platforms weibo \\
+      --cron '0 */2 * * *' --alert-to 'wecom://${WECOM_KEY}' --quiet-hours 22:00-08:00
+  tingfeng monitor add 论坛 --query 品牌A --every 1h \\
+      --source 'discuz:https://bbs.example.com/?fid=2' --source 'feed:https://x.com/rss'""",
+    "edit": """\
+  tingfeng monitor edit 品牌A --every 1h --threshold ALERT_RISK_HITS=off
+  tingfeng monitor edit 品牌A --clear-alert-to --alert-to 'dingtalk://${DING_TOKEN}?secret=${DING_SECRET}'""",
+    "list": "  tingfeng monitor list",
+    "show": "  tingfeng monitor show 品牌A",
+    "pause": "  tingfeng monitor pause 品牌A",
+    "resume": "  tingfeng monitor resume 品牌A",
+    "remove": "  tingfeng monitor remove 品牌A       (its posts and alerts stay in the store)",
+    "run": "  tingfeng monitor run 品牌A          (now, in the foreground)\n"
+           "  tingfeng monitor run 品牌A -q       (no progress lines)",
+    "export": "  tingfeng monitor export -o monitors.toml",
+    "import": "  tingfeng monitor import monitors.toml",
+}
+
+
 def _definition_options(p: argparse.ArgumentParser, *, required: bool) -> None:
     p.add_argument("--query", required=required,
                    help="boolean query, e.g. '品牌A (投诉 OR 退款)'")
@@ -72,8 +97,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     def action(name: str, helptext: str, func: Any, *,
                with_name: bool = True) -> argparse.ArgumentParser:
+        own = f"examples:\n{EXAMPLES[name]}"
+        if name in ("add", "edit"):
+            own += "\n\n" + QUERY_HELP
         p = msub.add_parser(name, help=helptext, description=helptext[0].upper() + helptext[1:],
-                            epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+                            epilog=own, formatter_class=argparse.RawDescriptionHelpFormatter)
         if with_name:
             p.add_argument("name", help="monitor name")
         p.set_defaults(func=func)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from scheduler.cli.common import (
     open_cli_store,
     parse_since,
-    platform_arg,
+    platforms_arg,
     settings_for,
     tier_arg,
 )
@@ -53,8 +53,10 @@ def _common(p: argparse.ArgumentParser, top_default: str) -> None:
                    help="window start: a duration back from now (7d, 12h) or a date; 'all' for "
                         "no bound (default 7d)")
     p.add_argument("--until", help="window end (ISO date or time, default now)")
-    p.add_argument("--platform", action="append", default=[], metavar="SLUG", type=platform_arg,
-                   help="only this platform (repeatable): weibo, wechat, zhihu, forum")
+    p.add_argument("--platform", action="extend", default=[], metavar="SLUGS",
+                   type=platforms_arg,
+                   help="only these platforms, comma-separated or repeated: weibo, wechat, "
+                        "zhihu, forum")
     p.add_argument("--tier", action="append", default=[], metavar="TIER", type=tier_arg,
                    help="only accounts of this tier (repeatable), e.g. head, waist, tail")
     p.add_argument("--top", type=int, metavar="K", help=f"accounts listed (default {top_default})")

@@ -28,6 +28,12 @@ examples:
 The model is Tingfeng's (hashed char n-grams + emoticon/emoji/negation cues, linear weights in
 scoring/models); snownlp's stock model is the baseline. SENTIMENT_MODEL_PATH picks another
 trained model; SENTIMENT_NEUTRAL_LOW/HIGH set the neutral band."""
+ABOUT = EPILOG.split("\n\n", 1)[1]
+
+
+def _own(*lines: str) -> str:
+    """A sub-command's epilog: its own examples, then what the model is."""
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines) + "\n\n" + ABOUT
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -43,7 +49,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Read JSON lines with a \"text\" field on stdin; write each back on stdout "
                     "with score, label, emotion and model added. Bad lines are reported on "
                     "stderr with their line number and skipped.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_own("echo '{\"text\": \"太好用了[哈哈]\"}' | tingfeng sentiment score",
+                    "tingfeng sentiment score --baseline snownlp < posts.jsonl > scored.jsonl"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--model", metavar="PATH", help="model metadata .json (default: shipped)")
     p.add_argument("--baseline", choices=["snownlp"], help="score with stock snownlp instead")
@@ -54,7 +62,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "rescore", help="score stored posts whose model version differs; re-tier authors",
         description="Score stored posts not yet scored by the current model (sentiment, "
                     "label, emotion, risk hits), then recompute author tiers and influence.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_own("tingfeng sentiment rescore --topic 品牌A",
+                    "tingfeng sentiment rescore --all   (every post, e.g. after editing RISK_*)"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--topic", metavar="T", help="only posts and authors of topic T")
     p.add_argument("--all", action="store_true",
@@ -70,7 +80,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Train on the corpora (10% of each held out by a fixed hash split), "
                     "write tingfeng-sentiment.npz/.json into --out and print held-out "
                     "figures. Needs scikit-learn.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_own("tingfeng sentiment train --data ../shared/datasets/sentiment "
+                    "--out scoring/models"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--data", default=DEFAULT_DATA, metavar="DIR",
                    help=f"folder of the *.train.jsonl files (default {DEFAULT_DATA})")
@@ -82,7 +94,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Evaluate on the dev splits training excluded, or on any labelled "
                     "JSON-lines file (--file: {\"text\", \"label\"} with label 1/0, "
                     "positive/negative or an NLPCC emotion name).",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_own("tingfeng sentiment eval --data ../shared/datasets/sentiment",
+                    "tingfeng sentiment eval --file labelled.jsonl"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--data", default=DEFAULT_DATA, metavar="DIR",
                    help=f"folder of the *.train.jsonl files (default {DEFAULT_DATA})")
