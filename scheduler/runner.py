@@ -1,4 +1,5 @@
-"""Run one crawl as a subprocess (``python -m scrapy crawl <platform>``) and read its result back.
+"""Run one crawl as a subprocess (``python -m crawlers.launch``, the equivalent of ``scrapy crawl
+<platform>`` with its arguments in a private spec file) and read its result back.
 
 A subprocess per crawl means no Twisted reactor reuse inside a long-lived scheduler, crash
 isolation and a clean memory footprint (Scrapy docs, "Common practices"). The crawl's stats are
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from crawlers.errors import ConfigError, StoreError
+from crawlers.launch import SPEC_ENV
 from crawlers.storage import open_store
 
 if TYPE_CHECKING:
@@ -42,6 +44,7 @@ __all__ = [
     "kill_grace",
     "run_crawl",
     "run_supervised",
+    "write_spec",
 ]
 
 log = logging.getLogger(__name__)
@@ -95,6 +98,8 @@ class CrawlResult:
 def crawl_command(
     platform: str, spider_args: Mapping[str, Any], settings: Mapping[str, Any]
 ) -> list[str]:
+    """The equivalent ``scrapy crawl`` command line (for people to read and rerun by hand;
+    :func:`run_crawl` passes the same through a spec file, never argv)."""
     cmd = [sys.executable, "-m", "scrapy", "crawl", platform]
     for key, value in spider_args.items():
         if value is not None and value != "":
@@ -104,6 +109,20 @@ def crawl_command(
             value = json.dumps(value, ensure_ascii=False)
         cmd += ["-s", f"{key}={value}"]
     return cmd
+
+
+def write_spec(folder: str | os.PathLike[str], platform: str, spider_args: Mapping[str, Any],
+               settings: Mapping[str, Any]) -> str:
+    """The crawl's arguments and settings as a private JSON file (0600) for crawlers.launch."""
+    import tempfile
+
+    fd, path = tempfile.mkstemp(prefix="crawl-", suffix=".json", dir=folder)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump({"platform": platform,
+                   "args": {k: v for k, v in spider_args.items() if v not in (None, "")},
+                   "settings": dict(settings)}, fh, ensure_ascii=False, default=str)
+    os.chmod(path, 0o600)
+    return path
 
 
 def run_crawl(
@@ -148,16 +167,22 @@ def run_crawl(
         if on_line:
             on_line(line)
 
+    import tempfile
+
     started = datetime.now(UTC)
-    done = run_supervised(
-        crawl_command(platform, spider_args, forwarded),
-        name=platform,
-        timeout=timeout,
-        grace=grace,
-        on_line=line_seen,
-        cwd=REPO_ROOT,
-        env=env,
-    )
+    # Arguments travel in a private file, not argv: no "Argument list too long" for a long
+    # keyword list, and nothing readable by other local users through `ps`.
+    with tempfile.TemporaryDirectory(prefix="tingfeng-crawl-") as folder:
+        env[SPEC_ENV] = write_spec(folder, platform, spider_args, forwarded)
+        done = run_supervised(
+            [sys.executable, "-m", "crawlers.launch"],
+            name=platform,
+            timeout=timeout,
+            grace=grace,
+            on_line=line_seen,
+            cwd=REPO_ROOT,
+            env=env,
+        )
     if done.ended == "timeout-graceful":
         tail.append(f"crawl stopped after {timeout:g}s (MONITOR_CRAWL_TIMEOUT): "
                     "SIGTERM, shut down gracefully")

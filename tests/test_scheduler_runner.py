@@ -231,3 +231,30 @@ def test_an_interrupted_reader_stops_the_child_before_the_error_propagates(
 def test_the_grace_period_must_be_positive(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="grace"):
         _run(tmp_path, QUICK, "0", timeout=1, grace=0, lines=[])
+
+
+def test_crawl_arguments_travel_in_a_private_file_not_argv(
+    fixture_server: ReplayServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 100 KB of keywords: on a command line this is "Argument list too long" (and readable by
+    # every local user in `ps`); in the spec file it is just data.
+    import scheduler.runner as runner
+
+    seen: dict[str, object] = {}
+    real = runner.run_supervised
+
+    def spy(cmd, **kw):  # type: ignore[no-untyped-def]
+        spec = Path(kw["env"]["TINGFENG_CRAWL_SPEC"])
+        seen.update(cmd=cmd, mode=spec.stat().st_mode & 0o777, spec=json.loads(spec.read_text()))
+        return real(cmd, **kw)
+
+    monkeypatch.setattr(runner, "run_supervised", spy)
+    keywords = [f"关键词{i}" * 1_500 for i in range(10)]  # 10 searches, ~150 KB in all
+    settings = _settings(fixture_server, tmp_path, WEIBO_COOKIE="SUB=secret-cookie-value")
+    result = run_crawl("weibo", settings=settings, topic="t", keywords=keywords, max_pages=1,
+                       extra_args=dict(DEMO_ARGS))
+    assert result.returncode == 0, result.log_tail
+    assert seen["cmd"] == [sys.executable, "-m", "crawlers.launch"]
+    assert seen["mode"] == 0o600
+    assert len(seen["spec"]["args"]["keywords"].encode()) > 100_000  # type: ignore[index]
+    assert not list(tmp_path.glob("**/crawl-*.json"))  # removed after the run
