@@ -105,6 +105,8 @@ class StorePipeline:
         self.authors: list[Author] = []
         self.run_id = crawler.settings.get("CRAWL_RUN_ID") or uuid.uuid4().hex[:12]
         self.lost = 0  # records neither stored nor spooled: the crawl then ends "items_lost"
+        self._outages = 0  # consecutive batches the store could not take
+        self._down_until = 0.0  # time.monotonic() before which batches go straight to the spool
         self.started_at = utcnow()
 
     @classmethod
@@ -157,22 +159,58 @@ class StorePipeline:
             if records:
                 await self._write(records, method, stat)
 
+    def _store_down(self) -> bool:
+        """True while the store is in its backoff after a batch had to be spooled: the next
+        batches go straight to the spool instead of each waiting out every retry (a down store
+        would otherwise slow the crawl many times over and trip its time limit)."""
+        return _now() < self._down_until
+
+    def _mark_down(self) -> None:
+        self._outages += 1
+        wait = min(5.0 * 2 ** (self._outages - 1), 120.0)
+        self._down_until = _now() + wait
+        self._stat("tingfeng/store_backoffs", 1)
+        log.warning("store down: the next batches are spooled for %.0f s before it is tried "
+                    "again", wait)
+
     async def _write(self, records: list[Any], method: str, stat: str) -> None:
-        for attempt in range(self.retries + 1):
+        if self._store_down():
+            self._spool_batch(records, stat)
+            return
+        # After an outage, one probe: a store that is still down costs one try, not all.
+        tries = 1 if self._outages else self.retries + 1
+        for attempt in range(tries):
             if not await asyncio.to_thread(self._connect):
-                if attempt < self.retries:
+                if attempt < tries - 1:
                     await asyncio.sleep(min(2**attempt, 30))
                 continue
             try:
                 n = await asyncio.to_thread(getattr(self.store, method), records)
                 self._stat(f"tingfeng/{stat}_stored", n)
+                if self._outages:
+                    self._outages = 0
+                    await self._recovered()
                 return
             except StoreError as exc:
-                log.warning(
-                    "store write failed (attempt %d/%d): %s", attempt + 1, self.retries + 1, exc
-                )
-                if attempt < self.retries:
+                log.warning("store write failed (attempt %d/%d): %s", attempt + 1, tries, exc)
+                if attempt < tries - 1:
                     await asyncio.sleep(min(2**attempt, 30))
+        self._mark_down()
+        self._spool_batch(records, stat)
+
+    async def _recovered(self) -> None:
+        """The store is back: what this crawl spooled meanwhile goes in now, not next crawl."""
+        assert self.store is not None
+        try:
+            replayed = await asyncio.to_thread(replay_spool, self.store, self.spool_dir)
+        except StoreError as exc:
+            log.warning("store back but the spool could not be replayed yet: %s", exc)
+            return
+        if replayed:
+            log.info("store back: replayed %d spooled records", replayed)
+            self._stat("tingfeng/spool_replayed", replayed)
+
+    def _spool_batch(self, records: list[Any], stat: str) -> None:
         try:
             path = spool(records, self.spool_dir)
         except OSError as exc:
@@ -226,6 +264,13 @@ class StorePipeline:
     def _stat(self, key: str, n: int) -> None:
         if self.crawler.stats is not None:
             self.crawler.stats.inc_value(key, n)
+
+
+def _now() -> float:
+    """The pipeline's clock for store backoff (a seam for tests; asyncio keeps its own)."""
+    import time
+
+    return time.monotonic()
 
 
 def _jsonable(value: Any) -> Any:

@@ -127,3 +127,60 @@ def test_a_batch_neither_stored_nor_spooled_fails_the_crawl_with_its_count(
     pipeline.spider_closed(crawler.spider, "finished")
     assert recorded[0].finish_reason == "items_lost"
     assert recorded[0].stats["tingfeng/posts_lost"] == 3
+
+
+def test_a_down_store_costs_one_batch_its_retries_then_the_rest_spool_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without backoff across batches every batch waited out STORE_RETRIES against a dead store:
+    # crawls 6.6x to 23x slower, then killed by their time limit.
+    import asyncio
+
+    from scrapy.utils.test import get_crawler
+
+    from crawlers.errors import BackendUnavailable
+    from crawlers.pipelines import StorePipeline
+    from crawlers.spiders.weibo.spider import WeiboSpider
+    from crawlers.storage.memory import MemoryStore
+
+    class Outage(MemoryStore):
+        down = True
+        calls = 0
+
+        def upsert_posts(self, posts):  # type: ignore[no-untyped-def]
+            Outage.calls += 1
+            if self.down:
+                raise BackendUnavailable("connection refused")
+            return super().upsert_posts(posts)
+
+    store = Outage()
+    clock = [0.0]
+    monkeypatch.setattr(pipelines, "_now", lambda: clock[0])
+
+    async def no_sleep(seconds: float) -> None:
+        return None
+
+    monkeypatch.setattr(pipelines.asyncio, "sleep", no_sleep)
+    crawler = get_crawler(WeiboSpider, {"STORE_URI": "memory://", "STORE_RETRIES": 3,
+                                        "STORE_SPOOL_DIR": str(tmp_path / "spool")})
+    crawler.spider = WeiboSpider.from_crawler(crawler, keywords="听风")
+    crawler.stats.open_spider()
+    pipeline = StorePipeline.from_crawler(crawler)
+    pipeline.store = store
+
+    async def batches(first: int, count: int) -> None:
+        for b in range(first, first + count):
+            pipeline.posts = _posts(*(f"{b}-{i}" for i in range(5)))
+            await pipeline._flush()
+
+    asyncio.run(batches(0, 10))  # the store is down for all ten
+    assert Outage.calls == 4  # the first batch's 1 + 3 retries; the other nine spooled at once
+    assert crawler.stats.get_value("tingfeng/spooled") == 50
+    clock[0] += 6  # past the first backoff (5 s): one probe, still down → a longer backoff
+    asyncio.run(batches(10, 1))
+    assert Outage.calls == 5 and crawler.stats.get_value("tingfeng/store_backoffs") == 2
+    store.down = False
+    clock[0] += 11
+    asyncio.run(batches(11, 1))  # the probe works: this batch stored, the spool replayed
+    assert len(list(store.posts())) == 60
+    assert crawler.stats.get_value("tingfeng/spool_replayed") == 55
