@@ -308,6 +308,103 @@ def test_mobile_api_forumdisplay_and_paging() -> None:
         discuz_api.parse_api_viewthread(thread, now=NOW, site="s", base=DZ)
 
 
+API_SITEURL = "constructed-bbs.example.org-api-mobile-viewthread-siteurl.json"
+ORG = "bbs.example.org"
+
+
+def test_mobile_api_takes_the_site_from_the_answer() -> None:
+    body = fixture_bytes("forum", API_SITEURL)  # constructed: Variables.siteurl, no recording
+    posts = posts_of(ENDPOINTS["discuz-api-viewthread"](body, now=NOW))  # no --context
+    assert set(posts) == {f"{ORG}:t3100", f"{ORG}:p41002", f"{ORG}:p41004"}
+    thread = posts["bbs.example.org:t3100"]
+    assert thread.url == "https://bbs.example.org/bbs/forum.php?mod=viewthread&tid=3100"
+    assert thread.extra["site"] == "bbs.example.org" and thread.author_id == "bbs.example.org:501"
+    assert posts["bbs.example.org:p41004"].parent_post_id == "bbs.example.org:p41002"
+    assert posts["bbs.example.org:p41002"].url.startswith("https://bbs.example.org/bbs/forum.php?")
+    # ids and URLs are exactly what the spider gives when it is told the site
+    told = ENDPOINTS["discuz-api-viewthread"](
+        body, now=NOW, site="bbs.example.org", base="https://bbs.example.org/bbs/"
+    )
+    assert posts_of(told) == posts
+    # what the caller says wins over the answer
+    other = posts_of(ENDPOINTS["discuz-api-viewthread"](body, now=NOW, site="mirror"))
+    assert "mirror:t3100" in other
+    assert other["mirror:t3100"].url.startswith("https://bbs.example.org/bbs/")
+
+
+def test_mobile_api_without_a_site_warns_once_names_the_fix_and_still_parses(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    body = fixture_bytes("forum", API_VT)  # names no site
+    with caplog.at_level("WARNING", logger="crawlers.spiders.forum.discuz_api"):
+        posts = posts_of(ENDPOINTS["discuz-api-viewthread"](body, now=NOW))
+    [warning] = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert "--context site=https://bbs.example.com" in warning.getMessage()
+    assert {"discuz:t2051", "discuz:p30002", "discuz:p30005"} <= set(posts)  # as before
+    assert posts["discuz:t2051"].url.startswith("https://discuz/forum.php?mod=viewthread")
+    skipped: Counter[str] = Counter()
+    discuz_api.parse_api_forumdisplay(
+        json.loads(fixture_bytes("forum", API_FD)), now=NOW, skipped=skipped
+    )
+    assert skipped == {"discuz_api/site_missing": 1}
+
+
+def test_context_site_may_be_the_forum_root_url(caplog: pytest.LogCaptureFixture) -> None:
+    body = fixture_bytes("forum", API_VT)
+    with caplog.at_level("WARNING"):
+        by_url = ENDPOINTS["discuz-api-viewthread"](body, now=NOW, site="https://bbs.example.com")
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+    by_host = discuz_api.parse_api_viewthread(json.loads(body), now=NOW, site=SITE, base=DZ)
+    assert posts_of(by_url) == posts_of(by_host)
+    assert "bbs.example.com:t2051" in posts_of(by_url)
+    html = ENDPOINTS["discuz-viewthread"](fixture_bytes("forum", VT), now=NOW, site=DZ)
+    assert set(posts_of(html)) == set(posts_of(by_host))
+
+
+def test_mobile_api_broken_rows_are_counted_and_the_rest_kept() -> None:
+    payload = json.loads(fixture_bytes("forum", API_FD))
+    rows = payload["Variables"]["forum_threadlist"]
+    rows[1]["subject"] = {"not": "text"}  # unreadable
+    rows.append({"author": "no tid"})
+    rows.append("not a row")
+    skipped: Counter[str] = Counter()
+    posts = posts_of(
+        discuz_api.parse_api_forumdisplay(payload, now=NOW, site=SITE, base=DZ, skipped=skipped)
+    )
+    assert list(posts) == [f"{SITE}:t2051", f"{SITE}:t2047"]
+    assert skipped == {"discuz_api/broken_row": 3}
+    thread = json.loads(fixture_bytes("forum", API_VT))
+    del thread["Variables"]["postlist"][1]["pid"]
+    skipped.clear()
+    posts = posts_of(
+        discuz_api.parse_api_viewthread(thread, now=NOW, site=SITE, base=DZ, skipped=skipped)
+    )
+    assert f"{SITE}:p30002" not in posts and f"{SITE}:p30009" in posts
+    assert skipped == {"discuz_api/broken_row": 1}
+    payload["Variables"]["forum_threadlist"] = [{"author": "no tid"}]
+    with pytest.raises(UnexpectedPayload, match="tid"):
+        discuz_api.parse_api_forumdisplay(payload, now=NOW, site=SITE, base=DZ)
+
+
+def test_spider_counts_skipped_rows_in_stats() -> None:
+    from scrapy.http import Request, TextResponse
+    from scrapy.utils.test import get_crawler
+
+    crawler = get_crawler(ForumSpider, {})
+    spider = ForumSpider.from_crawler(crawler, discuz=DZ, api="1", fid="2")
+    thread = json.loads(fixture_bytes("forum", API_VT))
+    del thread["Variables"]["postlist"][1]["pid"]
+    url = DZ + "api/mobile/index.php?version=1&module=viewthread&tid=2051&page=1"
+    response = TextResponse(
+        url, body=json.dumps(thread).encode(), encoding="utf-8", request=Request(url)
+    )
+    items = list(spider.parse_discuz_thread(response, tid="2051", page=1, first_pid=None))
+    assert f"{SITE}:t2051" in {i.post_id for i in items if isinstance(i, Post)}
+    assert crawler.stats is not None
+    assert crawler.stats.get_value("parse/forum/discuz_api/broken_row") == 1
+    assert crawler.stats.get_value("parse/forum/discuz_api/site_missing") is None
+
+
 # -- feeds -----------------------------------------------------------------------------------------
 def test_discuz_rss_entries_are_the_board_threads() -> None:
     posts = feeds.parse_feed(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from tests.fixture_server import FIXTURES, fixture_bytes
 DIR = FIXTURES / "zhihu"
 UTC = UTC
 C = "constructed-www.zhihu.com-api-v4-"
+Q = "constructed-search-question.json"  # constructed: no recorded question result exists
 
 
 def raw(name: str) -> bytes:
@@ -47,6 +49,7 @@ EXPECTED = {
     "error-40362_api-v4-articles.json": ("article", Blocked),
     C + "search_v3.json": ("search", None),
     C + "search_v3-p2.json": ("search", None),
+    Q: ("search", None),
     C + "questions-feeds.json": ("question_answers", None),
     C + "questions-answers.json": ("question_answers", None),
     C + "comment_v5-answers-root_comment.json": ("root_comments", None),
@@ -119,6 +122,106 @@ def test_search_results(now: datetime) -> None:
         "offset=20&limit=20&filter_fields=&lc_idx=20&show_all_topics=0&search_source=Normal"
     )
     assert zhihu.next_page(load(C + "search_v3-p2.json")) is None
+
+
+def test_search_question_zvideo_and_skipped_types(now: datetime) -> None:
+    skipped: Counter[str] = Counter()
+    items = zhihu.parse_search(load(Q), now=now, skipped=skipped)
+    found = by_id(items)
+    question = found["question:200000003"]
+    assert question.kind == "thread" and question.url == "https://www.zhihu.com/question/200000003"
+    assert question.title == "演示问题：小区加装电梯，低层住户该不该出钱？"  # <em> highlight gone
+    assert question.text.splitlines()[1].startswith("老小区加装电梯要全体业主出资")
+    assert question.comment_count == 86  # its answers are its replies
+    assert (question.extra["answer_count"], question.extra["follower_count"]) == (86, 1203)
+    assert question.extra["text_source"] == "excerpt"
+    assert question.created_at == datetime.fromtimestamp(1763000000, UTC)
+    # the answer's stub of the same question came first: one record, the question result's
+    assert sum(isinstance(i, Post) and i.post_id == "question:200000003" for i in items) == 1
+    assert found["answer:1000000006"].parent_post_id == "question:200000003"
+    video = found["zvideo:1500000001"]
+    assert video.kind == "original" and video.url == "https://www.zhihu.com/zvideo/1500000001"
+    assert (video.title, video.like_count) == ("演示问题：加装电梯施工全过程", 64)
+    assert video.text == "从打地基到验收，记录了 45 天（演示视频）。"
+    assert video.author_name == "演示用户丙" and "9f8e7d6c5b4a39281706f5e4d3c2b1a0" in found
+    assert skipped == {
+        "skipped_result_type/people": 1,
+        "skipped_result_type/topic": 1,
+        "skipped_result_type/column": 1,
+        "skipped_item_type/relevant_query": 1,
+        "skipped_item_type/knowledge_ad": 1,
+        "skipped_item_type/search_club": 1,
+        "skipped_item_type/koc_box": 1,
+        "skipped_item_type/hot_timing": 1,
+        "skipped_item_type/wiki_box": 1,
+        "skipped_item_type/one_box": 1,
+    }
+    assert {type(i).__name__ for i in items} == {"Post", "Author"}
+    assert zhihu.next_page(load(Q)) is None
+
+
+def test_search_counts_unknown_types_and_keeps_the_rest(now: datetime) -> None:
+    payload = load(Q)
+    payload["data"] += [
+        {"type": "brand_new_box", "object": {"id": 1}},
+        {"type": "search_result", "object": {"id": "e1", "type": "ebook", "title": "新类型"}},
+        "not an item",
+    ]
+    skipped: Counter[str] = Counter()
+    items = zhihu.parse_search(payload, now=now, skipped=skipped)
+    assert skipped["unknown_item_type/brand_new_box"] == 1
+    assert skipped["unknown_result_type/ebook"] == 1
+    assert skipped["unknown_item_type/str"] == 1
+    assert {"answer:1000000006", "question:200000003", "zvideo:1500000001"} <= set(by_id(items))
+
+
+def test_one_broken_result_does_not_cost_the_page(now: datetime) -> None:
+    payload = load(C + "search_v3.json")
+    payload["data"][0]["object"]["question"] = {}  # answer 1000000001 loses its question
+    payload["data"].append({"type": "search_result", "object": {"type": "question"}})  # no id
+    payload["data"].append({"type": "search_result", "object": None})
+    skipped: Counter[str] = Counter()
+    found = by_id(zhihu.parse_search(payload, now=now, skipped=skipped))
+    assert "answer:1000000001" not in found
+    assert {"answer:1000000002", "article:300000001", "question:200000001"} <= set(found)
+    assert skipped["broken_item/answer"] == 1
+    assert skipped["broken_item/question"] == 1
+    assert skipped["broken_item/search_result"] == 1
+    # the same on a question's answer list
+    feeds = load(C + "questions-feeds.json")
+    feeds["data"][0]["target"]["question"] = {}
+    skipped.clear()
+    answers = by_id(zhihu.parse_answers(feeds, now=now, skipped=skipped))
+    assert "answer:1000000004" in answers and skipped == {"broken_item/answer": 1}
+    # a page where every result is broken is a changed shape, not an empty page
+    only_broken = {"data": [payload["data"][0]]}
+    with pytest.raises(UnexpectedPayload, match="without question.id"):
+        zhihu.parse_search(only_broken, now=now)
+
+
+def test_question_detail_and_bare_zvideo_items(now: datetime) -> None:
+    payload = {
+        "data": [
+            {
+                "type": "search_result",
+                "object": {
+                    "id": 7,
+                    "type": "question",
+                    "title": "演示问题？",
+                    "detail": "<p>补充说明第一段。</p><p>第二段。</p>",
+                    "excerpt": "补充说明……",
+                    "created_time": 1763000000,
+                    "answer_count": 0,
+                },
+            },
+            {"type": "zvideo", "id": 9, "title": "演示视频", "published_at": 1763000100},
+        ]
+    }
+    found = by_id(zhihu.parse_search(payload, now=now))
+    assert found["question:7"].text == "演示问题？\n补充说明第一段。\n第二段。"
+    assert found["question:7"].extra["text_source"] == "detail"
+    assert found["question:7"].created_at == datetime.fromtimestamp(1763000000, UTC)
+    assert found["zvideo:9"].text == "演示视频" and found["zvideo:9"].created_at is not None
 
 
 def test_question_answers_both_shapes(now: datetime) -> None:
@@ -387,3 +490,27 @@ def test_the_single_answer_endpoint_is_detected_and_parsed() -> None:
     assert posts["answer:42"].text == "演示回答"
     assert posts["answer:42"].parent_post_id == "question:7"
     assert posts["question:7"].kind == "thread"
+
+
+@pytest.mark.slow
+def test_search_crawl_counts_skipped_types_in_stats(fixture_server, tmp_path: Path) -> None:
+    from crawlers.storage import open_store
+    from tests.crawl import run_crawl_subprocess
+
+    proc, uri = run_crawl_subprocess(
+        "zhihu",
+        {"keyword": "演示问题", "comments": "0", "authors": "0", "now": "2026-11-20T12:00:00Z"},
+        tmp_path,
+        fixture_server.base_url,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    since = datetime(2000, 1, 1, tzinfo=UTC)
+    with open_store(uri) as store:
+        found = {p.post_id: p for p in store.posts(topic="演示问题", since=since)}
+        [run] = store.runs(topic="演示问题", since=since)
+    assert {"question:200000003", "answer:1000000006", "zvideo:1500000001"} <= set(found)
+    assert found["question:200000003"].extra["follower_count"] == 1203
+    assert run.stats["parse/zhihu/skipped_result_type/people"] == 1
+    assert run.stats["parse/zhihu/skipped_item_type/knowledge_ad"] == 1
+    assert run.stats.get("platform/zhihu/unexpected_payload", 0) == 0
+    assert run.stats.get("validate/unknown_kind", 0) == 0

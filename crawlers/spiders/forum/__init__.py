@@ -18,7 +18,12 @@ Endpoints (ENDPOINTS name → parser, for ``tingfeng parse forum``)::
   feed                     any RSS 0.9x/1.0/2.0 or Atom URL (feedparser)
 
 Ids: ``<site>:t<tid>`` threads, ``<site>:p<pid>`` floors/replies, ``<site>:a<hash>`` feed
-articles, authors ``<site>:<uid or Tieba portrait>``; ``extra["site"]`` names the site.
+articles, authors ``<site>:<uid or Tieba portrait>``; ``extra["site"]`` names the site. The
+site is the SITES name or the forum's host; a Discuz page read without it (``tingfeng parse``
+with no ``--context site=…``) takes the host from its <base href> or, for the mobile API, from
+``Variables.siteurl``; an answer naming none is still parsed, as site "discuz", with a warning
+naming the fix and a ``discuz_api/site_missing`` count (discuz_api.py; a crawl always knows its
+site, so there the stats only ever show ``parse/forum/discuz_api/broken_row``).
 Trees: thread = kind "thread" (title + first floor); floors "comment" (parent = root = thread);
 楼中楼 and Discuz quote-replies "reply" (parent = the floor answered, root = thread).
 
@@ -64,7 +69,7 @@ from crawlers.items import Author, Post
 
 from . import discuz, discuz_api, feeds, tieba, tieba_thread
 from .checks import check_response, load_json
-from .common import PLATFORM, decode_html
+from .common import PLATFORM, decode_html, site_and_base
 from .sites import SITES, resolve_site
 
 __all__ = [
@@ -100,6 +105,7 @@ def _discuz_html(parser: Callable[..., list[Item]]) -> Callable[..., list[Item]]
         **context: Any,
     ) -> list[Item]:
         text = decode_html(body)
+        site, base = site_and_base(site, base)
         base = discuz.page_base(text, base or "https://discuz.invalid/")
         return parser(
             text, now=now, site=site or urlsplit(base).hostname or "discuz", base=base, **context
@@ -118,10 +124,9 @@ def _discuz_api(parser: Callable[..., list[Item]]) -> Callable[..., list[Item]]:
         base: str | None = None,
         **context: Any,
     ) -> list[Item]:
-        site = site or "discuz"
-        return parser(
-            load_json(body), now=now, site=site, base=base or f"https://{site}/", **context
-        )
+        # The site comes from the caller, else the answer (Variables.siteurl), else "discuz"
+        # with a warning naming --context site=<forum root> (discuz_api.api_site).
+        return parser(load_json(body), now=now, site=site, base=base, **context)
 
     run.__name__, run.__doc__ = parser.__name__, parser.__doc__
     return run
@@ -148,7 +153,8 @@ ENDPOINTS: dict[str, Callable[..., list[Item]]] = {
 }
 """name → ``fn(body: bytes, *, now, **context)``; context is what a body does not say:
 ``tid``/``pid`` for tieba-comments (without them replies have no parent), ``site``/``base``
-for Discuz (default: the page's <base href>), ``feed_url`` for feeds."""
+for Discuz (``site`` may be the forum root URL; default: the page's <base href>, or the API
+answer's ``Variables.siteurl``), ``feed_url`` for feeds."""
 
 # (marker in the decoded body, endpoint): the first match wins, so the specific come first.
 _BODY_MARKERS = (

@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import lxml.html
 import parsel
@@ -32,6 +33,7 @@ __all__ = [
     "nothing_found",
     "page_css",
     "post_key",
+    "site_and_base",
     "to_int",
 ]
 
@@ -75,6 +77,29 @@ def post_key(site: str, kind: str, raw_id: object) -> str:
 def author_key(site: str, raw_id: object) -> str:
     """An author id namespaced by site: ``tieba:<portrait>``, ``bbs.example.com:10086``."""
     return f"{site}:{raw_id}"
+
+
+def site_and_base(site: str | None, base: str | None) -> tuple[str | None, str | None]:
+    """(site, forum root) from what a caller says: ``site`` may be a SITES name (``s1``), a host
+    or the forum root URL itself (``--context site=https://bbs.example.com``, as the warnings
+    suggest); the site of a root URL is its host, the root always ends in "/". None for what
+    is still unknown.
+
+    >>> site_and_base("https://bbs.example.com", None)
+    ('bbs.example.com', 'https://bbs.example.com/')
+    >>> site_and_base(None, "https://bbs.saraba1st.com/2b")
+    ('bbs.saraba1st.com', 'https://bbs.saraba1st.com/2b/')
+    >>> site_and_base("s1", None)
+    ('s1', None)
+    """
+    if site and "://" in site:
+        base = base or site
+        site = urlsplit(site).hostname
+    if base and not base.endswith("/"):
+        base += "/"
+    if not site and base:
+        site = urlsplit(base).hostname
+    return site or None, base or None
 
 
 def merged(defaults: Mapping[str, str], overrides: Mapping[str, str] | None) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -110,7 +111,19 @@ class ForumSpider(PlatformSpider):
     ) -> list[Item]:
         if self.engine in ("tieba", "discuz"):
             kw["selectors"] = self.site.get("selectors")
-        return self.parse_safely(response, parser, payload, now=self.now, **kw)
+        if self.engine != "discuz_api":
+            return self.parse_safely(response, parser, payload, now=self.now, **kw)
+        skipped: Counter[str] = Counter()
+        items = self.parse_safely(response, parser, payload, now=self.now, skipped=skipped, **kw)
+        self._count_skipped(skipped)
+        return items
+
+    def _count_skipped(self, skipped: Counter[str]) -> None:
+        """Rows the parser skipped, as ``parse/forum/<key>`` stats (Weibo's convention, e.g.
+        ``parse/forum/discuz_api/broken_row``)."""
+        if self.crawler is not None and self.crawler.stats is not None:
+            for key, n in skipped.items():
+                self.crawler.stats.inc_value(f"parse/{self.name}/{key}", n)
 
     def _fresh(self, post: Post) -> bool:
         """Not older than ``since``: threads by their last reply, everything else by creation."""

@@ -1,18 +1,25 @@
 """Zhihu (知乎): the web client's JSON API at www.zhihu.com/api/v4.
 
 Endpoints (→ ENDPOINTS name; fixtures in tests/fixtures/zhihu are constructed, see below):
-  search_v3?t=general&q=Q&offset=N                 search            answers, articles, questions
+  search_v3?t=general&q=Q&offset=N                 search            answers, articles, questions,
+                                                                     zvideos (search.py)
   questions/{id}/feeds (or /answers)               question_answers  answers (``target`` or bare)
   comment_v5/{answers|articles}/{id}/root_comment  root_comments     kind comment, parent = content
   comment_v5/comment/{id}/child_comment            child_comments    kind reply, parent = comment
   members/{url_token}                              member            followers, voteups, answers…
   articles/{id}                                    article           one column article
 
-Kinds and trees: answer (parent and root = its question, stored as kind ``thread``), article,
-comment (parent and root = the answer/article), reply (parent = ``comment:<reply_comment_id>``,
-or the root comment when that is 0; root = the answer/article; ``extra["root_comment_id"]`` =
-the thread's root comment). Ids carry their type: ``answer:1``, ``article:2``, ``question:3``,
-``comment:4``.
+Kinds and trees: answer (parent and root = its question, stored as kind ``thread``; a question
+search result is the same ``thread`` record with its detail and counts), article, zvideo (kind
+``original``), comment (parent and root = the answer/article), reply (parent =
+``comment:<reply_comment_id>``, or the root comment when that is 0; root = the answer/article;
+``extra["root_comment_id"]`` = the thread's root comment). Ids carry their type: ``answer:1``,
+``article:2``, ``question:3``, ``comment:4``, ``zvideo:5``.
+
+Search pages mix results with cards (ads, related queries, one-boxes) and result types that are
+no post (people, topics, columns): they are counted by type as ``parse/zhihu/skipped_…`` or
+``parse/zhihu/unknown_…`` stats and skipped; a result that cannot be read is
+``parse/zhihu/broken_item/<type>`` (search.py). One new or broken item never costs the page.
 
 Paging: ``paging.next`` until ``paging.is_end``; at most ``max_pages`` search/answer pages and
 ``max_comment_pages`` per comment thread. Quirks: search highlights are ``<em>`` tags; anonymous
@@ -40,7 +47,8 @@ from crawlers.endpoints import Parser, body_parser, unknown_endpoint
 from .checks import check_response, load_json
 from .comments import parse_child_comments, parse_root_comments
 from .fields import next_page
-from .parsers import parse_answer, parse_answers, parse_article, parse_member, parse_search
+from .parsers import parse_answer, parse_answers, parse_article, parse_member
+from .search import parse_search
 from .spider import ZhihuSpider
 from .urls import (
     PLATFORM,

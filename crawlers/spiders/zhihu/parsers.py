@@ -1,5 +1,6 @@
-"""Zhihu content parsers: search_v3, a question's answers (feeds or /answers), articles and member
-profiles. Pure: payload in, Post/Author out.
+"""Zhihu content parsers: a question's answers (feeds or /answers), articles, answers and member
+profiles, and the answer/article objects search.py reads out of search results. Pure: payload
+in, Post/Author out.
 
 Post ids carry their type (``answer:1``, ``article:2``, ``question:3``) because Zhihu numbers
 each type separately and all of them share one (platform, post_id) key space. Field names follow
@@ -8,6 +9,7 @@ the readers listed in tests/fixtures/SOURCES.md (MediaCrawler ``help.py``).
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -17,11 +19,21 @@ from crawlers.items import Author, Post
 from .fields import author_of, by, data_list, html_text, to_int, unique, unix_time
 from .urls import PLATFORM
 
-__all__ = ["parse_answer", "parse_answers", "parse_article", "parse_member", "parse_search"]
+__all__ = [
+    "content_items",
+    "parse_answer",
+    "parse_answers",
+    "parse_article",
+    "parse_member",
+]
 
 
-def _content(obj: dict[str, Any]) -> list[Post | Author]:
-    """Answer or article object → its Post (+ the question as a thread, + the author)."""
+def content_items(obj: dict[str, Any]) -> list[Post | Author]:
+    """Answer or article object → its Post (+ the question as a thread, + the author); [] for
+    any other object.
+
+    :raises UnexpectedPayload: for an answer without its question.
+    """
     kind = obj.get("type")
     if kind not in ("answer", "article") or obj.get("id") is None:
         return []
@@ -101,33 +113,29 @@ def _content(obj: dict[str, Any]) -> list[Post | Author]:
     return out
 
 
-def parse_search(payload: dict[str, Any], *, now: datetime) -> list[Post | Author]:
-    """Answers, articles, their questions (kind ``thread``) and authors from search_v3.
-
-    Non-result cards (``relevant_query``, ads, one-boxes) and zvideos are skipped.
-    :raises UnexpectedPayload: without ``data`` or for an answer without its question.
-    """
-    out: list[Post | Author] = []
-    for item in data_list(payload, "search_v3"):
-        if (
-            isinstance(item, dict)
-            and item.get("type") == "search_result"
-            and isinstance(item.get("object"), dict)
-        ):
-            out.extend(_content(item["object"]))
-    return unique(out)
-
-
-def parse_answers(payload: dict[str, Any], *, now: datetime) -> list[Post | Author]:
+def parse_answers(
+    payload: dict[str, Any], *, now: datetime, skipped: Counter[str] | None = None
+) -> list[Post | Author]:
     """A question's answers: ``/feeds`` items (``target``) or ``/answers`` items (bare answers).
 
-    :raises UnexpectedPayload: without ``data``.
+    An answer that cannot be read is counted in ``skipped`` (when given) as
+    ``broken_item/<type>`` and skipped: one bad answer never costs the page.
+    :raises UnexpectedPayload: without ``data``, or when every answer on the page is broken
+        (then the shape has changed, which is worth a crawl-health alert).
     """
     out: list[Post | Author] = []
+    broken: list[Exception] = []
     for item in data_list(payload, "question answers"):
         obj = item.get("target") if isinstance(item, dict) and "target" in item else item
         if isinstance(obj, dict):
-            out.extend(_content(obj))
+            try:
+                out.extend(content_items(obj))
+            except (UnexpectedPayload, KeyError, TypeError, ValueError) as exc:
+                broken.append(exc)
+                if skipped is not None:
+                    skipped[f"broken_item/{obj.get('type')}"] += 1
+    if broken and not out:
+        raise broken[0]
     return unique(out)
 
 
@@ -144,7 +152,7 @@ def parse_article(payload: dict[str, Any], *, now: datetime) -> list[Post | Auth
         raise UnexpectedPayload(
             "expected an article object (type 'article' with an id)", platform=PLATFORM
         )
-    return _content(payload)
+    return content_items(payload)
 
 
 def parse_answer(payload: dict[str, Any], *, now: datetime) -> list[Post | Author]:
@@ -156,7 +164,7 @@ def parse_answer(payload: dict[str, Any], *, now: datetime) -> list[Post | Autho
         raise UnexpectedPayload(
             "expected an answer object (type 'answer' with an id)", platform=PLATFORM
         )
-    return _content(payload)
+    return content_items(payload)
 
 
 def parse_member(payload: dict[str, Any], *, now: datetime) -> list[Post | Author]:

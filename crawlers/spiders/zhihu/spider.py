@@ -7,6 +7,7 @@ Spider arguments: ``keyword``/``keywords`` (search_v3), ``questions=id,id`` (ans
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +15,7 @@ from crawlers.items import Author, Post
 from crawlers.spiders.base import PlatformSpider
 from crawlers.zhihu_sign import Signer, load_signer, sign_headers
 
-from . import comments, fields, parsers, urls
+from . import comments, fields, parsers, search, urls
 from .checks import check_response, load_json
 
 if TYPE_CHECKING:
@@ -143,16 +144,39 @@ class ZhihuSpider(PlatformSpider):
         if link and page < limit:
             yield self.zhihu_request(link, callback, cb_kwargs={**cb_kwargs, "page": page + 1})
 
+    def _count_skipped(self, response: Response, skipped: Counter[str]) -> None:
+        """Items the parser skipped, as ``parse/zhihu/<key>`` stats (Weibo's convention, e.g.
+        ``parse/zhihu/unknown_item_type/koc_box``); broken items are logged with the URL too."""
+        if self.crawler is not None and self.crawler.stats is not None:
+            for key, n in skipped.items():
+                self.crawler.stats.inc_value(f"parse/{self.name}/{key}", n)
+        broken = {k: n for k, n in skipped.items() if k.startswith("broken_item/")}
+        if broken:
+            self.logger.warning(
+                "skipped unreadable items at %s: %s",
+                response.meta.get("real_url", response.url),
+                ", ".join(f"{k} ×{n}" for k, n in sorted(broken.items())),
+            )
+
     def parse_search_page(self, response: Response, page: int) -> Iterator[Any]:
         payload = load_json(response.body, response.url)
-        items = self.parse_safely(response, parsers.parse_search, payload, now=self.now)
+        skipped: Counter[str] = Counter()
+        items = self.parse_safely(
+            response, search.parse_search, payload, now=self.now, skipped=skipped
+        )
+        self._count_skipped(response, skipped)
         yield from self._emit(response, items)
-        if items:
+        # A page of nothing but people or ads is still a page: the next one may hold posts.
+        if items or skipped:
             yield from self._follow(payload, page, self.max_pages, self.parse_search_page)
 
     def parse_answers_page(self, response: Response, page: int) -> Iterator[Any]:
         payload = load_json(response.body, response.url)
-        items = self.parse_safely(response, parsers.parse_answers, payload, now=self.now)
+        skipped: Counter[str] = Counter()
+        items = self.parse_safely(
+            response, parsers.parse_answers, payload, now=self.now, skipped=skipped
+        )
+        self._count_skipped(response, skipped)
         yield from self._emit(response, items)
         if items:
             yield from self._follow(payload, page, self.max_pages, self.parse_answers_page)
