@@ -274,8 +274,9 @@ def emotion_curve(
     bucket : timedelta
         Bucket length (positive).
     start, end : datetime, optional
-        The range to cover; default from the first to the last dated post. Posts outside it
-        are counted in ``out_of_range``.
+        The range to cover: the buckets holding ``start`` and ``end`` and those between;
+        default from the first to the last dated post. Posts in other buckets are counted in
+        ``out_of_range``.
     origin : datetime
         Buckets are aligned to it: the default (the Unix epoch) gives UTC hours and days; pass
         a Beijing midnight, ``datetime(2024, 1, 1, tzinfo=ZoneInfo("Asia/Shanghai"))``, for

@@ -34,9 +34,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from scipy.stats import poisson
-
 from crawlers.items import Author, AuthorKey, Post
+from scoring.baseline import poisson_sf
 from scoring.influence import author_tier
 from scoring.netsentiment import net_score, post_label
 
@@ -395,7 +394,9 @@ class RegionSurge:
     """A region whose volume is ``ratio`` times its own baseline mean.
 
     ``p_value`` is P(N ≥ count) for N ~ Poisson(baseline): how surprising the count is if the
-    region kept its usual rate.
+    region kept its usual rate (``scoring.baseline.poisson_sf``, the tail the alert rules use;
+    the same numbers as ``scipy.stats.poisson.sf(count - 1, baseline)`` without its 1.2 s
+    import).
     """
 
     region: str
@@ -464,7 +465,7 @@ def regional_surges(
         growth = count / baseline
         if growth < ratio:
             continue
-        p_value = float(poisson.sf(count - 1, baseline))
+        p_value = poisson_sf(count, baseline)
         if p_value <= max_p_value:
             surges.append(RegionSurge(region, count, baseline, growth, p_value))
     surges.sort(key=lambda s: (s.p_value, -s.ratio, s.region))
