@@ -74,15 +74,25 @@ def clean_text(text: str) -> str:
     return _CONTROLS.sub("", text)
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    # dataclasses.fields() per record was a fifth of the time of reading posts back
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
 def _clean_fields(record: Any) -> None:
-    for f in dataclasses.fields(record):
-        value = getattr(record, f.name)
+    for name in _field_names(type(record)):
+        value = getattr(record, name)
         if isinstance(value, str):
-            cleaned = clean_text(value)
-            if cleaned is not value:
-                setattr(record, f.name, cleaned)
+            if _UNSAFE.search(value):
+                setattr(record, name, clean_text(value))
         elif isinstance(value, list) and value and isinstance(value[0], str):
-            setattr(record, f.name, [clean_text(v) if isinstance(v, str) else v for v in value])
+            setattr(record, name, [clean_text(v) if isinstance(v, str) else v for v in value])
 
 
 @dataclass
@@ -287,7 +297,7 @@ def from_dict(cls: type[Any], data: dict[str, Any]) -> Any:
     >>> from_dict(Post, naive).created_at.tzinfo
     datetime.timezone.utc
     """
-    names = {f.name for f in dataclasses.fields(cls)}
+    names = _field_names(cls)
     dt_fields = _datetime_fields(cls)
     kwargs: dict[str, Any] = {}
     for key, value in data.items():

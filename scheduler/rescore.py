@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from crawlers.items import Author, AuthorKey, Post, PostKey, PostScore
+from crawlers.items import Author, AuthorKey, Post, PostScore
 
 if TYPE_CHECKING:
     from crawlers.storage import Store
@@ -27,7 +27,7 @@ __all__ = [
     "tiers_from_settings",
 ]
 
-Progress = Callable[[int, int], None]
+Progress = Callable[[int, int | None], None]  # (done, total or None when not counted)
 
 
 def model_from_settings(settings: Any, path: str | None = None) -> SentimentModel:
@@ -93,8 +93,9 @@ def rescore_store(
     """Score every stored post whose ``sentiment_model`` is not ``model.version`` (all posts with
     ``force``), writing sentiment, label, emotion, version and risk hits in batches.
 
-    Keys are collected first and posts fetched batch by batch, so no backend cursor stays open
-    while ``set_scores`` writes. ``progress(done, total)`` is called after each batch.
+    Posts are read once, in pages, and scored batch by batch as they arrive; no backend
+    cursor stays open while ``set_scores`` writes. ``progress(done, total)`` is called after
+    each batch (total is None: posts are scored as they are read, in one pass).
     Returns how many posts were updated.
     """
     from scoring.risk import post_risk_hits
@@ -102,20 +103,35 @@ def rescore_store(
 
     model = model or load_model()
     source = store.posts(topic=topic) if force else store.unscored_posts(model.version, topic=topic)
-    keys: list[PostKey] = [p.key for p in source]
+    # One pass: batches are scored as they are read. Every backend reads in pages (SQLite
+    # keyset pages, fully fetched; MongoDB a server cursor whose sort key scoring never
+    # changes), so writing between batches neither holds a lock open nor skips a post.
+    total: int | None = None  # counting first would cost a second read of every post
     done = written = 0
-    for start in range(0, len(keys), max(batch_size, 1)):
-        batch = list(store.get_posts(keys[start:start + batch_size]).values())
+    batch: list[Post] = []
+
+    def flush() -> int:
         results = model.score([p.text or "" for p in batch])
         scores = {
             p.key: PostScore(sentiment=r.score, label=r.label, model=r.model or model.version,
                              emotion=r.emotion, risk_hits=post_risk_hits(p, lexicon))
             for p, r in zip(batch, results, strict=True)
         }
-        written += store.set_scores(scores)
+        return store.set_scores(scores)
+
+    for post in source:
+        batch.append(post)
+        if len(batch) >= max(batch_size, 1):
+            written += flush()
+            done += len(batch)
+            batch = []
+            if progress:
+                progress(done, total)
+    if batch:
+        written += flush()
         done += len(batch)
         if progress:
-            progress(done, len(keys))
+            progress(done, total)
     return written
 
 

@@ -61,7 +61,7 @@ def test_rescore_writes_scores_versions_and_risk_hits_in_batches():
     written = rescore_store(store, model, batch_size=3,
                             progress=lambda done, total: calls.append((done, total)))
     assert written == 4
-    assert model.batches == [3, 1] and calls == [(3, 4), (4, 4)]
+    assert model.batches == [3, 1] and calls == [(3, None), (4, None)]
     posts = {p.post_id: p for p in store.posts()}
     assert (posts["1"].sentiment, posts["1"].sentiment_label, posts["1"].emotion) == (
         0.9, "positive", "optimism")

@@ -175,8 +175,9 @@ def run_rescore(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     since = parse_since(args.since, now)
 
-    def progress(done: int, total: int) -> None:
-        print(f"\rscored {done:,}/{total:,} posts", end="", file=sys.stderr, flush=True)
+    def progress(done: int, total: int | None) -> None:
+        of = f"/{total:,}" if total is not None else ""
+        print(f"\rscored {done:,}{of} posts", end="", file=sys.stderr, flush=True)
 
     with open_cli_store(args) as store:
         posts = rescore_store(store, model, topic=args.topic, batch_size=args.batch_size,
