@@ -92,6 +92,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     _common(p, "10")
     p.set_defaults(func=run_report, report_k=10)
+    from scheduler.cli.analysis import register_kinds
+
+    register_kinds(kinds)
 
 
 def _query_filter(monitor: Monitor) -> Callable[[list[Post]], list[Post]]:

@@ -1,0 +1,137 @@
+"""``tingfeng report regions|emotions|waterarmy`` (and the other analysis reports): why a topic
+moves — where, with which emotions, and how much of it is coordinated. Same window options and
+formats as ``report kol``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from scheduler.cli.common import open_cli_store, parse_since, platforms_arg, settings_for
+
+__all__ = ["register_kinds"]
+
+FORMATS = ("table", "json", "csv", "html")
+KINDS: dict[str, tuple[str, str, str]] = {
+    # kind: (help, description, example arguments)
+    "regions": ("where a topic is discussed: provinces, 海外, coverage, account kinds",
+                "Volume and net sentiment per provincial-level region (IP 属地 and profile "
+                "locations), with the share of posts whose region is known, and splits by "
+                "gender, verification, follower band and tier.",
+                "--monitor 品牌A --since 7d"),
+    "emotions": ("the emotion mix and curve (情绪曲线), and polarisation per platform",
+                 "Share of each NLPCC emotion overall and per time bucket, and each platform's "
+                 "net sentiment beside its polarisation (a net 0 can be calm or 两极分化).",
+                 "--monitor 品牌A --since 3d --bucket 6h"),
+    "waterarmy": ("accounts that look coordinated (水军), with reasons, and per cascade",
+                  "A suspicion score per account from copied texts, bursts within seconds, "
+                  "synchronised cascades, default-style names, repost-only history, "
+                  "follow ratios and account age; the suspicious share of each cascade.",
+                  "--monitor 品牌A --since 7d --min-score 0.6"),
+}
+
+
+def register_kinds(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    for kind, (helptext, description, example) in KINDS.items():
+        p = kinds.add_parser(kind, help=helptext, description=description,
+                             epilog=f"examples:\n  tingfeng report {kind} {example}\n"
+                                    f"  tingfeng report {kind} --topic 品牌A --format json",
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
+        _window(p)
+        if kind == "emotions":
+            p.add_argument("--bucket", default="1d",
+                           help="time bucket of the curve: 1h, 6h, 1d (default 1d)")
+        if kind == "waterarmy":
+            p.add_argument("--min-score", type=float, default=0.5,
+                           help="suspicion score from which an account is listed (0–1, "
+                                "default 0.5)")
+        p.set_defaults(func=run_analysis, analysis=kind)
+
+
+def _window(p: argparse.ArgumentParser) -> None:
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--monitor", metavar="NAME",
+                       help="a monitor: its topic, filtered by its query")
+    which.add_argument("--topic", metavar="T", help="a topic as stored by crawls (-a topic=T)")
+    p.add_argument("--since", default="7d",
+                   help="window start: a duration back from now (7d, 12h) or a date; 'all' for "
+                        "no bound (default 7d)")
+    p.add_argument("--until", help="window end (ISO date or time, default now)")
+    p.add_argument("--platform", action="extend", default=[], metavar="SLUGS",
+                   type=platforms_arg,
+                   help="only these platforms, comma-separated or repeated: weibo, wechat, "
+                        "zhihu, forum")
+    p.add_argument("--format", "-f", choices=FORMATS, default="table", help="output format")
+    p.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE, not stdout")
+
+
+def _load(args: argparse.Namespace, store: Any) -> tuple[str, list[Any], dict[Any, Any], Any, Any]:
+    from datetime import UTC, datetime
+
+    from crawlers.errors import ConfigError
+    from scheduler.query import parse_query
+
+    now = datetime.now(UTC)
+    since = None if args.since in ("all", "") else parse_since(args.since, now)
+    until = (parse_since(args.until, now) if args.until else None) or now
+    if since is not None and since >= until:
+        raise ConfigError(f"--since {args.since} is not before --until: widen the window")
+    select: Callable[[list[Any]], list[Any]] = list
+    topic = args.topic
+    if args.monitor:
+        monitor = store.get_monitor(args.monitor)
+        if monitor is None:
+            known = ", ".join(m.name for m in store.monitors()) or "none yet"
+            raise ConfigError(f"no monitor {args.monitor!r} (known: {known}); "
+                              "see `tingfeng monitor list` or use --topic")
+        topic = monitor.name
+        select = parse_query(monitor.query).select
+    posts = [p for p in store.posts(topic=topic, since=since, until=until)
+             if not args.platform or p.platform in args.platform]
+    posts = select(posts)
+    authors = store.authors({(p.platform, p.author_id) for p in posts if p.author_id})
+    return topic, posts, authors, since, until
+
+
+def run_analysis(args: argparse.Namespace) -> int:
+    from crawlers.errors import ConfigError
+    from crawlers.timeparse import parse_duration
+    from scheduler.analysis import why
+    from scheduler.analysis.sections import render
+    from scheduler.i18n import wording_for
+
+    w = wording_for(settings_for(args))
+    with open_cli_store(args) as store:
+        print(f"tingfeng: reading the window for {args.monitor or args.topic!r}…",
+              file=sys.stderr, flush=True)
+        topic, posts, authors, since, until = _load(args, store)
+    titles = {"regions": w("地域报告"), "emotions": w("情绪报告"), "waterarmy": w("水军排查")}
+    title = f"{titles[args.analysis]} · {topic}"
+    subtitle = w.label(w("时段"), w.window(since, until)) + " · " + w(
+        "帖子 {n} 条", n=w.number(len(posts)))
+    if args.analysis == "regions":
+        report = why.regions_report(posts, authors, title=title, subtitle=subtitle, w=w)
+    elif args.analysis == "emotions":
+        bucket = parse_duration(args.bucket)
+        if bucket.total_seconds() < 3600:
+            raise ConfigError(f"--bucket {args.bucket}: use at least 1h")
+        report = why.emotions_report(posts, title=title, subtitle=subtitle, w=w, since=since,
+                                     until=until, bucket=bucket)
+    else:
+        if not 0 < args.min_score <= 1:
+            raise ConfigError(f"--min-score {args.min_score}: use a score above 0, at most 1")
+        report = why.waterarmy_report(posts, authors, title=title, subtitle=subtitle, w=w,
+                                      now=until, threshold=args.min_score)
+    if not posts:
+        report.notes.append(w("窗口内没有帖子：先采集，或放宽 --since"))
+    text = render(report, args.format)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text, encoding="utf-8", newline="")
+        print(f"tingfeng: wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0

@@ -1,0 +1,86 @@
+"""``tingfeng report regions|emotions|waterarmy`` on a real SQLite store: Chinese tables, JSON,
+CSV with formula injection quoted, HTML with hostile text escaped."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from crawlers.items import Author, Post
+from crawlers.storage import open_store
+from scheduler.cli import main
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+HOSTILE = '=HYPERLINK("http://x") <script>alert(1)</script>'
+
+
+@pytest.fixture
+def uri(tmp_path):
+    uri = f"sqlite:///{tmp_path}/a.db"
+    posts = []
+    for i in range(30):
+        region = ["IP属地：广东", "发布于 北京", "上海", None][i % 4]
+        label = ["negative", "positive", "neutral"][i % 3]
+        emotion = ["anger", "happiness", "sadness", None][i % 4]
+        posts.append(Post("weibo", f"p{i}", text=f"品牌A 投诉 {i}", topics=["品牌A"],
+                          created_at=NOW - timedelta(hours=i), region=region,
+                          sentiment_label=label, emotion=emotion, author_id=f"u{i % 10}",
+                          author_name=f"用户{i % 10}", root_post_id="p0" if i else None,
+                          parent_post_id="p0" if i else None, kind="repost" if i else "original"))
+    # a ring: ten default-named accounts posting the same text within seconds in one cascade
+    for j in range(10):
+        posts.append(Post("weibo", f"r{j}", text="良心企业，产品质量一流，支持国货！大家快买",
+                          topics=["品牌A"], created_at=NOW - timedelta(minutes=30, seconds=j),
+                          author_id=f"ring{j}", author_name=f"用户{7_000_000_000 + j}",
+                          kind="repost", root_post_id="p0", parent_post_id="p0"))
+    posts.append(Post("weibo", "h", text=HOSTILE, topics=["品牌A"], region=HOSTILE,
+                      created_at=NOW - timedelta(minutes=5), author_name=HOSTILE))
+    with open_store(uri) as store:
+        store.upsert_posts(posts)
+        store.upsert_authors([Author("weibo", f"ring{j}", name=f"用户{7_000_000_000 + j}",
+                                     followers=3, following=900) for j in range(10)])
+    return uri
+
+
+def test_regions_table_names_provinces_and_coverage(uri, capsys):
+    assert main(["report", "regions", "--topic", "品牌A", "--store", uri]) == 0
+    out = capsys.readouterr().out
+    assert "地域分布" in out and "广东" in out and "北京" in out and "上海" in out
+    assert "地域已知的帖子占" in out and "weibo" not in out
+
+
+def test_emotions_json_has_the_mix_and_a_curve(uri, capsys):
+    assert main(["report", "emotions", "--topic", "品牌A", "--format", "json", "--bucket", "6h",
+                 "--store", uri]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["mix"]["counts"]["anger"] == 8 and data["mix"]["unlabelled"] > 0
+    assert len(data["curve"]) >= 5
+
+
+def test_waterarmy_lists_the_ring_with_reasons(uri, capsys):
+    assert main(["report", "waterarmy", "--topic", "品牌A", "--store", uri]) == 0
+    out = capsys.readouterr().out
+    ring = [line for line in out.splitlines() if "用户700000000" in line]
+    assert len(ring) >= 8 and "秒级扎堆发帖" in out and "默认样式昵称" in out
+
+
+def test_csv_quotes_formulas_and_html_escapes_crawled_text(uri, capsys, tmp_path):
+    assert main(["report", "regions", "--topic", "品牌A", "--format", "csv",
+                 "--store", uri]) == 0
+    csv_text = capsys.readouterr().out
+    assert "\n=" not in csv_text and ",=" not in csv_text
+    page = tmp_path / "r.html"
+    assert main(["report", "waterarmy", "--topic", "品牌A", "--format", "html", "-o", str(page),
+                 "--store", uri]) == 0
+    html = page.read_text(encoding="utf-8")
+    assert "<script>alert" not in html
+
+
+def test_bad_options_are_one_line_errors(uri, capsys):
+    assert main(["report", "emotions", "--topic", "品牌A", "--bucket", "5m",
+                 "--store", uri]) != 0
+    assert "at least 1h" in capsys.readouterr().err
+    assert main(["report", "waterarmy", "--monitor", "nope", "--store", uri]) != 0
+    assert "no monitor 'nope'" in capsys.readouterr().err
