@@ -97,6 +97,23 @@ STORE_SPOOL_DIR = os.environ.get("TINGFENG_SPOOL_DIR", str(_data_dir() / "spool"
 # Set by scheduler/runner.py so the runner can find this crawl's CrawlRun record.
 CRAWL_RUN_ID = ""
 
+# --- Tingfeng: distributed crawling (Redis; crawlers/distributed/) --------------------------
+# Redis of the shared crawl frontier. Set: monitor runs queue their crawls here for
+# `tingfeng worker` processes instead of starting subprocesses, and monitor runs are locked here.
+REDIS_URL = os.environ.get("TINGFENG_REDIS_URL", "")
+# First part of every Redis key, so deployments can share one Redis.
+DISTRIBUTED_KEY_PREFIX = os.environ.get("TINGFENG_REDIS_PREFIX", "tingfeng")
+# Seconds a worker's heartbeat lasts: its requests are re-queued this long after it dies.
+DISTRIBUTED_LEASE_SECONDS = 30.0
+# Seconds between a worker's (and a waiting monitor run's) looks at Redis.
+DISTRIBUTED_POLL_INTERVAL = 0.2
+# Runs one worker crawls at the same time.
+DISTRIBUTED_MAX_RUNS = 8
+# Platforms a worker takes runs of (comma-separated; empty = all).
+DISTRIBUTED_WORKER_PLATFORMS = os.environ.get("TINGFENG_WORKER_PLATFORMS", "")
+# Requests a host's token bucket may let through at once after a quiet spell (1 = none early).
+DISTRIBUTED_THROTTLE_BURST = 1.0
+
 # --- Tingfeng: mail and reports -----------------------------------------------------------
 # Where alert email goes: smtp://user@host:587?starttls=1, smtps://host:465, file:///path/outbox
 # (writes .eml files: the default, no mail server needed) or memory:// (tests).
@@ -160,6 +177,10 @@ ALERT_NEGATIVE_RATIO = 0.6
 ALERT_RISK_HITS = 5
 # Head-tier or 大V accounts posting on the topic for the first time that raise an alert.
 ALERT_HEAD_JOINED = 1
+# A province's posts must reach this many times its own baseline to alert (某地区参与量突增)…
+ALERT_REGION_GROWTH = 3.0
+# …and at least this many posts in the window.
+ALERT_REGION_MIN = 10
 # Consecutive crawls of a platform ending in a login wall, rate limit or block before alerting.
 ALERT_CRAWL_FAILURES = 3
 # Seconds after an alert during which the same monitor and rule stay quiet (unless it worsens).

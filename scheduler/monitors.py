@@ -55,7 +55,7 @@ THRESHOLD_SETTINGS = (
     "ALERT_NEGATIVE_RATIO", "ALERT_SPIKE_PVALUE", "ALERT_MIN_VOLUME", "ALERT_MIN_RATIO",
     "ALERT_VOLUME_GROWTH", "ALERT_RISK_HITS", "ALERT_HEAD_JOINED", "ALERT_CRAWL_FAILURES",
     "ALERT_COOLDOWN", "MONITOR_WINDOW", "MONITOR_LOOKBACK", "ALERT_ESCALATE_RUNS",
-    "ALERT_QUIET_HOURS", "ALERT_ESCALATE_TO",
+    "ALERT_QUIET_HOURS", "ALERT_ESCALATE_TO", "ALERT_REGION_GROWTH", "ALERT_REGION_MIN",
 )
 # Per-monitor settings whose values are text, each with its checker.
 TEXT_SETTINGS = ("ALERT_QUIET_HOURS", "ALERT_ESCALATE_TO")
@@ -173,6 +173,7 @@ _THRESHOLD_RANGES: dict[str, tuple[float, float, str]] = {
     "ALERT_SPIKE_PVALUE": (1e-12, 0.5, "it is a p-value, above 0 and at most 0.5 (e.g. 0.01)"),
     "ALERT_MIN_RATIO": (1.0, 1e6, "it is a ratio to the baseline, at least 1 (e.g. 2)"),
     "ALERT_VOLUME_GROWTH": (1.0, 1e6, "it is a growth factor, at least 1 (e.g. 3)"),
+    "ALERT_REGION_GROWTH": (1.0, 1e6, "it is a growth factor, at least 1 (e.g. 3)"),
 }
 
 

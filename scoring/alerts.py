@@ -306,8 +306,46 @@ class NegativeSpike(SpikeRule):
         return binomial_sf(math.ceil(metrics.get(self.metric, 0.0)), scored, share)
 
 
+class RegionalSurge(Rule):
+    """A province's volume far above its own baseline (某地区参与量突增): at least
+    ALERT_REGION_GROWTH times its mean over past windows of the same length, at least
+    ALERT_REGION_MIN posts, and a Poisson tail at most ALERT_SPIKE_PVALUE."""
+
+    name = "regional_surge"
+    metric = "region/surge/count"
+    threshold_setting = "ALERT_REGION_GROWTH"
+
+    def check(self, metrics: Mapping[str, float], threshold: float,
+              settings: Mapping[str, Any], history: History) -> RuleResult:
+        from scoring.why.regions import regional_surges
+
+        minimum = _number(settings, "ALERT_REGION_MIN")
+        pvalue = _number(settings, "ALERT_SPIKE_PVALUE")
+        seconds = metrics.get("window/seconds", 0.0)
+        current = {k: int(v) for k, v in _keyed(metrics, "posts/region/").items()}
+        past = []
+        for snap in history:
+            if "window/end" not in snap:
+                continue
+            scale = seconds / snap.get("window/seconds", seconds) if seconds else 1.0
+            past.append({k: int(round(v * scale)) for k, v in
+                         _keyed(snap, "posts/region/").items()})
+        if not past:
+            return self.result("skipped", "no earlier runs to compare regions with yet")
+        surges = regional_surges(current, past, min_count=int(minimum), ratio=threshold,
+                                 max_p_value=pvalue)
+        details = {"regions": [{"region": s.region, "count": s.count,
+                                "baseline": round(s.baseline, 3), "ratio": round(s.ratio, 3),
+                                "pvalue": s.p_value} for s in surges[:5]]}
+        message = "; ".join(f"{s.region} {s.count} posts, {s.ratio:.1f}x its baseline "
+                            f"{s.baseline:.1f} (p={s.p_value:.2g})" for s in surges[:5])
+        return self.result("fired" if surges else "quiet", message or "no region surged",
+                           value=float(len(surges)), threshold=threshold, details=details)
+
+
 DEFAULT_RULES: tuple[type[Rule], ...] = (
     NegativeSpike, NegativeShare, VolumeSpike, RiskWords, HeadAccountJoined, CrawlHealth,
+    RegionalSurge,
 )
 
 

@@ -105,6 +105,18 @@ def _crawl_metrics(runs: Iterable[CrawlRun]) -> dict[str, float]:
     return out
 
 
+def _provinces(raw: Counter[str]) -> Counter[str]:
+    """Region strings folded to provincial-level units (未知 left out), for the surge rule."""
+    from scoring.why.regions import UNKNOWN, normalise_region
+
+    out: Counter[str] = Counter()
+    for text, n in raw.items():
+        region = normalise_region(text)
+        if region != UNKNOWN:
+            out[region] += n
+    return out
+
+
 def snapshot(
     posts: Iterable[Post],
     authors: Mapping[AuthorKey, Author],
@@ -151,6 +163,7 @@ def snapshot(
     start = now - window
     labels: Counter[str] = Counter()
     platforms: Counter[str] = Counter()
+    regions: Counter[str] = Counter()
     risk: Counter[str] = Counter()
     first_seen: dict[AuthorKey, datetime] = {}
     active: set[AuthorKey] = set()
@@ -166,6 +179,8 @@ def snapshot(
             continue
         count += 1
         platforms[post.platform] += 1
+        if post.region:
+            regions[post.region] += 1
         labels[sentiment_label(post) or "unscored"] += 1
         if post.risk_hits:
             risky += 1
@@ -191,6 +206,7 @@ def snapshot(
         "authors/active": float(len(active)),
     }
     out.update({f"posts/platform/{p}": float(n) for p, n in platforms.items()})
+    out.update({f"posts/region/{r}": float(n) for r, n in _provinces(regions).items()})
     out.update({f"risk/word/{w}": float(n) for w, n in risk.items()})
     cuts = _big_v_followers() if big_v_followers is None else big_v_followers
     heads = [k for k in active if _is_head(authors.get(k), head_tiers, cuts)]

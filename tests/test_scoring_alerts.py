@@ -246,3 +246,48 @@ def test_crawl_health(metrics, status, words) -> None:
     [r] = evaluate([CrawlHealth], metrics, DEFAULTS)
     assert r.status == status and words in r.message
     assert r.severity == "critical"
+
+
+def _regions(end: datetime, **counts: float) -> dict[str, float]:
+    return {**window(end, sum(counts.values()), 0),
+            **{f"posts/region/{k}": v for k, v in counts.items()}}
+
+
+REGION_SETTINGS = {**DEFAULTS, "ALERT_REGION_GROWTH": 3.0, "ALERT_REGION_MIN": 10}
+
+
+def test_a_province_far_above_its_own_baseline_is_a_regional_surge():
+    from scoring.alerts import RegionalSurge
+
+    history = [_regions(NOW - timedelta(hours=h), 广东=10, 北京=8) for h in range(24, 0, -1)]
+    [r] = evaluate([RegionalSurge], _regions(NOW, 广东=11, 北京=40, 四川=3), REGION_SETTINGS,
+                   history)
+    assert r.fired and [g["region"] for g in r.details["regions"]] == ["北京"]
+    assert r.details["regions"][0]["ratio"] == 5.0
+    # 四川: new, but 3 posts is below ALERT_REGION_MIN; 广东 grew by 10%: nothing to say
+    [quiet] = evaluate([RegionalSurge], _regions(NOW, 广东=12, 北京=9), REGION_SETTINGS, history)
+    assert quiet.status == "quiet"
+    [first] = evaluate([RegionalSurge], _regions(NOW, 北京=40), REGION_SETTINGS, [])
+    assert first.status == "skipped"
+
+
+def test_a_regional_surge_reads_in_chinese():
+    from crawlers.items import Alert
+    from scheduler.notify.wording import headline, rule_title
+
+    a = Alert("x", "品牌A", "regional_surge", "warning", "internal", value=1, threshold=3,
+              details={"regions": [{"region": "北京", "count": 40, "baseline": 8.0,
+                                    "ratio": 5.0, "pvalue": 1e-9}]})
+    assert headline(a) == "「品牌A」在北京的讨论量突增：40 条，是平常（约 8 条）的 5 倍。"
+    assert rule_title("regional_surge") == "地域声量突增"
+
+
+def test_snapshot_counts_posts_per_province():
+    from crawlers.items import Post
+    from scoring.snapshot import snapshot
+
+    posts = [Post("weibo", str(i), created_at=NOW - timedelta(minutes=i + 1), region=r)
+             for i, r in enumerate(["IP属地：北京", "北京", "广东 深圳", None, "其他"])]
+    metrics = snapshot(posts, {}, None, [], now=NOW, window=timedelta(hours=1))
+    assert metrics["posts/region/北京"] == 2 and metrics["posts/region/广东"] == 1
+    assert not [k for k in metrics if k.endswith("未知")]

@@ -33,6 +33,7 @@ RULE_TITLES = {
     "crawl_health": _("采集异常"),
     "divergence": _("短期与长期指标背离"),
     "digest": _("日报"),
+    "regional_surge": _("地域声量突增"),
 }
 SEVERITY_NAMES = {"critical": _("红色预警"), "warning": _("橙色预警"), "info": _("提示")}
 PLATFORM_NAMES = {"weibo": _("微博"), "wechat": _("微信公众号"), "zhihu": _("知乎"),
@@ -76,6 +77,7 @@ _NEXT_STEPS = {
     "crawl_health": _("修复采集后，该监测才会重新看到新帖子。"),
     "divergence": _("短期数据达标但长期指标在下滑：复盘内容策略，关注口碑和回访作者。"),
     "digest": _("打开监测看板查看全天走势和重点帖子。"),
+    "regional_surge": _("查看该地区的帖子和账号：是本地事件、地方媒体报道，还是集中刷量。"),
 }
 
 
@@ -186,6 +188,12 @@ def headline(alert: Alert, w: Wording | None = None) -> str:
         platforms = "、".join(platform_name(p, w) for p in sorted(d.get("platforms") or {}))
         return w("「{name}」在{platforms}上连续 {value} 次采集失败，监测暂时看不到新帖子。",
                  name=name, platforms=platforms or w("某平台"), value=w.number(alert.value))
+    if alert.rule == "regional_surge" and d.get("regions"):
+        top = d["regions"][0]
+        return w("「{name}」在{region}的讨论量突增：{count} 条，是平常（约 {expected} 条）的 "
+                 "{ratio} 倍。", name=name, region=str(top.get("region")),
+                 count=w.number(top.get("count")), expected=w.number(top.get("baseline"), 1),
+                 ratio=w.number(top.get("ratio"), 1))
     if alert.rule == "divergence":
         return w("「{name}」短期指标上升，长期指标却在下滑。", name=name)
     return w("「{name}」触发了预警：{title}。", name=name, title=rule_title(alert.rule, w))
@@ -212,6 +220,11 @@ def explain(alert: Alert, w: Wording | None = None) -> list[str]:
                          reasons="、".join(w(_REASONS.get(r, _REASONS["failed"]))
                                            for r in reasons),
                          fix=w(_FIXES.get(reasons[0], _FIXES["failed"]))))
+    if alert.rule == "regional_surge":
+        for region in (d.get("regions") or [])[1:5]:
+            out.append(w("同时突增：{region} {count} 条（{ratio} 倍）", region=str(region.get(
+                "region")), count=w.number(region.get("count")),
+                ratio=w.number(region.get("ratio"), 1)))
     if alert.rule == "digest":
         for item in (d.get("alerts") or [])[:10]:
             out.append(w("{time} {title}", time=str(item.get("time", "")),
