@@ -107,29 +107,32 @@ def load_shared(shared: Path = SHARED) -> Pool:
     return pool
 
 
-def export_pool(pool: Pool, folder: Path, *, texts: int, names: int, seed: int = 0) -> None:
-    """Write a small sample of the pool (the test fixture)."""
+def sample_pool(pool: Pool, *, texts: int = 3000, names: int = 2000, seed: int = 0) -> Pool:
+    """A small sample of the pool, the same for the same seed (what the tests use: the
+    datasets stay outside the repository, so the tests sample them at run time)."""
     rng = np.random.default_rng(seed)
-    folder.mkdir(parents=True, exist_ok=True)
     pick = sorted(rng.choice(len(pool.texts), size=min(texts, len(pool.texts)), replace=False))
-    with open(folder / "texts.jsonl", "w", encoding="utf-8") as out:
-        for i in pick:
-            out.write(json.dumps({"text": pool.texts[i]}, ensure_ascii=False) + "\n")
     chosen = sorted(rng.choice(len(pool.names), size=min(names, len(pool.names)), replace=False))
-    (folder / "names.txt").write_text("".join(pool.names[i] + "\n" for i in chosen), "utf-8")
+    return Pool([pool.texts[i] for i in pick], [pool.names[i] for i in chosen],
+                list(pool.posts), list(pool.authors))
+
+
+def export_pool(pool: Pool, folder: Path, *, texts: int, names: int, seed: int = 0) -> None:
+    """Write the recorded cascades (parsed from the platform fixtures) for the tests."""
+    folder.mkdir(parents=True, exist_ok=True)
     cascades = {"posts": [to_dict(p) for p in pool.posts],
                 "authors": [to_dict(a) for a in pool.authors]}
     (folder / "cascades.json").write_text(json.dumps(cascades, ensure_ascii=False, indent=0),
                                           "utf-8")
 
 
-def load_fixture(folder: Path) -> Pool:
-    """The pool written by :func:`export_pool`."""
-    texts = [json.loads(line)["text"]
-             for line in (folder / "texts.jsonl").read_text("utf-8").splitlines() if line]
-    names = [n for n in (folder / "names.txt").read_text("utf-8").splitlines() if n]
+def load_fixture(folder: Path, shared: Path = SHARED) -> Pool:
+    """The test pool: the recorded cascades in ``folder`` and a seeded sample of the shared
+    datasets' texts and names (read where they live)."""
+    full = load_shared(shared)
     data = json.loads((folder / "cascades.json").read_text("utf-8"))
-    return Pool(texts, names, [from_dict(Post, d) for d in data["posts"]],
+    sample = sample_pool(full)
+    return Pool(sample.texts, sample.names, [from_dict(Post, d) for d in data["posts"]],
                 [from_dict(Author, d) for d in data["authors"]])
 
 
