@@ -185,8 +185,10 @@ class StorePipeline:
                     await asyncio.sleep(min(2**attempt, 30))
                 continue
             try:
-                n = await asyncio.to_thread(getattr(self.store, method), records)
+                n, kept = await asyncio.to_thread(self._upsert, method, records)
                 self._stat(f"tingfeng/{stat}_stored", n)
+                if kept:  # a snippet or mojibake that would have replaced a better text
+                    self._stat("tingfeng/text_kept", kept)
                 if self._outages:
                     self._outages = 0
                     await self._recovered()
@@ -197,6 +199,12 @@ class StorePipeline:
                     await asyncio.sleep(min(2**attempt, 30))
         self._mark_down()
         self._spool_batch(records, stat)
+
+    def _upsert(self, method: str, records: list[Any]) -> tuple[int, int]:
+        assert self.store is not None
+        n = getattr(self.store, method)(records)
+        stats = getattr(self.store, "last_upsert_stats", None) or {}
+        return n, int(stats.get("text_kept", 0)) if method == "upsert_posts" else 0
 
     async def _recovered(self) -> None:
         """The store is back: what this crawl spooled meanwhile goes in now, not next crawl."""

@@ -184,3 +184,27 @@ def test_a_down_store_costs_one_batch_its_retries_then_the_rest_spool_at_once(
     asyncio.run(batches(11, 1))  # the probe works: this batch stored, the spool replayed
     assert len(list(store.posts())) == 60
     assert crawler.stats.get_value("tingfeng/spool_replayed") == 55
+
+
+def test_a_snippet_never_replaces_the_full_text_and_the_crawl_counts_it(tmp_path: Path) -> None:
+    import asyncio
+
+    from scrapy.utils.test import get_crawler
+
+    from crawlers.pipelines import StorePipeline
+    from crawlers.spiders.weibo.spider import WeiboSpider
+
+    store = open_store(f"sqlite:///{tmp_path / 's.db'}")
+    full = "新品发布会现场：电池续航两天，屏幕更亮，价格不变，首批现货今晚开售"
+    store.upsert_posts([Post("weibo", "1", text=full)])
+    crawler = get_crawler(WeiboSpider, {"STORE_URI": "memory://",
+                                        "STORE_SPOOL_DIR": str(tmp_path / "spool")})
+    crawler.spider = WeiboSpider.from_crawler(crawler, keywords="听风")
+    crawler.stats.open_spider()
+    pipeline = StorePipeline.from_crawler(crawler)
+    pipeline.store = store
+    pipeline.posts = [Post("weibo", "1", text=full[:12] + "...全文", like_count=5)]
+    asyncio.run(pipeline._flush())
+    got = store.get_posts([("weibo", "1")])[("weibo", "1")]
+    assert got.text == full and got.like_count == 5  # the other fields still merge
+    assert crawler.stats.get_value("tingfeng/text_kept") == 1

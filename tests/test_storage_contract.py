@@ -381,6 +381,259 @@ def test_counts(store):
             counts["posts/comment"], counts["authors"]) == (4, 1, 2, 1, 1)
 
 
+# -- text quality: never overwrite text with worse text -----------------------------------------
+FULL = "国务院发布新规：自下月起，外卖平台须公开抽成比例，骑手社保由平台统一缴纳。"
+SNIPPET = "国务院发布新规：自下月起，外卖平台须公开...全文"
+
+
+def text_of(store, post_id: str = "1") -> str:
+    return store.get_posts([("weibo", post_id)])[("weibo", post_id)].text
+
+
+def test_a_snippet_does_not_replace_the_full_text(store):
+    assert store.last_upsert_stats == {}  # before any upsert
+    store.upsert_posts([post("1", text=FULL, like_count=1)])
+    assert store.last_upsert_stats == {"written": 1, "text_kept": 0}
+    assert store.upsert_posts([post("1", text=SNIPPET, like_count=9)]) == 1
+    assert store.last_upsert_stats == {"written": 1, "text_kept": 1}
+    got = store.get_posts([("weibo", "1")])[("weibo", "1")]
+    assert (got.text, got.like_count) == (FULL, 9)  # the rest of the record still merges
+    for worse in (FULL[:12], FULL[:12] + "…", FULL[:20] + " 展开全文", FULL + "…"):
+        store.upsert_posts([post("1", text=worse)])
+        assert (text_of(store), store.last_upsert_stats["text_kept"]) == (FULL, 1), worse
+
+
+def test_the_full_text_replaces_a_snippet(store):
+    store.upsert_posts([post("1", text=SNIPPET)])
+    store.upsert_posts([post("1", text=FULL)])
+    assert (text_of(store), store.last_upsert_stats["text_kept"]) == (FULL, 0)
+    # a snippet whose words are the whole text: the unmarked copy is the better one
+    store.upsert_posts([post("2", text="就这一句话…全文")])
+    store.upsert_posts([post("2", text="就这一句话")])
+    assert text_of(store, "2") == "就这一句话"
+
+
+def test_mojibake_does_not_replace_clean_text(store):
+    clean = "半个表情😀然后继续说"
+    store.upsert_posts([post("1", text=clean), post("2", text="早上好")])
+    store.upsert_posts([post("1", text="半个表情\ufffd然后继续说"),  # one broken character
+                        post("2", text="\ufffd\ufffd好")])
+    assert (text_of(store, "1"), text_of(store, "2")) == (clean, "早上好")
+    assert store.last_upsert_stats == {"written": 2, "text_kept": 2}
+    # a much longer text with one broken character is still more text: it wins
+    longer = "早上好，今天的发布会内容很多\ufffd，下面逐条说明。"
+    store.upsert_posts([post("2", text=longer)])
+    assert (text_of(store, "2"), store.last_upsert_stats["text_kept"]) == (longer, 0)
+
+
+def test_an_edited_text_replaces_the_stored_one(store):
+    store.upsert_posts([post("1", text=FULL)])
+    edited = FULL.replace("下月", "明年")  # not a prefix: a real edit
+    store.upsert_posts([post("1", text=edited)])
+    assert (text_of(store), store.last_upsert_stats["text_kept"]) == (edited, 0)
+    store.upsert_posts([post("1", text="更正：此前消息有误。")])  # shorter, but not a prefix
+    assert text_of(store) == "更正：此前消息有误。"
+
+
+def test_texts_of_one_batch_follow_the_same_rule_in_order(store):
+    store.upsert_posts([post("1", text=FULL), post("1", text=SNIPPET),
+                        post("2", text=SNIPPET), post("2", text=FULL)])
+    assert (text_of(store, "1"), text_of(store, "2")) == (FULL, FULL)
+    assert store.last_upsert_stats == {"written": 4, "text_kept": 1}
+
+
+def test_upsert_stats_belong_to_the_last_call_of_this_thread(store):
+    import threading
+
+    store.upsert_posts([post("1", text=FULL)])
+    store.upsert_posts([post("1", text=SNIPPET)])
+    other = threading.Thread(target=lambda: store.upsert_posts([post("9"), post("8")]))
+    other.start()
+    other.join()
+    assert store.last_upsert_stats == {"written": 1, "text_kept": 1}  # not the other thread's
+    store.upsert_authors([Author("weibo", "u")])
+    assert store.last_upsert_stats == {"written": 1, "text_kept": 0}
+    stats = store.last_upsert_stats
+    stats["text_kept"] = 99  # a copy
+    assert store.last_upsert_stats["text_kept"] == 0
+
+
+# -- aggregates: post_counts, author_counts -----------------------------------------------------
+BEIJING_MIDNIGHT = datetime(2026, 3, 1, 16, 0, tzinfo=UTC)  # 2026-03-02 00:00 in Beijing
+MAR_1_BJ = BEIJING_MIDNIGHT - timedelta(days=1)  # the bucket of Beijing's 2026-03-01
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def counted_posts() -> list[Post]:
+    """Seven posts around Beijing midnight; every figure below is counted by hand from here."""
+    def make(platform, post_id, when, **fields):
+        return Post(platform, post_id, created_at=at(when) if when else None, **fields)
+    return [
+        make("weibo", "1", "2026-03-01T00:30:00", sentiment_label="positive", emotion="joy",
+             like_count=1, comment_count=2, repost_count=3, topics=["t"], author_id="a"),
+        make("weibo", "2", "2026-03-01T15:59:59", sentiment_label="negative", emotion="anger",
+             kind="repost", like_count=10, topics=["t"], author_id="a"),
+        make("weibo", "3", "2026-03-01T16:00:00", sentiment_label="negative", kind="comment",
+             topics=["t", "u"], author_id="b"),
+        make("zhihu", "4", "2026-03-01T16:30:00", sentiment_label="positive", emotion="joy",
+             like_count=4, repost_count=1, topics=["u"], author_id="a"),
+        make("weibo", "5", "2026-03-02T15:59:59", like_count=2, topics=["t"], author_id="b"),
+        make("weibo", "6", None, sentiment_label="negative", like_count=100, topics=["t"],
+             author_id="a"),
+        make("zhihu", "7", "2026-03-02T01:00:00", sentiment_label="neutral"),  # no author
+    ]
+
+
+def test_post_counts_by_beijing_day_and_sentiment(store):
+    store.upsert_posts(counted_posts())
+    assert store.post_counts() == [
+        {"bucket": MAR_1_BJ, "sentiment_label": "negative", "posts": 1, "engagement": 10},
+        {"bucket": MAR_1_BJ, "sentiment_label": "positive", "posts": 1, "engagement": 6},
+        {"bucket": BEIJING_MIDNIGHT, "sentiment_label": "negative", "posts": 1, "engagement": 0},
+        {"bucket": BEIJING_MIDNIGHT, "sentiment_label": "neutral", "posts": 1, "engagement": 0},
+        {"bucket": BEIJING_MIDNIGHT, "sentiment_label": "positive", "posts": 1, "engagement": 5},
+        {"bucket": BEIJING_MIDNIGHT, "sentiment_label": None, "posts": 1, "engagement": 2},
+        # no bounds: the undated post is counted, as posts() returns it, last
+        {"bucket": None, "sentiment_label": "negative", "posts": 1, "engagement": 100},
+    ]
+    assert sum(r["posts"] for r in store.post_counts()) == len(list(store.posts())) == 7
+    assert all(r["bucket"] is None or r["bucket"].utcoffset() == timedelta(0)
+               for r in store.post_counts())
+
+
+def test_post_counts_buckets_follow_the_time_zone(store):
+    store.upsert_posts(counted_posts())
+    day = datetime(2026, 3, 1, tzinfo=UTC)
+    assert store.post_counts(by=["platform"], tz="UTC") == [
+        {"bucket": day, "platform": "weibo", "posts": 3, "engagement": 16},
+        {"bucket": day, "platform": "zhihu", "posts": 1, "engagement": 5},
+        {"bucket": day + timedelta(days=1), "platform": "weibo", "posts": 1, "engagement": 2},
+        {"bucket": day + timedelta(days=1), "platform": "zhihu", "posts": 1, "engagement": 0},
+        {"bucket": None, "platform": "weibo", "posts": 1, "engagement": 100},
+    ]
+    # 23:59:59 and 00:00:00 Beijing time fall in different hours and days
+    hour = at("2026-03-01T15:00:00")
+    assert store.post_counts(since=hour, until=hour + timedelta(hours=2), bucket="hour",
+                             by=()) == [
+        {"bucket": hour, "posts": 1, "engagement": 10},
+        {"bucket": BEIJING_MIDNIGHT, "posts": 2, "engagement": 5},
+    ]
+
+
+def test_post_counts_filters_and_half_open_window(store):
+    store.upsert_posts(counted_posts())
+    assert store.post_counts(topic="t", bucket=None, by=("platform", "kind")) == [
+        {"platform": "weibo", "kind": "comment", "posts": 1, "engagement": 0},
+        {"platform": "weibo", "kind": "original", "posts": 3, "engagement": 108},
+        {"platform": "weibo", "kind": "repost", "posts": 1, "engagement": 10},
+    ]
+    assert store.post_counts(platform="zhihu") == [
+        {"bucket": BEIJING_MIDNIGHT, "sentiment_label": "neutral", "posts": 1, "engagement": 0},
+        {"bucket": BEIJING_MIDNIGHT, "sentiment_label": "positive", "posts": 1, "engagement": 5},
+    ]
+    next_day = BEIJING_MIDNIGHT + timedelta(days=1)
+    assert store.post_counts(topic="u", since=BEIJING_MIDNIGHT, until=next_day,
+                             by=("emotion",)) == [
+        {"bucket": BEIJING_MIDNIGHT, "emotion": "joy", "posts": 1, "engagement": 5},
+        {"bucket": BEIJING_MIDNIGHT, "emotion": None, "posts": 1, "engagement": 0},
+    ]
+    # until is excluded (post 3 is at Beijing midnight exactly), since included
+    assert store.post_counts(until=BEIJING_MIDNIGHT, bucket=None, by=()) == [
+        {"posts": 2, "engagement": 16}]
+    assert store.post_counts(since=BEIJING_MIDNIGHT, bucket=None, by=()) == [
+        {"posts": 4, "engagement": 7}]
+    assert store.post_counts(since=next_day, until=next_day) == []
+    assert store.post_counts(topic="nope") == []
+    assert store.post_counts(since=BEIJING_MIDNIGHT, by=["sentiment_label", "sentiment_label"]
+                             ) == store.post_counts(since=BEIJING_MIDNIGHT)
+
+
+def test_post_counts_honour_daylight_saving_time(store):
+    store.upsert_posts([
+        Post("weibo", "a", created_at=at("2026-03-08T04:59:59")),  # Mar 7 23:59:59 EST
+        Post("weibo", "b", created_at=at("2026-03-08T05:00:00")),  # Mar 8 00:00 EST
+        Post("weibo", "c", created_at=at("2026-03-09T03:59:59")),  # Mar 8 23:59:59 EDT
+        Post("weibo", "d", created_at=at("2026-03-09T04:00:00")),  # Mar 9 00:00 EDT
+        Post("weibo", "e", created_at=at("2026-11-01T05:30:00")),  # 01:30 EDT
+        Post("weibo", "f", created_at=at("2026-11-01T06:30:00")),  # 01:30 EST, an hour later
+    ])
+    days = store.post_counts(tz="America/New_York", by=())
+    assert [(r["bucket"], r["posts"]) for r in days] == [
+        (at("2026-03-07T05:00:00"), 1),
+        (at("2026-03-08T05:00:00"), 2),  # a 23-hour day
+        (at("2026-03-09T04:00:00"), 1),
+        (at("2026-11-01T04:00:00"), 2),  # a 25-hour day
+    ]
+    hours = store.post_counts(tz="America/New_York", bucket="hour", by=(),
+                              since=at("2026-11-01T00:00:00"))
+    assert [(r["bucket"], r["posts"]) for r in hours] == [
+        (at("2026-11-01T05:00:00"), 1), (at("2026-11-01T06:00:00"), 1)]  # 01:00 twice
+
+
+def test_post_counts_in_a_half_hour_zone(store):
+    store.upsert_posts([Post("weibo", "1", created_at=at("2026-03-01T18:29:59")),
+                        Post("weibo", "2", created_at=at("2026-03-01T18:30:00"))])
+    rows = store.post_counts(tz="Asia/Kolkata", by=())  # India: UTC+05:30
+    assert [(r["bucket"], r["posts"]) for r in rows] == [
+        (at("2026-02-28T18:30:00"), 1), (at("2026-03-01T18:30:00"), 1)]
+    hours = store.post_counts(tz="Asia/Kolkata", bucket="hour", by=())
+    assert [r["bucket"] for r in hours] == [at("2026-03-01T17:30:00"), at("2026-03-01T18:30:00")]
+
+
+def test_post_counts_on_an_empty_store_and_bad_arguments(store):
+    assert store.post_counts() == []
+    assert store.post_counts(bucket=None, by=()) == []
+    assert store.post_counts(since=T0, bucket="hour", by=("platform",)) == []
+    assert store.author_counts() == []
+    with pytest.raises(ValueError, match="week"):
+        store.post_counts(bucket="week")
+    with pytest.raises(ValueError, match="author_id"):
+        store.post_counts(by=("author_id",))
+    with pytest.raises(ValueError, match="Mars/Olympus"):
+        store.post_counts(tz="Mars/Olympus")
+    with pytest.raises(ValueError, match="limit"):
+        store.author_counts(limit=-1)
+
+
+def test_author_counts_rank_authors_by_posts(store):
+    store.upsert_posts(counted_posts())
+    assert store.author_counts() == [
+        {"platform": "weibo", "author_id": "a", "posts": 3, "engagement": 116},
+        {"platform": "weibo", "author_id": "b", "posts": 2, "engagement": 2},
+        {"platform": "zhihu", "author_id": "a", "posts": 1, "engagement": 5},
+    ]
+    assert store.author_counts(limit=1) == store.author_counts()[:1]
+    assert store.author_counts(limit=0) == []
+    # bounded: the undated post is out; a tie on posts goes to engagement
+    assert store.author_counts(since=at("2026-03-01T00:00:00")) == [
+        {"platform": "weibo", "author_id": "a", "posts": 2, "engagement": 16},
+        {"platform": "weibo", "author_id": "b", "posts": 2, "engagement": 2},
+        {"platform": "zhihu", "author_id": "a", "posts": 1, "engagement": 5},
+    ]
+    assert store.author_counts(topic="u") == [
+        {"platform": "zhihu", "author_id": "a", "posts": 1, "engagement": 5},
+        {"platform": "weibo", "author_id": "b", "posts": 1, "engagement": 0},
+    ]
+    assert store.author_counts(platform="zhihu", until=BEIJING_MIDNIGHT) == []
+    assert store.author_counts(since=BEIJING_MIDNIGHT, until=BEIJING_MIDNIGHT) == []
+
+
+def test_aggregates_follow_later_writes(store):
+    store.upsert_posts(counted_posts())
+    store.upsert_posts([Post("weibo", "5", like_count=7, author_id="c")])  # counts and author
+    store.set_scores({("weibo", "5"): PostScore(0.1, "negative", "m", emotion="sad")})
+    row = [r for r in store.post_counts(since=BEIJING_MIDNIGHT, by=("sentiment_label",
+                                                                     "emotion"))
+           if r["emotion"] == "sad"]
+    assert row == [{"bucket": BEIJING_MIDNIGHT, "sentiment_label": "negative", "emotion": "sad",
+                    "posts": 1, "engagement": 7}]
+    assert {"platform": "weibo", "author_id": "c", "posts": 1, "engagement": 7} in \
+        store.author_counts()
+
+
 # -- opening and failing ------------------------------------------------------------------------
 def test_unknown_scheme_raises_unknown_scheme():
     with pytest.raises(UnknownScheme, match="redis") as info:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -20,6 +21,7 @@ __all__ = [
     "describe",
     "json_doc",
     "json_text",
+    "keeps_stored_text",
     "merge_docs",
     "record_doc",
     "utc",
@@ -126,18 +128,74 @@ def json_doc(record: Any) -> dict[str, Any]:
 
 def merge_docs(stored: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
     """The upsert merge every backend implements: ``incoming`` (None fields already dropped)
-    wins field by field, ``topics`` are unioned, ``extra`` is merged key by key.
+    wins field by field, except a ``text`` that :func:`keeps_stored_text` refuses; ``topics``
+    are unioned, ``extra`` is merged key by key.
 
     >>> merge_docs({"text": "a", "like_count": 1, "topics": ["x"], "extra": {"k": 1}},
     ...            {"like_count": 2, "topics": ["y"], "extra": {"j": 2}})
     {'text': 'a', 'like_count': 2, 'topics': ['x', 'y'], 'extra': {'k': 1, 'j': 2}}
+    >>> merge_docs({"text": "完整的正文，一字不少"}, {"text": "完整的正文…全文"})["text"]
+    '完整的正文，一字不少'
     """
     merged = {**stored, **incoming}
+    if keeps_stored_text(stored.get("text"), incoming.get("text")):
+        merged["text"] = stored["text"]
     if "topics" in stored and "topics" in incoming:
         merged["topics"] = sorted(set(stored["topics"]) | set(incoming["topics"]))
     if "extra" in stored and "extra" in incoming:
         merged["extra"] = {**stored["extra"], **incoming["extra"]}
     return merged
+
+
+# What a platform appends to a cut text: ellipses (… ⋯ or two or more dots) and "read more"
+# links, in any mix, with the whitespace around them.
+_TRUNCATION_TAIL = re.compile(r"(?:\s|…|⋯|\.{2,}|展开全文|阅读全文|查看全文|显示全部|全文|展开)+\Z")
+_REPLACEMENT = "\ufffd"  # U+FFFD: what a decoder writes for bytes it could not read
+
+
+def _untruncated(text: str) -> str:
+    """``text`` without a trailing truncation mark or whitespace."""
+    return _TRUNCATION_TAIL.sub("", text)
+
+
+def keeps_stored_text(stored: str | None, incoming: str | None) -> bool:
+    """True when an upsert must keep the ``stored`` text rather than write ``incoming``:
+    the store never overwrites text with worse text. One rule for every backend.
+
+    Worse means, with both texts non-empty and different:
+
+    1. *Truncated*: ``incoming`` without its trailing "…", "...", "全文", "展开全文"… (see
+       ``_TRUNCATION_TAIL``) is a prefix of ``stored`` without its own, and either shorter, or
+       as long but only ``incoming`` carried a mark (a search snippet over a detail page).
+    2. *Mojibake*: ``incoming`` has more U+FFFD replacement characters than ``stored`` and is
+       no longer than it (the brief's "shorter, with U+FFFD while the stored has none",
+       widened to equal lengths, which is how one broken character per character looks).
+
+    Anything else (a genuinely edited text, a longer text, a full text over a snippet) wins.
+    An empty ``incoming`` never reaches a merge: "" means "not known here" and the stored text
+    stays (see ``record_doc``); this function returns False for it, as there is nothing to
+    refuse. A prefix rule cannot tell a truncation from an author deleting the end of their
+    post; the stored, longer text wins that case.
+
+    >>> keeps_stored_text("今天发布会的完整内容如下", "今天发布会的...全文")
+    True
+    >>> keeps_stored_text("今天发布会的…全文", "今天发布会的完整内容如下")
+    False
+    >>> keeps_stored_text("天气很好", "天气\ufffd\ufffd")
+    True
+    >>> keeps_stored_text("原来的说法", "更正后的说法")
+    False
+    """
+    if not stored or not incoming or stored == incoming:
+        return False
+    cut, base = _untruncated(incoming), _untruncated(stored)
+    if base.startswith(cut):
+        if len(cut) < len(base):
+            return True
+        # Same words: keep the stored one only if it is the unmarked (full) one.
+        return cut != incoming.rstrip() and base == stored.rstrip()
+    return (incoming.count(_REPLACEMENT) > stored.count(_REPLACEMENT)
+            and len(incoming) <= len(stored))
 
 
 def window_key(when: Any, *tiebreak: str) -> tuple[Any, ...]:

@@ -8,10 +8,11 @@ translated into the ``StoreError`` family of ``crawlers.errors``.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Iterator, Mapping
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from crawlers.errors import BackendUnavailable, IntegrityError, StoreError, UnknownScheme
 
@@ -31,12 +32,20 @@ class Store(abc.ABC):
     start with "$"). Datetimes keep at least millisecond precision (MongoDB's). Scoring fields
     of posts (sentiment…) and authors (tier, influence) are only changed by ``set_scores`` /
     ``set_author_scores`` or by an incoming non-None value.
+
+    Text is never overwritten with worse text: a post's stored ``text`` stays when the incoming
+    one is a truncated copy of it (a search snippet ending in "…全文" over a detail page) or
+    mojibake (more U+FFFD replacement characters, no longer). The one rule, with its edge cases,
+    is ``crawlers.storage._records.keeps_stored_text``; any other non-empty text (an edit, a
+    longer text, the full text over a snippet) wins. Each refusal is counted in
+    :attr:`last_upsert_stats` (``text_kept``), so it is never silent.
     """
 
     # -- writes -----------------------------------------------------------------------------
     @abc.abstractmethod
     def upsert_posts(self, posts: Iterable[Post]) -> int:
-        """Insert or merge posts. Returns how many records were written (new or updated).
+        """Insert or merge posts. Returns how many records were written (new or updated);
+        :attr:`last_upsert_stats` then tells how many texts were kept.
 
         Idempotent: the same batch upserted twice leaves one record per key.
         :raises BackendUnavailable: if the database cannot be reached.
@@ -161,6 +170,76 @@ class Store(abc.ABC):
     def counts(self) -> dict[str, int]:
         """Record counts for a summary: ``posts``, ``posts/<kind>``, ``authors``, ``runs``,
         ``alerts``, ``monitors``."""
+
+    # -- aggregates (computed by the database: no backend reads every post into Python) ------
+    @abc.abstractmethod
+    def post_counts(
+        self,
+        *,
+        topic: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        platform: str | None = None,
+        bucket: str | None = "day",
+        by: Sequence[str] = ("sentiment_label",),
+        tz: str = "Asia/Shanghai",
+    ) -> list[dict[str, Any]]:
+        """Posts and engagement per time bucket and key, over the posts ``posts()`` would
+        return for the same ``topic``, ``since``, ``until`` and ``platform``.
+
+        One row per non-empty group: ``{"bucket": datetime, <each field of by>: value,
+        "posts": int, "engagement": int}``, ordered by bucket, then the ``by`` values in
+        order (None after every value). ``engagement`` is like + comment + repost counts (a
+        missing count is 0).
+
+        ``bucket`` is ``"hour"``, ``"day"`` or None (no ``"bucket"`` key: totals per key).
+        Buckets are local to the IANA zone ``tz``: a ``"day"`` starts at local midnight (its
+        first instant), given as aware UTC (Beijing's 2026-03-02 is ``2026-03-01 16:00 UTC``).
+        DST is honoured: a local day may last 23 or 25 hours, an hour that happens twice is two
+        buckets. ``by`` is a subset of ``("platform", "sentiment_label", "emotion", "kind")``.
+        With neither bound, posts without ``created_at`` are counted too (as ``posts()``
+        returns them), in rows whose bucket is None, last; so the ``posts`` of all rows add up
+        to the number of posts ``posts()`` yields.
+
+        :raises ValueError: for an unknown ``bucket``, ``by`` field or time zone.
+        """
+
+    @abc.abstractmethod
+    def author_counts(
+        self,
+        *,
+        topic: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        platform: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Posts and engagement per author over the same window as ``posts()``, for KOL tables:
+        rows ``{"platform", "author_id", "posts", "engagement"}``, most posts first (then most
+        engagement, then platform and author_id), at most ``limit`` rows (all when None).
+        Posts without ``author_id`` belong to no author and are not counted."""
+
+    # -- upsert statistics ------------------------------------------------------------------
+    @property
+    def last_upsert_stats(self) -> dict[str, int]:
+        """What the calling thread's last ``upsert_posts`` / ``upsert_authors`` on this store
+        did: ``{"written": n, "text_kept": k}``, where ``written`` equals the call's return
+        value and ``text_kept`` counts posts whose stored text was kept over a different,
+        non-empty, worse incoming text (see the class docstring). Per thread, like a DB-API
+        cursor's ``rowcount`` but safe when threads share the store; a copy, empty before the
+        first upsert; a call that raises leaves it as it was. Callers add it to their stats
+        (for instance as ``store/text_kept``)."""
+        return dict(getattr(self._upsert_stats_local(), "stats", {}))
+
+    def _set_upsert_stats(self, *, written: int, text_kept: int = 0) -> None:
+        """For backends: record the counters of the upsert that just finished."""
+        self._upsert_stats_local().stats = {"written": written, "text_kept": text_kept}
+
+    def _upsert_stats_local(self) -> threading.local:
+        # Created on first use (Store has no __init__ for subclasses to call); setdefault on
+        # the instance dict is atomic, so two threads cannot each create one.
+        local: threading.local = self.__dict__.setdefault("_upsert_stats", threading.local())
+        return local
 
     # -- lifecycle --------------------------------------------------------------------------
     def close(self) -> None:  # noqa: B027 - optional hook

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from crawlers.items import Alert, Author, CrawlRun, Monitor, Post, from_dict
+from crawlers.storage import _aggregate as agg
 from crawlers.storage._records import json_doc, merge_docs, utc_text, window_key
 from crawlers.storage.base import Store
 
@@ -52,10 +53,13 @@ class MemoryStore(Store):
 
     def _upsert(self, table: dict[Any, dict[str, Any]], records: Iterable[Any]) -> int:
         docs = [(record.key, _doc_in(record)) for record in records]
+        kept = 0
         with self._lock:
             for key, doc in docs:
                 stored = table.get(key)
-                table[key] = doc if stored is None else merge_docs(stored, doc)
+                table[key] = merged = doc if stored is None else merge_docs(stored, doc)
+                kept += "text" in doc and merged["text"] != doc["text"]
+        self._set_upsert_stats(written=len(docs), text_kept=kept)
         return len(docs)
 
     def set_scores(self, scores: Mapping[PostKey, PostScore]) -> int:
@@ -134,19 +138,70 @@ class MemoryStore(Store):
         until: datetime | None = None,
         platform: str | None = None,
     ) -> Iterator[Post]:
-        low = utc_text(since) if since else None
-        high = utc_text(until) if until else None
-        bounded = low is not None or high is not None
         with self._lock:
-            docs = [
-                doc for doc in self._posts.values()
-                if (topic is None or topic in doc.get("topics", ()))
-                and (platform is None or doc["platform"] == platform)
-                and _within(doc.get("created_at"), low, high, bounded)
-            ]
+            docs = self._window(topic, since, until, platform)
             docs.sort(key=_post_order)
             posts = [_record_out(Post, doc) for doc in docs]
         return iter(posts)
+
+    def _window(self, topic: str | None, since: datetime | None, until: datetime | None,
+                platform: str | None) -> list[dict[str, Any]]:
+        """The stored documents ``posts()`` selects, unordered and not copied (hold the lock)."""
+        low = utc_text(since) if since else None
+        high = utc_text(until) if until else None
+        bounded = low is not None or high is not None
+        return [
+            doc for doc in self._posts.values()
+            if (topic is None or topic in doc.get("topics", ()))
+            and (platform is None or doc["platform"] == platform)
+            and _within(doc.get("created_at"), low, high, bounded)
+        ]
+
+    # A dict is the database here, so the reference aggregates in Python, post by post, with
+    # the same bucket_start the database backends' labels are mapped through.
+    def post_counts(
+        self,
+        *,
+        topic: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        platform: str | None = None,
+        bucket: str | None = "day",
+        by: Sequence[str] = ("sentiment_label",),
+        tz: str = "Asia/Shanghai",
+    ) -> list[dict[str, Any]]:
+        request = agg.count_request(bucket, by, tz, since, until)
+        groups = []
+        with self._lock:
+            for doc in self._window(topic, since, until, platform):
+                when = doc.get("created_at")
+                start = None
+                if request.bucket and when is not None:
+                    start = agg.bucket_start(datetime.fromisoformat(when), request.bucket,
+                                             request.zone)
+                keys = tuple(doc.get(name) for name in request.by)
+                groups.append(((start, keys), 1, agg.engagement(doc)))
+        return agg.count_rows(groups, request)
+
+    def author_counts(
+        self,
+        *,
+        topic: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        platform: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        agg.check_limit(limit)
+        totals: dict[tuple[str, str], list[int]] = {}
+        with self._lock:
+            for doc in self._window(topic, since, until, platform):
+                if doc.get("author_id") is not None:
+                    total = totals.setdefault((doc["platform"], doc["author_id"]), [0, 0])
+                    total[0] += 1
+                    total[1] += agg.engagement(doc)
+        ranked = sorted(totals.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0]))
+        return agg.author_rows((p, a, n, e) for (p, a), (n, e) in ranked[:limit])
 
     def get_posts(self, keys: Iterable[PostKey]) -> dict[PostKey, Post]:
         with self._lock:

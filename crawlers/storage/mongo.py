@@ -5,14 +5,14 @@ Driver errors, ObjectIds, cursors and naive datetimes stay inside this module.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 try:
     from bson.errors import BSONError
-    from pymongo import ASCENDING, MongoClient, ReturnDocument, UpdateOne
+    from pymongo import ASCENDING, DESCENDING, MongoClient, ReturnDocument, UpdateOne
     from pymongo.errors import (
         BulkWriteError,
         ConnectionFailure,
@@ -24,7 +24,9 @@ except ImportError as exc:  # pragma: no cover - exercised only without pymongo
 
 from crawlers.errors import BackendUnavailable, IntegrityError, StoreError
 from crawlers.items import Alert, Author, CrawlRun, Monitor, Post, from_dict
-from crawlers.storage._records import batched, record_doc, utc, window_key
+from crawlers.storage import _aggregate as agg
+from crawlers.storage import _pipelines
+from crawlers.storage._records import batched, keeps_stored_text, record_doc, utc, window_key
 from crawlers.storage.base import Store
 
 if TYPE_CHECKING:
@@ -43,8 +45,13 @@ class MongoStore(Store):
 
     Accepts a URI (the database is the URI's path, default ``tingfeng``) or an injected
     ``client`` (tests pass a mongomock client). Indexes are created on open. Upserts of posts
-    and authors go out as one unordered ``bulk_write`` per ``batch_size`` records. Datetimes
-    are BSON dates, so they keep millisecond precision; they come back as aware UTC.
+    and authors go out as one unordered ``bulk_write`` per ``batch_size`` records; before a
+    batch of posts with text, one ``find`` per platform reads the stored texts, which the text
+    rule (``keeps_stored_text``) is decided against. A concurrent writer changing the same
+    post's text between that read and the write can lose its text (last writer wins, as for
+    every other field). ``post_counts`` / ``author_counts`` are aggregation pipelines
+    (``_pipelines``) run with ``allowDiskUse``. Datetimes are BSON dates, so they keep
+    millisecond precision; they come back as aware UTC.
 
     Settings:
         STORE_URI: ``mongodb://host:port/dbname`` or ``mongodb+srv://…``.
@@ -90,7 +97,14 @@ class MongoStore(Store):
         return cls(uri)
 
     def ensure_indexes(self) -> None:
-        """Create the unique keys and the query indexes (a no-op when they exist)."""
+        """Create the unique keys and the query indexes (a no-op when they exist).
+
+        Windows of posts, and the ``$match`` of ``post_counts`` / ``author_counts``, use
+        (topics, created_at) with a topic and (created_at, platform, post_id) without; the
+        latter also gives the first and last stored created_at of an open-ended window. The
+        grouping itself reads the matched documents (no index can group on a computed local
+        day), so the aggregates need no index of their own.
+        """
         asc = ASCENDING
         with self._errors("create indexes"):
             self._posts.create_index([("platform", asc), ("post_id", asc)], unique=True)
@@ -142,13 +156,51 @@ class MongoStore(Store):
     def _bulk_upsert(
         self, coll: Collection[Any], records: Iterable[Any], key: tuple[str, str], action: str
     ) -> int:
-        written = 0
+        written = kept = 0
         for batch in batched(records, self.batch_size):
-            ops = [_upsert_op(record, key) for record in batch]
+            docs = [_doc(record) for record in batch]
+            if coll is self._posts:
+                kept += self._settle_texts(docs)
+            ops = [_upsert_op(doc, key) for doc in docs]
             with self._errors(action):
                 result = coll.bulk_write(ops, ordered=False)
             written += result.upserted_count + result.matched_count
+        self._set_upsert_stats(written=written, text_kept=kept)
         return written
+
+    def _settle_texts(self, docs: list[dict[str, Any]]) -> int:
+        """Apply the text rule to a batch of post documents before they are written: drop each
+        incoming ``text`` the stored (or an earlier one in the batch) must be kept over, and
+        leave one text per post, so an unordered bulk_write cannot apply them out of order.
+        Returns how many texts were refused."""
+        texted = [doc for doc in docs if doc.get("text")]
+        if not texted:
+            return 0
+        ids: dict[str, list[str]] = {}
+        for doc in texted:
+            ids.setdefault(doc["platform"], []).append(doc["post_id"])
+        current: dict[PostKey, str] = {}
+        for platform, post_ids in ids.items():
+            for chunk in batched(dict.fromkeys(post_ids), _KEYS_PER_QUERY):
+                query = {"platform": platform, "post_id": {"$in": chunk},
+                         "text": {"$exists": True}}
+                with self._errors("read stored texts"):
+                    for found in self._posts.find(query, {"_id": False, "platform": True,
+                                                          "post_id": True, "text": True}):
+                        current[(found["platform"], found["post_id"])] = found["text"]
+        kept = 0
+        writer: dict[PostKey, dict[str, Any]] = {}
+        for doc in texted:
+            key = (doc["platform"], doc["post_id"])
+            if keeps_stored_text(current.get(key), doc["text"]):
+                del doc["text"]
+                kept += 1
+                continue
+            earlier = writer.get(key)
+            if earlier is not None:
+                del earlier["text"]
+            writer[key], current[key] = doc, doc["text"]
+        return kept
 
     def set_scores(self, scores: Mapping[PostKey, PostScore]) -> int:
         ops = [
@@ -254,18 +306,7 @@ class MongoStore(Store):
         until: datetime | None = None,
         platform: str | None = None,
     ) -> Iterator[Post]:
-        query: dict[str, Any] = {}
-        if topic is not None:
-            query["topics"] = topic
-        if platform is not None:
-            query["platform"] = platform
-        window = {}
-        if since is not None:
-            window["$gte"] = utc(since)
-        if until is not None:
-            window["$lt"] = utc(until)
-        if window:
-            query["created_at"] = window
+        query = _window_match(topic, since, until, platform)
         return self._ordered(self._posts, query, "created_at", ("platform", "post_id"), Post)
 
     def unscored_posts(self, model: str, *, topic: str | None = None) -> Iterator[Post]:
@@ -379,6 +420,68 @@ class MongoStore(Store):
             doc = self._monitors.find_one({"name": name}, _NO_ID)
         return None if doc is None else _record_out(Monitor, doc)
 
+    def post_counts(
+        self,
+        *,
+        topic: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        platform: str | None = None,
+        bucket: str | None = "day",
+        by: Sequence[str] = ("sentiment_label",),
+        tz: str = "Asia/Shanghai",
+    ) -> list[dict[str, Any]]:
+        request = agg.count_request(bucket, by, tz, since, until)
+        if request.empty:
+            return []
+        match = _window_match(topic, since, until, platform)
+        groups: list[tuple[agg.GroupKey, int, int]] = []
+        lo, hi = request.since, request.until
+        if request.bucket and (lo is None or hi is None):
+            # Offset stretches need both ends: an open end is the first or last stored post.
+            first, last = self._stored_time(ASCENDING), self._stored_time(DESCENDING)
+            lo, hi = lo or first, hi or last
+        if not request.bucket or (lo is not None and hi is not None and lo <= hi):
+            spans = agg.offset_spans(request.zone, lo, hi) if request.bucket and lo and hi \
+                else None
+            dated = match if request.bounded else {**match, "created_at": {"$ne": None}}
+            rows = self._aggregate(_pipelines.count_pipeline(dated, request, spans))
+            groups += _pipelines.count_groups(rows, request, bucketed=spans is not None)
+        if not request.bounded:
+            undated = _pipelines.count_pipeline({**match, "created_at": None}, request, None)
+            groups += _pipelines.count_groups(self._aggregate(undated), request, bucketed=False)
+        return agg.count_rows(groups, request)
+
+    def author_counts(
+        self,
+        *,
+        topic: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        platform: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        agg.check_limit(limit)
+        if limit == 0 or (since is not None and until is not None and utc(since) >= utc(until)):
+            return []
+        pipeline = _pipelines.author_pipeline(_window_match(topic, since, until, platform), limit)
+        return agg.author_rows(
+            (row["_id"]["platform"], row["_id"]["author_id"], row["posts"], row["engagement"])
+            for row in self._aggregate(pipeline)
+        )
+
+    def _aggregate(self, pipeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        with self._errors("aggregate posts"):
+            return list(self._posts.aggregate(pipeline, allowDiskUse=True))
+
+    def _stored_time(self, direction: int) -> datetime | None:
+        """The first (ASCENDING) or last (DESCENDING) stored created_at: one index lookup."""
+        with self._errors("read the stored time span"):
+            found = self._posts.find_one({"created_at": {"$ne": None}},
+                                         {"_id": False, "created_at": True},
+                                         sort=[("created_at", direction)])
+        return None if found is None else utc(found["created_at"])
+
     def counts(self) -> dict[str, int]:
         with self._errors("count"):
             kinds = list(self._posts.aggregate([{"$group": {"_id": "$kind", "n": {"$sum": 1}}}]))
@@ -394,9 +497,27 @@ def _doc(record: Any) -> dict[str, Any]:
     return record_doc(record, datetimes=utc)
 
 
-def _upsert_op(record: Any, key: tuple[str, str]) -> UpdateOne:
-    """One merge-upsert: non-None fields $set, extra merged key by key, topics $addToSet."""
-    doc = _doc(record)
+def _window_match(topic: str | None, since: datetime | None, until: datetime | None,
+                  platform: str | None) -> dict[str, Any]:
+    """The ``$match`` of ``posts()``'s window (and of the aggregates over it)."""
+    query: dict[str, Any] = {}
+    if topic is not None:
+        query["topics"] = topic
+    if platform is not None:
+        query["platform"] = platform
+    window = {}
+    if since is not None:
+        window["$gte"] = utc(since)
+    if until is not None:
+        window["$lt"] = utc(until)
+    if window:
+        query["created_at"] = window
+    return query
+
+
+def _upsert_op(doc: dict[str, Any], key: tuple[str, str]) -> UpdateOne:
+    """One merge-upsert of a record's document (``_doc``): non-None fields $set, extra merged
+    key by key, topics $addToSet."""
     filter_ = {key[0]: doc.pop(key[0]), key[1]: doc.pop(key[1])}
     topics = doc.pop("topics", None)
     extra = doc.pop("extra", None)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from os import PathLike
@@ -18,8 +18,17 @@ from urllib.parse import unquote, urlsplit
 
 from crawlers.errors import BackendUnavailable, ConfigError, IntegrityError, StoreError
 from crawlers.items import Alert, Author, CrawlRun, Monitor, Post, from_dict
+from crawlers.storage import _aggregate as agg
 from crawlers.storage import _sql as sql
-from crawlers.storage._records import batched, json_doc, json_text, utc_text, window_key
+from crawlers.storage import _sqlcounts
+from crawlers.storage._records import (
+    batched,
+    json_doc,
+    json_text,
+    keeps_stored_text,
+    utc_text,
+    window_key,
+)
 from crawlers.storage.base import Store
 
 if TYPE_CHECKING:
@@ -78,6 +87,7 @@ class SqliteStore(Store):
         self.batch_size = max(1, batch_size)
         self._lock = threading.RLock()
         self._closed = False
+        self._texts_kept = 0  # refusals of sql.KEEPS_TEXT on this connection, ever
         self._conn = self._connect()
 
     @classmethod
@@ -112,6 +122,7 @@ class SqliteStore(Store):
             conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
+            conn.create_function(sql.KEEPS_TEXT, 2, self._keeps_text)
             self._migrate(conn)
         except sqlite3.Error as exc:
             if conn is not None:
@@ -135,7 +146,10 @@ class SqliteStore(Store):
             if version == 0:
                 for statement in sql.SCHEMA:
                     conn.execute(statement)
-            # Later schema versions add their steps here: `if version < 2: …`.
+                version = 1
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in sql.MIGRATIONS[step]:
+                    conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
         except BaseException:
@@ -201,31 +215,46 @@ class SqliteStore(Store):
         return self._upsert(authors, sql.author_rows, sql.UPSERT_AUTHOR)
 
     def _upsert(self, records: Iterable[Any], make_rows: Any, statement: str) -> int:
-        written = 0
+        written = kept = 0
         for batch in batched(records, self.batch_size):
             rows, topic_rows = make_rows(batch, ascii_only=False)
             try:
-                self._write_batch(statement, rows, topic_rows)
+                kept += self._write_batch(statement, rows, topic_rows)
             except UnicodeEncodeError:
                 # A lone surrogate (an emoji cut in half upstream) is not UTF-8; \u-escaped
                 # JSON carries it intact.
                 rows, topic_rows = make_rows(batch, ascii_only=True)
                 try:
-                    self._write_batch(statement, rows, topic_rows)
+                    kept += self._write_batch(statement, rows, topic_rows)
                 except UnicodeEncodeError as exc:
                     raise IntegrityError(f"a key or topic is not valid Unicode: {exc}") from exc
             written += len(rows)
+        self._set_upsert_stats(written=written, text_kept=kept)
         return written
 
-    def _write_batch(self, statement: str, rows: list[Any], topic_rows: list[Any]) -> None:
+    def _write_batch(self, statement: str, rows: list[Any], topic_rows: list[Any]) -> int:
+        """Write one batch in one transaction; returns how many stored texts it kept (a
+        batch that fails is rolled back, and its count with it)."""
         with self._session(write=True) as conn:
+            before = self._texts_kept
             conn.executemany(statement, rows)
             if topic_rows:
                 conn.executemany(sql.ADD_TOPIC, topic_rows)
+            return self._texts_kept - before
+
+    def _keeps_text(self, stored: bytes | None, incoming: bytes | None) -> bool:
+        """sql.KEEPS_TEXT: the text rule on UTF-8 bytes, counted. Runs inside an upsert, under
+        the store's lock."""
+        if stored is None or incoming is None or stored == incoming:
+            return False
+        keep = keeps_stored_text(stored.decode("utf-8", "surrogatepass"),
+                                 incoming.decode("utf-8", "surrogatepass"))
+        self._texts_kept += keep
+        return keep
 
     def set_scores(self, scores: Mapping[PostKey, PostScore]) -> int:
         rows = [
-            (score.model, json_text({
+            (score.model, score.label, score.emotion, json_text({
                 "sentiment": score.sentiment,
                 "sentiment_label": score.label,
                 "emotion": score.emotion,  # null in a JSON patch removes the field: reads None
@@ -420,6 +449,35 @@ class SqliteStore(Store):
         with self._session() as conn:
             row = conn.execute("SELECT doc FROM monitors WHERE name = ?", (name,)).fetchone()
         return None if row is None else from_dict(Monitor, json.loads(row[0]))
+
+    def post_counts(
+        self,
+        *,
+        topic: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        platform: str | None = None,
+        bucket: str | None = "day",
+        by: Sequence[str] = ("sentiment_label",),
+        tz: str = "Asia/Shanghai",
+    ) -> list[dict[str, Any]]:
+        request = agg.count_request(bucket, by, tz, since, until)
+        with self._session() as conn:
+            return _sqlcounts.post_counts(conn, request, topic=topic, platform=platform)
+
+    def author_counts(
+        self,
+        *,
+        topic: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        platform: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        agg.check_limit(limit)
+        with self._session() as conn:
+            return _sqlcounts.author_counts(conn, topic=topic, since=since, until=until,
+                                            platform=platform, limit=limit)
 
     def counts(self) -> dict[str, int]:
         with self._session() as conn:

@@ -1,0 +1,223 @@
+"""Buckets and rows of ``Store.post_counts`` / ``Store.author_counts``, shared by the backends.
+
+The database groups; this module only says what to group by and turns the few grouped rows
+into the documented shape. How a backend buckets time without knowing time zones:
+
+1. :func:`offset_spans` cuts the window into stretches over which the zone's UTC offset is
+   constant (one stretch for Asia/Shanghai; a new one at each DST change elsewhere).
+2. The database groups every post by ``label = floor((epoch + offset) / size)``, the number of
+   the local hour or day it falls in, with the offset of its stretch (an SQL ``CASE`` or a
+   Mongo ``$switch`` over the stretch starts). Label and offset together name one bucket.
+3. :func:`label_start` turns (label, offset) into the bucket's start instant with the same
+   :func:`bucket_start` that MemoryStore applies post by post, so every backend agrees, also on
+   DST days (a local day of 23 or 25 hours, an hour that happens twice) and in half-hour zones.
+
+No driver imports here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from crawlers.storage._records import utc
+
+__all__ = [
+    "BIAS",
+    "BUCKETS",
+    "GROUP_FIELDS",
+    "CountRequest",
+    "author_rows",
+    "bucket_start",
+    "check_limit",
+    "count_request",
+    "count_rows",
+    "engagement",
+    "label_start",
+    "offset_spans",
+    "slot_length",
+]
+
+GROUP_FIELDS = ("platform", "sentiment_label", "emotion", "kind")
+BUCKETS = {"hour": 3600, "day": 86400}
+# Added to local epoch seconds before the floor division so that it divides non-negative
+# numbers (SQL and Mongo truncate toward zero): a multiple of every bucket size, ~2,700 years.
+BIAS = 86400 * 1_000_000
+_STEP = timedelta(hours=6)  # offset changes are looked for at this spacing, then bisected
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+GroupKey = tuple[datetime | None, tuple[Any, ...]]
+
+
+@dataclass(frozen=True)
+class CountRequest:
+    """Checked arguments of ``post_counts``: bounds as aware UTC, ``size`` in seconds."""
+
+    bucket: str | None
+    by: tuple[str, ...]
+    zone: ZoneInfo
+    since: datetime | None
+    until: datetime | None
+
+    @property
+    def size(self) -> int:
+        return BUCKETS[self.bucket] if self.bucket else 0
+
+    @property
+    def bounded(self) -> bool:
+        return self.since is not None or self.until is not None
+
+    @property
+    def empty(self) -> bool:
+        return self.since is not None and self.until is not None and self.since >= self.until
+
+
+def count_request(
+    bucket: str | None,
+    by: Sequence[str],
+    tz: str,
+    since: datetime | None,
+    until: datetime | None,
+) -> CountRequest:
+    """Validate ``post_counts`` arguments. :raises ValueError: naming what is accepted."""
+    if isinstance(by, str):
+        by = (by,)
+    unknown = [name for name in by if name not in GROUP_FIELDS]
+    if unknown:
+        raise ValueError(f"post_counts cannot group by {unknown}; choose from {GROUP_FIELDS}")
+    if bucket is not None and bucket not in BUCKETS:
+        raise ValueError(f"unknown bucket {bucket!r}; use 'hour', 'day' or None")
+    try:
+        zone = ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {tz!r}; use an IANA name such as "
+                         "'Asia/Shanghai' or 'UTC'") from exc
+    return CountRequest(bucket, tuple(dict.fromkeys(by)), zone,
+                        utc(since) if since else None, utc(until) if until else None)
+
+
+def check_limit(limit: int | None) -> None:
+    """:raises ValueError: for a negative ``author_counts`` limit."""
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit must be None or >= 0, not {limit}")
+
+
+def bucket_start(when: datetime, bucket: str, zone: ZoneInfo) -> datetime:
+    """The start, as aware UTC, of the local hour or local day (in ``zone``) holding ``when``.
+
+    A day starts at its first instant (local midnight, or the end of a DST gap that swallowed
+    midnight); an hour that happens twice (DST ends) is two buckets.
+
+    >>> shanghai = ZoneInfo("Asia/Shanghai")
+    >>> bucket_start(datetime(2026, 3, 1, 16, 0, tzinfo=UTC), "day", shanghai)
+    datetime.datetime(2026, 3, 1, 16, 0, tzinfo=datetime.timezone.utc)
+    >>> bucket_start(datetime(2026, 3, 1, 15, 59, 59, tzinfo=UTC), "day", shanghai)
+    datetime.datetime(2026, 2, 28, 16, 0, tzinfo=datetime.timezone.utc)
+    """
+    local = utc(when).astimezone(zone)
+    if bucket == "hour":
+        start = local.replace(minute=0, second=0, microsecond=0)  # keeps fold: DST's 2nd hour
+    else:
+        start = datetime.combine(local.date(), time(0), tzinfo=zone)
+    return start.astimezone(UTC)
+
+
+def _offset(zone: ZoneInfo, when: datetime) -> int:
+    delta = when.astimezone(zone).utcoffset()
+    return int(delta.total_seconds()) if delta is not None else 0
+
+
+def _seconds(when: datetime) -> int:
+    return int((when - _EPOCH).total_seconds())
+
+
+def offset_spans(zone: ZoneInfo, lo: datetime, hi: datetime) -> list[tuple[datetime, int]]:
+    """``(start, UTC offset in seconds)`` of each stretch of ``[lo, hi]`` with one offset; the
+    first starts at ``lo``. Changes are found to the second (offsets are probed every 6 hours,
+    so two changes less than 6 hours apart that cancel out would be missed; tzdata has none).
+
+    >>> [(s.isoformat(), o) for s, o in offset_spans(ZoneInfo("America/New_York"),
+    ...     datetime(2026, 3, 7, tzinfo=UTC), datetime(2026, 3, 10, tzinfo=UTC))]
+    [('2026-03-07T00:00:00+00:00', -18000), ('2026-03-08T07:00:00+00:00', -14400)]
+    """
+    spans = [(lo, _offset(zone, lo))]
+    at = lo
+    while at < hi:
+        ahead = min(at + _STEP, hi)
+        if _offset(zone, ahead) != spans[-1][1]:
+            before, after = _seconds(at), _seconds(ahead)
+            while after - before > 1:  # offset(before) is the old one, offset(after) the new
+                mid = (before + after) // 2
+                if _offset(zone, _EPOCH + timedelta(seconds=mid)) == spans[-1][1]:
+                    before = mid
+                else:
+                    after = mid
+            change = _EPOCH + timedelta(seconds=after)
+            spans.append((change, _offset(zone, change)))
+        at = ahead
+    return spans
+
+
+def slot_length(spans: list[tuple[datetime, int]], tz: str) -> int:
+    """How many characters of fixed-width UTC text name a slot that never straddles a bucket
+    edge or an offset change: 13 ('2026-03-01T16', an hour) when every offset and change is a
+    whole hour, else 16 (a minute).
+
+    :raises ValueError: for offsets that are not whole minutes (local mean time, before ~1900).
+    """
+    seconds = [offset for _, offset in spans]
+    seconds += [_seconds(start) for start, _ in spans[1:]]
+    if all(s % 3600 == 0 for s in seconds):
+        return 13
+    if all(s % 60 == 0 for s in seconds):
+        return 16
+    raise ValueError(f"time zone {tz!r} has a UTC offset or change that is not a whole minute "
+                     "inside the window (local mean time?); narrow the window or use another zone")
+
+
+def label_start(label: int, offset: int, request: CountRequest) -> datetime:
+    """The start of the bucket a database labelled ``label`` (local bucket number, unbiased)
+    for posts whose zone offset was ``offset``: its middle, put through :func:`bucket_start`."""
+    size = request.size
+    middle = _EPOCH + timedelta(seconds=label * size - offset + size // 2)
+    assert request.bucket is not None
+    return bucket_start(middle, request.bucket, request.zone)
+
+
+def engagement(doc: dict[str, Any]) -> int:
+    """like + comment + repost counts of a post document; a missing count is 0."""
+    return sum(doc.get(name) or 0 for name in ("like_count", "comment_count", "repost_count"))
+
+
+def count_rows(groups: Iterable[tuple[GroupKey, int, int]], request: CountRequest
+               ) -> list[dict[str, Any]]:
+    """The rows of ``post_counts`` from ``((bucket, keys), posts, engagement)`` partial groups
+    (a group may come in several parts: they are summed). Ordered by bucket, then the keys in
+    ``by`` order; None sorts after every value, undated posts (bucket None) come last."""
+    totals: dict[GroupKey, list[int]] = {}
+    for key, posts, score in groups:
+        total = totals.setdefault(key, [0, 0])
+        total[0] += posts
+        total[1] += score
+
+    def order(key: GroupKey) -> tuple[Any, ...]:
+        when, keys = key
+        return (when is None, when or _EPOCH, *((k is None, k or "") for k in keys))
+
+    rows = []
+    for key in sorted(totals, key=order):
+        when, keys = key
+        row: dict[str, Any] = {"bucket": when} if request.bucket else {}
+        row.update(zip(request.by, keys, strict=True))
+        row["posts"], row["engagement"] = totals[key]
+        rows.append(row)
+    return rows
+
+
+def author_rows(rows: Iterable[tuple[str, str, int, int]]) -> list[dict[str, Any]]:
+    """``author_counts`` rows from (platform, author_id, posts, engagement) tuples."""
+    return [{"platform": platform, "author_id": author_id, "posts": posts, "engagement": score}
+            for platform, author_id, posts, score in rows]

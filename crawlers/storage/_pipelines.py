@@ -1,0 +1,85 @@
+"""Aggregation pipelines of MongoStore's ``post_counts`` and ``author_counts`` (plain dicts).
+
+The server does the grouping. Buckets follow ``crawlers.storage._aggregate``: each post is
+labelled with the number of its local hour or day, computed from its time and the zone offset
+of its stretch of the window (a ``$switch`` over the stretch starts), and Python names each
+label's bucket. Not ``$dateTrunc`` with ``timezone``: it needs MongoDB 5.0, the server's time
+zone data can differ from Python's zoneinfo (two backends, two answers), and mongomock, which
+runs the contract suite without a server, does not have it. ``$subtract`` of two dates, ``$add``,
+``$mod``, ``$switch`` and ``$ifNull`` exist on every supported server (4.x and up).
+
+The ``$match`` stages use the window indexes ``ensure_indexes`` creates: (topics, created_at)
+with a topic, (created_at, platform, post_id) without. No driver imports here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from crawlers.storage import _aggregate as agg
+
+__all__ = ["author_pipeline", "count_groups", "count_pipeline", "decode_label"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ENGAGEMENT = {"$add": [{"$ifNull": [f"${name}", 0]}
+                       for name in ("like_count", "comment_count", "repost_count")]}
+
+
+def _offset_ms(spans: list[tuple[datetime, int]]) -> Any:
+    """The zone offset, in milliseconds, at the post's created_at."""
+    if len(spans) == 1:
+        return spans[0][1] * 1000
+    branches = [{"case": {"$lt": ["$created_at", start]}, "then": offset * 1000}
+                for (_, offset), (start, _) in zip(spans, spans[1:], strict=False)]
+    return {"$switch": {"branches": branches, "default": spans[-1][1] * 1000}}
+
+
+def count_pipeline(
+    match: dict[str, Any], request: agg.CountRequest, spans: list[tuple[datetime, int]] | None,
+) -> list[dict[str, Any]]:
+    """Posts and engagement per (label, offset, ``by`` values) of the posts ``match`` selects;
+    with ``spans`` None, per ``by`` values only (no bucket, or undated posts)."""
+    group_id: dict[str, Any] = {name: {"$ifNull": [f"${name}", None]} for name in request.by}
+    if spans is not None:
+        offset = _offset_ms(spans)
+        # floor((ms + offset + BIAS) / size) * size, in ms: non-negative, so $mod floors.
+        local = {"$add": [{"$subtract": ["$created_at", _EPOCH]}, offset, agg.BIAS * 1000]}
+        group_id["_label"] = {"$subtract": [local, {"$mod": [local, request.size * 1000]}]}
+        group_id["_offset"] = offset
+    return [
+        {"$match": match},
+        {"$group": {"_id": group_id, "posts": {"$sum": 1}, "engagement": {"$sum": ENGAGEMENT}}},
+    ]
+
+
+def decode_label(group_id: dict[str, Any], request: agg.CountRequest) -> datetime:
+    """The bucket start of a ``count_pipeline`` group (mongomock's ``$mod`` gives floats)."""
+    size_ms = request.size * 1000
+    label = int(round(group_id["_label"])) // size_ms - agg.BIAS // request.size
+    return agg.label_start(label, int(round(group_id["_offset"])) // 1000, request)
+
+
+def count_groups(rows: Iterable[dict[str, Any]], request: agg.CountRequest, *, bucketed: bool
+                 ) -> list[tuple[agg.GroupKey, int, int]]:
+    """``count_pipeline`` output as ``_aggregate.count_rows`` input. mongomock reports an empty
+    input grouped by a constant as one row of 0 posts; such rows are skipped."""
+    return [
+        ((decode_label(row["_id"], request) if bucketed else None,
+          tuple(row["_id"].get(name) for name in request.by)), row["posts"], row["engagement"])
+        for row in rows if row["posts"]
+    ]
+
+
+def author_pipeline(match: dict[str, Any], limit: int | None) -> list[dict[str, Any]]:
+    """Posts and engagement per (platform, author_id), most posts first, ``limit`` rows."""
+    pipeline: list[dict[str, Any]] = [
+        {"$match": {**match, "author_id": {"$ne": None}}},
+        {"$group": {"_id": {"platform": "$platform", "author_id": "$author_id"},
+                    "posts": {"$sum": 1}, "engagement": {"$sum": ENGAGEMENT}}},
+        {"$sort": {"posts": -1, "engagement": -1, "_id.platform": 1, "_id.author_id": 1}},
+    ]
+    if limit is not None:
+        pipeline.append({"$limit": limit})
+    return pipeline

@@ -1,0 +1,209 @@
+"""SQL of SqliteStore's aggregates: ``post_counts`` and ``author_counts`` as GROUP BY queries.
+
+Only a few grouped rows reach Python. The plan for ``post_counts`` without a topic:
+
+1. *inner*: one range of the ``posts_slots`` index (UTC hour text first), grouped by the hour
+   and the shortest prefix of (sentiment_label, platform, emotion, kind) that holds ``by``, in
+   index order, so SQLite needs no sort: 1,000,000 posts become hours x keys rows;
+2. *outer*: each hour gets the zone offset of its stretch (a ``CASE`` over the stretch starts
+   of ``_aggregate.offset_spans``) and the number of its local hour or day; rows are summed per
+   (number, offset, ``by``);
+3. Python turns (number, offset) into the bucket's start (``_aggregate.label_start``).
+
+With a topic the window comes from ``post_topics`` (``post_topics_window``) joined to posts by
+key, and the inner GROUP BY sorts that topic's posts. In a zone whose offset is not a whole
+number of hours (Asia/Kolkata) the slots are minutes and the inner GROUP BY sorts too: exact,
+slower. Column and index names below are ours; every value is a parameter or an int.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+from crawlers.storage import _aggregate as agg
+from crawlers.storage._records import utc, utc_text
+
+__all__ = ["author_counts", "post_counts"]
+
+_ENGAGEMENT = ("coalesce(p.like_count, 0) + coalesce(p.comment_count, 0)"
+               " + coalesce(p.repost_count, 0)")
+_SLOT_FIELDS = ("sentiment_label", "platform", "emotion", "kind")  # posts_slots' order
+_SLOT_SUFFIX = {13: ":00:00", 16: ":00"}  # slot text + suffix = a time strftime reads
+_TOPIC_SOURCE = """post_topics AS k
+    JOIN posts AS p ON p.platform = k.platform AND p.post_id = k.post_id"""
+# author_counts reads a window narrower than this share of the stored time span through
+# posts_window and sorts it; a wider one through posts_authors, whole and in order.
+_NARROW = 0.2
+
+
+def _filters(
+    k: str, *, topic: str | None, platform: str | None, since: datetime | None,
+    until: datetime | None,
+) -> tuple[list[str], list[Any]]:
+    where, params = [], []
+    for condition, value in (
+        ("k.topic = ?", topic),
+        (f"{k}.platform = ?", platform),
+        (f"{k}.created_at >= ?", utc_text(since) if since else None),
+        (f"{k}.created_at < ?", utc_text(until) if until else None),
+    ):
+        if value is not None:
+            where.append(condition)
+            params.append(value)
+    return where, params
+
+
+def _data_range(conn: sqlite3.Connection) -> tuple[datetime, datetime] | None:
+    """First and last stored created_at (two index lookups), or None if no post is dated."""
+    lo, hi = conn.execute("""SELECT (SELECT min(created_at) FROM posts),
+                                    (SELECT max(created_at) FROM posts)""").fetchone()
+    if lo is None:
+        return None
+    return datetime.fromisoformat(lo), datetime.fromisoformat(hi)
+
+
+def post_counts(
+    conn: sqlite3.Connection, request: agg.CountRequest, *, topic: str | None,
+    platform: str | None,
+) -> list[dict[str, Any]]:
+    """``Store.post_counts`` on ``conn`` (the caller holds the store's lock)."""
+    if request.empty:
+        return []
+    groups: list[tuple[agg.GroupKey, int, int]] = []
+    lo, hi = request.since, request.until
+    if request.bucket and (lo is None or hi is None):
+        # Offset stretches need both ends: an open end is the first or last stored post.
+        stored = _data_range(conn)
+        if stored is None:
+            lo = hi = None
+        else:
+            lo, hi = lo or stored[0], hi or stored[1]
+    if not request.bucket or (lo is not None and hi is not None and lo <= hi):
+        groups += _dated(conn, request, topic=topic, platform=platform, lo=lo, hi=hi)
+    if not request.bounded:
+        groups += _undated(conn, request, topic=topic, platform=platform)
+    return agg.count_rows(groups, request)
+
+
+def _dated(
+    conn: sqlite3.Connection, request: agg.CountRequest, *, topic: str | None,
+    platform: str | None, lo: datetime | None, hi: datetime | None,
+) -> list[tuple[agg.GroupKey, int, int]]:
+    spans: list[tuple[datetime, int]] = []
+    slot = 13
+    if request.bucket and lo is not None and hi is not None:
+        spans = agg.offset_spans(request.zone, lo, hi)
+        slot = agg.slot_length(spans, request.zone.key)
+    k = "k" if topic is not None else "p"
+    where, params = _filters(k, topic=topic, platform=platform, since=request.since,
+                             until=request.until)
+    if topic is None:
+        source = "posts AS p INDEXED BY posts_slots"
+        # The hour range of the index, so the scan starts and stops at the window's edges.
+        for condition, value in (("substr(p.created_at, 1, 13) >= ?", request.since),
+                                 ("substr(p.created_at, 1, 13) <= ?", request.until)):
+            if value is not None:
+                where.append(condition)
+                params.append(utc_text(value)[:13])
+    else:
+        source = _TOPIC_SOURCE
+    where.append(f"{k}.created_at IS NOT NULL")
+    if topic is None:  # group on a prefix of posts_slots, in index order
+        depth = max((_SLOT_FIELDS.index(name) + 1 for name in request.by), default=0)
+        fields = _SLOT_FIELDS[:depth]
+    else:  # the topic's posts come in post_topics order and are sorted anyway
+        fields = request.by
+    inner_keys = [f"p.{name}" for name in fields]
+    slot_expr = f"substr({k}.created_at, 1, {slot})"
+    columns = "".join(f"p.{name} AS {name}, " for name in fields)
+    inner = f"""SELECT {slot_expr} AS slot, {columns}count(*) AS n, sum({_ENGAGEMENT}) AS e
+        FROM {source} WHERE {" AND ".join(where)}
+        GROUP BY {", ".join([slot_expr, *inner_keys])}"""
+    keys = list(request.by)
+    key_list = "".join(f", {name}" for name in keys)
+    if request.bucket:
+        seconds = f"CAST(strftime('%s', slot || '{_SLOT_SUFFIX[slot]}') AS INTEGER)"
+        offset = _offset_case(spans)
+        query = f"""SELECT (s + off + {agg.BIAS}) / {request.size} AS label, off{key_list},
+                sum(n), sum(e)
+            FROM (SELECT {seconds} AS s, {offset.format(s=seconds)} AS off, * FROM ({inner}))
+            GROUP BY label, off{key_list}"""
+    else:
+        group = f" GROUP BY {', '.join(keys)}" if keys else ""
+        query = f"SELECT NULL, 0{key_list}, sum(n), sum(e) FROM ({inner}){group}"
+    out = []
+    for label, off, *values, n, e in conn.execute(query, params):
+        if n:  # an aggregate with no GROUP BY gives one row even over no posts
+            start = agg.label_start(label - agg.BIAS // request.size, off, request) \
+                if request.bucket else None
+            out.append(((start, tuple(values)), n, e))
+    return out
+
+
+def _offset_case(spans: list[tuple[datetime, int]]) -> str:
+    """The zone offset (seconds) of the slot starting at epoch second {s}: a CASE over the
+    starts of the spans after the first (ints we computed, not input)."""
+    if len(spans) == 1:
+        return str(spans[0][1])
+    branches = " ".join(
+        f"WHEN {{s}} < {int(start.timestamp())} THEN {offset}"
+        for (_, offset), (start, _) in zip(spans, spans[1:], strict=False)
+    )
+    return f"CASE {branches} ELSE {spans[-1][1]} END"
+
+
+def _undated(
+    conn: sqlite3.Connection, request: agg.CountRequest, *, topic: str | None,
+    platform: str | None,
+) -> list[tuple[agg.GroupKey, int, int]]:
+    k = "k" if topic is not None else "p"
+    source = _TOPIC_SOURCE if topic is not None else "posts AS p"
+    where, params = _filters(k, topic=topic, platform=platform, since=None, until=None)
+    where.append(f"{k}.created_at IS NULL")
+    keys = [f"p.{name}" for name in request.by]
+    select = "".join(f"{key}, " for key in keys)
+    group = f" GROUP BY {', '.join(keys)}" if keys else ""
+    query = f"""SELECT {select}count(*), sum({_ENGAGEMENT}) FROM {source}
+        WHERE {" AND ".join(where)}{group}"""
+    return [((None, tuple(values)), n, e)
+            for *values, n, e in conn.execute(query, params) if n]
+
+
+def author_counts(
+    conn: sqlite3.Connection, *, topic: str | None, since: datetime | None,
+    until: datetime | None, platform: str | None, limit: int | None,
+) -> list[dict[str, Any]]:
+    """``Store.author_counts`` on ``conn`` (the caller holds the store's lock)."""
+    if since is not None and until is not None and utc(since) >= utc(until):
+        return []
+    k = "k" if topic is not None else "p"
+    where, params = _filters(k, topic=topic, platform=platform, since=since, until=until)
+    where.append("p.author_id IS NOT NULL")
+    if topic is not None:
+        source = _TOPIC_SOURCE
+    else:
+        index = "posts_window" if _narrow(conn, since, until) else "posts_authors"
+        source = f"posts AS p INDEXED BY {index}"
+    query = f"""SELECT p.platform, p.author_id, count(*) AS n, sum({_ENGAGEMENT}) AS e
+        FROM {source} WHERE {" AND ".join(where)}
+        GROUP BY p.platform, p.author_id ORDER BY n DESC, e DESC, p.platform, p.author_id"""
+    if limit is not None:
+        query += " LIMIT ?"
+        params.append(limit)
+    return agg.author_rows(conn.execute(query, params))
+
+
+def _narrow(conn: sqlite3.Connection, since: datetime | None, until: datetime | None) -> bool:
+    """Whether [since, until) covers under ``_NARROW`` of the stored time span."""
+    if since is None and until is None:
+        return False
+    stored = _data_range(conn)
+    if stored is None:
+        return True
+    first, last = stored
+    span = (last - first).total_seconds()
+    lo = max(utc(since), first) if since else first
+    hi = min(utc(until), last) if until else last
+    return span <= 0 or (hi - lo).total_seconds() < _NARROW * span
