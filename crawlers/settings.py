@@ -202,6 +202,8 @@ ALERT_ESCALATE_TO = ""
 ALERT_CLAIM_SECONDS = 600
 # Language of reports, alerts and digests: zh_CN (default) or en.
 LANGUAGE = os.environ.get("TINGFENG_LANGUAGE", "zh_CN")
+# The web app's users, sessions, login failures and audit log (SQLite), apart from the store.
+WEB_DB = os.environ.get("TINGFENG_WEB_DB", str(_data_dir() / "web.db"))
 # The web app's address, for links from alerts to dashboards and alert pages ("" = no links).
 WEB_BASE_URL = os.environ.get("TINGFENG_WEB_BASE_URL", "")
 

@@ -26,6 +26,8 @@ COMMAND_MODULES = (
     "scheduler.cli.report",  # report kol|topic
     "scheduler.cli.alert",  # alert list|show|review|precision|test
     "scheduler.cli.attribution",  # attribution import|report
+    "scheduler.cli.serve",  # serve (the web app)
+    "scheduler.cli.user",  # user add|list|passwd|role|token|remove (web app accounts)
 )
 
 DESCRIPTION = """\
