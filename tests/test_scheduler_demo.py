@@ -45,3 +45,13 @@ def test_demo_runs_the_whole_loop_into_a_fresh_data_dir(tmp_path: Path) -> None:
     html = (home / "reports" / "demo-kol.html").read_text(encoding="utf-8")
     assert "KOL" in html and "data:image/png;base64," in html
     assert "key nodes" in proc.stdout.lower() and "alerts:" in proc.stdout
+    # ... and ends saying how to open the web app on it, with a demo login that works
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("Web app:"))
+    password = line.split("log in as demo / ", 1)[1].split()[0]
+    from web.accounts import Accounts
+
+    accounts = Accounts(home / "web.db")
+    try:
+        assert accounts.verify("demo", password) is not None
+    finally:
+        accounts.close()

@@ -151,7 +151,33 @@ def run_demo(args: argparse.Namespace) -> int:
         f"\nHTML report: {report}\nNext: tingfeng monitor list · tingfeng report kol --monitor "
         f"{args.topic} --since all --format html -o kol.html · tingfeng --help"
     )
+    print(_web_login(settings, store_uri))
     return 0 if all(r.returncode == 0 for r in results) else 1
+
+
+def _web_login(settings: Any, store_uri: str) -> str:
+    """How to open the web app on the demo data, with a demo login made once (its password is
+    printed this one time; later demos say how to reset it)."""
+    import secrets
+
+    try:
+        from web.accounts import Accounts, web_db_path
+    except ImportError as exc:  # the web extras are missing: the demo itself still worked
+        return f"Web app: not available here ({exc.name} is not installed)"
+    serve = "tingfeng serve" + ("" if store_uri == settings.get("STORE_URI") else
+                                f" --store {store_uri}")
+    accounts = Accounts(web_db_path(settings))
+    try:
+        if accounts.get_user("demo") is not None:
+            login = "log in as demo (forgot the password? tingfeng user passwd demo)"
+        else:
+            password = secrets.token_urlsafe(12)
+            accounts.add_user("demo", "admin", password)
+            login = (f"log in as demo / {password}  (shown once; change it: "
+                     "tingfeng user passwd demo)")
+    finally:
+        accounts.close()
+    return f"Web app: {serve}  →  http://127.0.0.1:8600  ·  {login}"
 
 
 def _outbox(mail_url: str) -> Any:
