@@ -291,8 +291,13 @@ def test_read_and_like_counts(now: datetime) -> None:
     payload = json.loads(raw("constructed-mp.weixin.qq.com-mp-getappmsgext.json"))
     article = Post("wechat", "B:1:1", kind="article", text="full text", extra={"mid": "1"})
     [merged] = mp_article.parse_appmsgext(payload, now=now, article=article)
-    assert (merged.read_count, merged.like_count, merged.text) == (2345, 12, "full text")
-    assert merged.extra["old_like_num"] == 30 and merged.extra["mid"] == "1"
+    # like_num is 在看 since 2018, old_like_num the thumbs-up: likes and 在看 where WCI reads them
+    assert (merged.read_count, merged.like_count, merged.text) == (2345, 30, "full text")
+    assert merged.extra["wow_count"] == 12 and merged.extra["old_like_num"] == 30
+    assert merged.extra["mid"] == "1"
+    older = {"appmsgstat": {"read_num": 100, "like_num": 7}}  # before 在看: like_num is likes
+    [old] = mp_article.parse_appmsgext(older, now=now, article=article)
+    assert old.like_count == 7 and "wow_count" not in old.extra
     [keyed] = mp_article.parse_appmsgext(
         payload, now=now, url="https://mp.weixin.qq.com/mp/getappmsgext?__biz=B&mid=7&idx=2"
     )

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import itertools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -72,8 +73,11 @@ __all__ = [
     "FunnelRow",
     "FunnelStep",
     "cap_counters",
+    "codes_of",
     "counter_table",
     "funnel_report",
+    "pair_codes",
+    "post_counters",
     "wechat_likes",
 ]
 
@@ -160,8 +164,13 @@ def _plus(*values: int | None) -> int | None:
     return sum(v for v in values if v is not None)
 
 
-def _counters(p: Post) -> tuple[int | None, int | None, int | None, int | None]:
-    """(reads, likes, comments, shares) of one post, read with its platform's quirks."""
+def post_counters(p: Post) -> tuple[int | None, int | None, int | None, int | None]:
+    """(reads, likes, comments, shares) of one post, read with its platform's quirks (None:
+    missing, -1: present but not a count). :func:`counter_table` reads the same, vectorised.
+
+    >>> post_counters(Post("zhihu", "answer:1", like_count=9, extra={"thanks_count": 2}))
+    (None, 11, None, None)
+    """
     if p.platform == "wechat":
         likes, wows = wechat_likes(p)
         return (_count(p.read_count), likes, _count(p.comment_count),
@@ -204,14 +213,78 @@ class CounterTable:
         return cast(FArray, getattr(self, name))
 
 
-def _day_of(when: datetime | None, tz: tzinfo, offset: float | None) -> int:
-    if when is None:
-        return -1
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    if offset is not None:
-        return int((when.timestamp() + offset) // 86400)
-    return (when.astimezone(tz).date() - _EPOCH).days
+def _as_float(value: Any) -> float:
+    """NaN for a missing counter, -1.0 for one that is not a count (see :func:`_count`)."""
+    n = _count(value)
+    return math.nan if n is None else float(n)
+
+
+_PLAIN = frozenset({int, type(None)})
+
+
+def _column(values: list[Any]) -> FArray:
+    if set(map(type, values)) <= _PLAIN:  # ints and None: numpy converts them in C (None → NaN)
+        return np.asarray(values, dtype=np.float64)
+    return np.asarray([float(v) if type(v) is int and v >= 0 else _as_float(v) for v in values],
+                      dtype=np.float64)
+
+
+def pair_codes(first: list[str], second: list[Any], *, pairs: bool = True) -> tuple[
+        list[tuple[str, Any]], npt.NDArray[np.int64]]:
+    """:func:`codes_of` for (platform, id) pairs without building the tuples: one dict per
+    platform keyed by the id strings, whose hashes Python caches (a tuple's it does not).
+    Pairs come grouped by ``first``; ``pairs=False`` returns the codes alone (and ``[]``).
+
+    >>> pair_codes(["weibo", "zhihu", "weibo"], ["1", "1", "1"])
+    ([('weibo', '1'), ('zhihu', '1')], array([0, 1, 0]))
+    """
+    names, code = codes_of(first)
+    out = np.zeros(len(first), dtype=np.int64)
+    found: list[tuple[str, Any]] = []
+    offset = 0
+    for k, name in enumerate(names):
+        rows = np.nonzero(code == k)[0] if len(names) > 1 else np.arange(len(first))
+        distinct, local = codes_of([second[i] for i in rows.tolist()])
+        out[rows] = local + offset
+        offset += len(distinct)
+        if pairs:
+            found.extend(zip(itertools.repeat(name), distinct))
+    return found, out
+
+
+def _add(a: FArray, b: FArray) -> FArray:
+    """a + b where NaN is missing (NaN only when both are) and -1 (not a count) wins."""
+    total = np.where(np.isnan(a), b, np.where(np.isnan(b), a, a + b))
+    return cast(FArray, np.where((a < 0) | (b < 0), -1.0, total))
+
+
+def codes_of(values: list[Any]) -> tuple[tuple[Any, ...], npt.NDArray[np.int64]]:
+    """(distinct values in first-seen order, each value's index into them), at C speed.
+
+    >>> codes_of(["weibo", "zhihu", "weibo"])
+    (('weibo', 'zhihu'), array([0, 1, 0]))
+    """
+    distinct = tuple(dict.fromkeys(values))
+    index = dict(zip(distinct, range(len(distinct)), strict=True))
+    return distinct, np.fromiter(map(index.__getitem__, values), dtype=np.int64,
+                                 count=len(values))
+
+
+def _days(times: list[datetime | None], tz: tzinfo) -> npt.NDArray[np.int64]:
+    fixed = tz.utcoffset(None)
+    if fixed is None:  # a zone with daylight saving: convert each time
+        return np.asarray([-1 if t is None else (
+            (t if t.tzinfo else t.replace(tzinfo=UTC)).astimezone(tz).date() - _EPOCH).days
+            for t in times], dtype=np.int64)
+    stamps = np.asarray([math.nan if t is None else t.timestamp() if t.tzinfo is not None
+                         else t.replace(tzinfo=UTC).timestamp() for t in times], dtype=np.float64)
+    local = np.floor((stamps + fixed.total_seconds()) / 86400)
+    return np.where(np.isnan(local), -1, local).astype(np.int64)
+
+
+def _followers(authors: Mapping[AuthorKey, Author], p: Post) -> int | None:
+    a = authors.get((p.platform, p.author_id)) if p.author_id is not None else None
+    return a.followers if a is not None else None
 
 
 def counter_table(
@@ -219,52 +292,65 @@ def counter_table(
     *,
     authors: Mapping[AuthorKey, Author] | None = None,
     tz: tzinfo = CHINA_TZ,
+    own_words: bool = True,
 ) -> CounterTable:
     """Read every post's counters once (see the module docstring for what each platform's mean).
 
     Counters that are not counts (negative, NaN, unparsable text) are read as missing and
     counted in ``invalid``; posts with no counter at all are counted in ``missing``.
+    ``own_words=False`` skips the creation flag (``created`` is all False), which only the
+    funnel reads: :func:`scoring.engagement.has_own_words` is the costliest part of the read.
 
     >>> t = counter_table([Post("wechat", "a", read_count=100, like_count=3,
     ...                         extra={"old_like_num": 7})])
     >>> t.reads.tolist(), t.likes.tolist(), t.shares.tolist()
     ([100.0], [7.0], [3.0])
     """
-    followers = {k: a.followers for k, a in (authors or {}).items() if a.followers is not None}
-    fixed = tz.utcoffset(None)
-    offset = fixed.total_seconds() if fixed is not None else None
-    codes: dict[str, int] = {}
-    cols: list[list[float]] = [[] for _ in range(5)]
-    plat: list[int] = []
-    days: list[int] = []
-    flags: list[list[bool]] = [[] for _ in range(4)]
-    ids: list[str] = []
-    invalid = missing = 0
-    nan = math.nan
-    for p in posts:
-        code = codes.setdefault(p.platform, len(codes))
-        values = _counters(p)
-        if all(v is None for v in values):
-            missing += 1
-        for col, v in zip(cols, values, strict=False):
-            if v is not None and v < 0:
-                invalid += 1
-                v = None
-            col.append(nan if v is None else float(v))
-        fo = followers.get((p.platform, p.author_id)) if p.author_id is not None else None
-        cols[4].append(nan if fo is None or fo < 0 else float(fo))
-        plat.append(code)
-        days.append(_day_of(p.created_at, tz, offset))
-        kind = p.kind
-        flags[0].append(kind in TOP_LEVEL or has_own_words(p))
-        flags[1].append(kind in _CHILD)
-        flags[2].append(kind == "repost")
-        flags[3].append(kind in _EXPOSING)
-        ids.append(p.post_id)
-    f = [np.asarray(c, dtype=np.float64) for c in cols]
-    b = [np.asarray(c, dtype=np.bool_) for c in flags]
-    return CounterTable(tuple(codes), np.asarray(plat, dtype=np.int64),
-                        np.asarray(days, dtype=np.int64), *f, *b, ids, invalid, missing)
+    posts = posts if isinstance(posts, list) else list(posts)
+    names, platform = codes_of([p.platform for p in posts])
+    codes = {name: i for i, name in enumerate(names)}
+    cols = [_column([p.read_count for p in posts]), _column([p.like_count for p in posts]),
+            _column([p.comment_count for p in posts]),
+            _column([p.repost_count for p in posts])]
+    for name in ("wechat", "zhihu"):  # the platforms with their own quirks, as _counters reads
+        rows = np.nonzero(platform == codes[name])[0] if name in codes else np.zeros(0, int)
+        if not rows.size:
+            continue
+        ps = [posts[i] for i in rows.tolist()]
+        likes = cols[1][rows]
+        if name == "zhihu":
+            cols[1][rows] = _add(likes, _column([p.extra.get("thanks_count") for p in ps]))
+            continue
+        wow = np.asarray(["wow_count" in p.extra for p in ps], dtype=np.bool_)
+        old = np.asarray(["old_like_num" in p.extra for p in ps], dtype=np.bool_) & ~wow
+        wows = np.where(wow, _column([p.extra.get("wow_count") for p in ps]),
+                        np.where(old, likes, math.nan))
+        cols[1][rows] = np.where(old, _column([p.extra.get("old_like_num") for p in ps]), likes)
+        cols[3][rows] = _add(cols[3][rows], wows)
+    invalid = sum(int((c < 0).sum()) for c in cols)
+    for c in cols:
+        c[c < 0] = math.nan
+    missing = int(np.logical_and.reduce([np.isnan(c) for c in cols]).sum()) if posts else 0
+    # followers only where they estimate exposure: a top-level post or repost without reads
+    fans = _column([_followers(authors, p) if authors and p.read_count is None
+                    and p.kind in _EXPOSING else None for p in posts])
+    fans[fans < 0] = math.nan
+    kinds, kind = codes_of([p.kind for p in posts])
+
+    def among(group: frozenset[str]) -> npt.NDArray[np.bool_]:
+        return np.isin(kind, [i for i, k in enumerate(kinds) if k in group])
+
+    top = among(TOP_LEVEL)
+    created = top.copy()
+    if own_words:
+        for i in np.nonzero(~top)[0].tolist():
+            created[i] = has_own_words(posts[i])
+    return CounterTable(
+        names, platform, _days([p.created_at for p in posts], tz),
+        reads=cols[0], likes=cols[1], comments=cols[2], shares=cols[3], followers=fans,
+        created=created, child=among(_CHILD), repost=among(frozenset({"repost"})),
+        exposing=among(_EXPOSING), post_ids=[p.post_id for p in posts], invalid=invalid,
+        missing=missing)
 
 
 @dataclass(frozen=True)
@@ -342,7 +428,8 @@ def cap_counters(
 class FunnelStep(AsDict):
     """One step between layers: ``rate`` = target / source (the first step uses only the
     interaction of posts with known exposure), ``drop_off`` = 1 − rate (negative when the target
-    is larger); ``monotone`` is False when the target exceeds the source, and ``note`` says why."""
+    is larger); ``monotone`` is False when the target exceeds the source (or the source is 0 and
+    the target is not), and ``note`` says why."""
 
     source: str
     target: str
@@ -404,19 +491,18 @@ _WHY = {
 }
 
 
-def _steps(platform: str, v: dict[str, float], estimated: float) -> tuple[
-        tuple[FunnelStep, ...], list[str]]:
+def _steps(platform: str, v: dict[str, float]) -> tuple[tuple[FunnelStep, ...], list[str]]:
     steps, notes = [], []
     for source, target in zip(LAYERS, LAYERS[1:], strict=False):
         bottom = v["interaction_reached"] if source == "exposure" else v[target]
         rate = bottom / v[source] if v[source] > 0 else None
-        monotone = bottom <= v[source]
+        monotone = bottom <= v[source] if v[source] > 0 else v[target] == 0
         note = None
-        if v[source] <= 0 and bottom > 0:
-            note = f"{bottom:,.0f} {target} with no {source} measured"
+        if v[source] <= 0 and v[target] > 0:
+            note = f"{v[target]:,.0f} {target} with no {source} measured"
         elif not monotone:
             why = _WHY[target]
-            if source == "exposure" and estimated > 0.5 * v["exposure"]:
+            if source == "exposure" and v["exposure_estimated"] > 0.5 * v["exposure"]:
                 why = ("exposure is mostly estimated from followers, which misses the audience "
                        "of posts spread beyond their author's followers")
             note = f"{target} ({bottom:,.0f}) exceeds {source} ({v[source]:,.0f}): {why}"
@@ -434,7 +520,8 @@ def _steps(platform: str, v: dict[str, float], estimated: float) -> tuple[
 def _sums(t: CounterTable, groups: npt.NDArray[np.int64], n: int,
           reach_rate: float) -> dict[str, FArray]:
     def add(values: FArray | npt.NDArray[np.bool_]) -> FArray:
-        return np.bincount(groups, weights=np.nan_to_num(values.astype(np.float64)), minlength=n)
+        weights = np.nan_to_num(values.astype(np.float64))
+        return cast(FArray, np.bincount(groups, weights=weights, minlength=n))
 
     estimate = np.isnan(t.reads) & t.exposing & ~np.isnan(t.followers)
     exposure = np.where(np.isnan(t.reads), np.where(estimate, t.followers * reach_rate, np.nan),
@@ -460,7 +547,7 @@ def _sums(t: CounterTable, groups: npt.NDArray[np.int64], n: int,
 
 def _row(platform: str, day: date | None, s: dict[str, FArray], i: int) -> FunnelRow:
     v = {k: float(a[i]) for k, a in s.items()}
-    steps, notes = _steps(platform, v, v["exposure_estimated"])
+    steps, notes = _steps(platform, v)
     ints = {k: int(round(v[k])) for k in ("posts", "exposure_known", "likes", "comments",
                                           "shares", "interaction", "interaction_reached",
                                           "creation", "sharing")}
@@ -508,6 +595,8 @@ def funnel_report(
     >>> r.notes[0][:34]
     'sharing (25) exceeds creation (1):'
     """
+    if not reach_rate >= 0:
+        raise ValueError(f"reach_rate={reach_rate!r}: a share of followers, 0 or more")
     table = posts if isinstance(posts, CounterTable) else counter_table(
         posts, authors=authors, tz=tz)
     if isinstance(posts, CounterTable) and authors is not None:
@@ -528,25 +617,26 @@ def funnel_report(
     if capped:
         notes.append("outliers capped: " + "; ".join(capped))
 
-    zero = np.zeros(len(table), dtype=np.int64)
-    total = _row("all", None, _sums(table, zero, 1, reach_rate), 0)
-    per = _sums(table, table.platform, len(table.platforms), reach_rate)
-    platforms = {p: _row(p, None, per, i) for i, p in enumerate(table.platforms)}
-    daily: dict[str, tuple[FunnelRow, ...]] = {p: () for p in table.platforms}
+    # The max(counted, collected) rule is applied per platform and day (undated posts are a
+    # group of their own), then summed: days add up to their platform, platforms to the total.
     dated = table.day >= 0
-    if dated.any():
-        lo = int(table.day[dated].min())
-        span = int(table.day[dated].max()) - lo + 1
-        key = np.where(dated, table.platform * span + (table.day - lo), -1)
-        uniq, inv = np.unique(key[dated], return_inverse=True)
-        sub = dataclasses.replace(table, **{
-            f.name: getattr(table, f.name)[dated] for f in dataclasses.fields(table)
-            if isinstance(getattr(table, f.name), np.ndarray)})
-        s = _sums(sub, inv.astype(np.int64), len(uniq), reach_rate)
-        rows: dict[str, list[FunnelRow]] = {p: [] for p in table.platforms}
-        for i, k in enumerate(uniq.tolist()):
-            platform = table.platforms[k // span]
-            rows[platform].append(_row(platform, _EPOCH + timedelta(days=lo + k % span), s, i))
-        daily = {p: tuple(r) for p, r in rows.items()}
+    lo = int(table.day[dated].min()) if dated.any() else 0
+    span = (int(table.day[dated].max()) - lo + 2) if dated.any() else 1
+    key = table.platform * span + np.where(dated, table.day - lo + 1, 0)
+    groups, inv = np.unique(key, return_inverse=True)
+    fine = _sums(table, inv.astype(np.int64).ravel(), len(groups), reach_rate)
+    npl = len(table.platforms)
+    owner = groups // span
+    per = {k: np.bincount(owner, weights=a, minlength=npl).astype(np.float64)
+           for k, a in fine.items()}
+    total = _row("all", None, {k: np.asarray([a.sum()]) for k, a in fine.items()}, 0)
+    platforms = {p: _row(p, None, per, i) for i, p in enumerate(table.platforms)}
+    rows: dict[str, list[FunnelRow]] = {p: [] for p in table.platforms}
+    for i, g in enumerate(groups.tolist()):
+        if g % span:  # 0 is the undated group
+            platform = table.platforms[g // span]
+            rows[platform].append(_row(platform, _EPOCH + timedelta(days=lo + g % span - 1),
+                                       fine, i))
+    daily = {p: tuple(r) for p, r in rows.items()}
     return FunnelReport(total, platforms, daily, capping, tuple(notes), reach_rate)
 

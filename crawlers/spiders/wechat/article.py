@@ -152,7 +152,9 @@ def parse_appmsgext(
     """Read and like counts (``appmsgstat``) onto ``article``; without one, onto a post keyed by
     ``url``'s __biz/mid/idx (or ``"unknown"`` when neither is given, as ``tingfeng parse`` does).
 
-    ``like_num`` is 在看 ("wow") since 2018 and ``old_like_num`` the thumbs-up; both are kept.
+    ``like_num`` is 在看 ("wow") since 2018 and ``old_like_num`` the thumbs-up: where the payload
+    has ``old_like_num`` the thumbs-up is ``like_count`` and 在看 ``extra["wow_count"]`` (what
+    the WCI formula reads); an older payload's ``like_num`` is the thumbs-up.
     :raises UnexpectedPayload: without ``appmsgstat`` (the session was not accepted).
     """
     stat = payload.get("appmsgstat") if isinstance(payload, dict) else None
@@ -163,15 +165,18 @@ def parse_appmsgext(
     if article is None:
         key = article_key(url)
         article = Post(PLATFORM, article_post_id(*key[:3]) if key else "unknown", kind="article")
+    modern = "old_like_num" in stat  # since 2018: like_num is 在看
     counts = {
         "read_count": to_count(stat.get("read_num")),
-        "like_count": to_count(stat.get("like_num")),
+        "like_count": to_count(stat.get("old_like_num" if modern else "like_num")),
     }
     extra = {
         **article.extra,
         "old_like_num": to_int(stat.get("old_like_num")),
         "real_read_num": to_int(stat.get("real_read_num")),
     }
+    if modern:
+        extra["wow_count"] = to_int(stat.get("like_num"))
     read, like = counts["read_count"], counts["like_count"]
     return [
         dataclasses.replace(
