@@ -84,3 +84,33 @@ def test_bad_options_are_one_line_errors(uri, capsys):
     assert "at least 1h" in capsys.readouterr().err
     assert main(["report", "waterarmy", "--monitor", "nope", "--store", uri]) != 0
     assert "no monitor 'nope'" in capsys.readouterr().err
+
+
+def test_funnel_health_and_sheets_reports(uri, capsys):
+    assert main(["report", "funnel", "--topic", "品牌A", "--daily", "--store", uri]) == 0
+    out = capsys.readouterr().out
+    assert "看见与接触" in out and "分享与传播" in out and "每日" in out
+    assert main(["report", "health", "--topic", "品牌A", "--format", "json",
+                 "--store", uri]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert {c["name"] for c in data["components"]} >= {"reach", "depth", "retention"} or \
+        len(data["components"]) == 3
+    assert main(["report", "sheets", "--topic", "品牌A", "--store", uri]) == 0
+    assert "话题总量" in capsys.readouterr().out
+
+
+def test_compare_needs_two_monitors_and_shares_sum_to_100(uri, capsys):
+    from crawlers.items import Monitor
+    from scheduler.monitors import add_monitor
+
+    with open_store(uri) as store:
+        for name in ("品牌A", "品牌B"):
+            add_monitor(store, Monitor(name, "品牌A OR 良心", ["weibo"], every=3600), now=NOW)
+        store.upsert_posts([Post("weibo", f"b{i}", text="良心企业 品牌A", topics=["品牌B"],
+                                 created_at=NOW - timedelta(hours=1)) for i in range(5)])
+    assert main(["report", "compare", "--monitor", "品牌A", "--store", uri]) != 0
+    assert "at least two" in capsys.readouterr().err
+    assert main(["report", "compare", "--monitor", "品牌A", "--monitor", "品牌B", "--format",
+                 "json", "--store", uri]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert sum(b["share_pct"] for b in data["overall"].values()) == pytest.approx(100)

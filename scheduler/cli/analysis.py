@@ -31,6 +31,20 @@ KINDS: dict[str, tuple[str, str, str]] = {
                   "synchronised cascades, default-style names, repost-only history, "
                   "follow ratios and account age; the suspicious share of each cascade.",
                   "--monitor 品牌A --since 7d --min-score 0.6"),
+    "funnel": ("the engagement funnel: exposure → interaction → creation → sharing",
+               "The four-layer depth funnel (看见与接触 → 互动与尝试 → 投入与创造 → 分享与传播) "
+               "per platform (and per day with --daily), with step rates and drop-off, from "
+               "each platform's counters; outlier counters are capped and reported.",
+               "--monitor 品牌A --since 7d --daily"),
+    "health": ("the health index: reach efficiency, engagement depth, value retention",
+               "Three components 0–100 with their inputs (触达效率, 参与深度, 价值沉淀) and the "
+               "overall index; short-term indicators beside long-term ones.",
+               "--monitor 品牌A --since 90d --window 7d"),
+    "sheets": ("per-platform metric sheets, topic totals and influence indices",
+               "Weibo original/repost ratio and readers; WeChat reads, 在看 and articles; "
+               "Zhihu answers and upvotes; forum threads and replies; topic totals (media "
+               "outlets, articles, comments, reads, reposts); BCI/WCI with their inputs.",
+               "--monitor 品牌A --since 30d"),
 }
 
 
@@ -44,11 +58,38 @@ def register_kinds(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -
         if kind == "emotions":
             p.add_argument("--bucket", default="1d",
                            help="time bucket of the curve: 1h, 6h, 1d (default 1d)")
+        if kind == "funnel":
+            p.add_argument("--daily", action="store_true", help="also one row per day")
+        if kind == "health":
+            p.add_argument("--window", default="7d",
+                           help="the short-term window inside --since (default 7d)")
         if kind == "waterarmy":
             p.add_argument("--min-score", type=float, default=0.5,
                            help="suspicion score from which an account is listed (0–1, "
                                 "default 0.5)")
         p.set_defaults(func=run_analysis, analysis=kind)
+    _compare(kinds)
+
+
+def _compare(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = kinds.add_parser(
+        "compare", help="share of voice of several monitors (brands), with confidence",
+        description="Per brand and platform: share of mentions (plain and engagement-"
+                    "weighted) and net sentiment with Wilson 95% intervals, daily lines, shared "
+                    "and exclusive KOLs; posts matching several monitors are counted for each "
+                    "and stated. Shares sum to 100%%.",
+        epilog="examples:\n  tingfeng report compare --monitor 品牌A --monitor 品牌B --since 30d\n"
+               "  tingfeng report compare --monitor 品牌A --monitor 品牌B --format json",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--monitor", action="append", required=True, metavar="NAME",
+                   help="a monitor (brand) to compare; give two or more")
+    p.add_argument("--since", default="7d",
+                   help="window start: a duration back from now (7d, 12h) or a date; 'all' for "
+                        "no bound (default 7d)")
+    p.add_argument("--until", help="window end (ISO date or time, default now)")
+    p.add_argument("--format", "-f", choices=FORMATS, default="table", help="output format")
+    p.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE, not stdout")
+    p.set_defaults(func=run_compare, analysis="compare", platform=[], topic=None)
 
 
 def _window(p: argparse.ArgumentParser) -> None:
@@ -100,7 +141,6 @@ def run_analysis(args: argparse.Namespace) -> int:
     from crawlers.errors import ConfigError
     from crawlers.timeparse import parse_duration
     from scheduler.analysis import why
-    from scheduler.analysis.sections import render
     from scheduler.i18n import wording_for
 
     w = wording_for(settings_for(args))
@@ -108,12 +148,26 @@ def run_analysis(args: argparse.Namespace) -> int:
         print(f"tingfeng: reading the window for {args.monitor or args.topic!r}…",
               file=sys.stderr, flush=True)
         topic, posts, authors, since, until = _load(args, store)
-    titles = {"regions": w("地域报告"), "emotions": w("情绪报告"), "waterarmy": w("水军排查")}
+    titles = {"regions": w("地域报告"), "emotions": w("情绪报告"), "waterarmy": w("水军排查"),
+              "funnel": w("互动漏斗"), "health": w("健康度"), "sheets": w("平台指标")}
     title = f"{titles[args.analysis]} · {topic}"
     subtitle = w.label(w("时段"), w.window(since, until)) + " · " + w(
         "帖子 {n} 条", n=w.number(len(posts)))
     if args.analysis == "regions":
         report = why.regions_report(posts, authors, title=title, subtitle=subtitle, w=w)
+    elif args.analysis in ("funnel", "health", "sheets"):
+        from scheduler.analysis import measure
+
+        if args.analysis == "funnel":
+            report = measure.funnel_report(posts, authors, title=title, subtitle=subtitle, w=w,
+                                           daily=args.daily)
+        elif args.analysis == "health":
+            report = measure.health_report(posts, authors, title=title, subtitle=subtitle, w=w,
+                                           now=until, window=parse_duration(args.window))
+        else:
+            days = (until - since).total_seconds() / 86400 if since else None
+            report = measure.sheets_report(posts, authors, title=title, subtitle=subtitle, w=w,
+                                           days=days)
     elif args.analysis == "emotions":
         bucket = parse_duration(args.bucket)
         if bucket.total_seconds() < 3600:
@@ -127,6 +181,12 @@ def run_analysis(args: argparse.Namespace) -> int:
                                       now=until, threshold=args.min_score)
     if not posts:
         report.notes.append(w("窗口内没有帖子：先采集，或放宽 --since"))
+    return _emit(report, args)
+
+
+def _emit(report: Any, args: argparse.Namespace) -> int:
+    from scheduler.analysis.sections import render
+
     text = render(report, args.format)
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -135,3 +195,36 @@ def run_analysis(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from crawlers.errors import ConfigError
+    from scheduler.analysis.measure import compare_report
+    from scheduler.i18n import wording_for
+    from scheduler.query import parse_query
+
+    names = list(dict.fromkeys(args.monitor))
+    if len(names) < 2:
+        raise ConfigError("give at least two --monitor NAME to compare")
+    w = wording_for(settings_for(args))
+    now = datetime.now(UTC)
+    since = None if args.since in ("all", "") else parse_since(args.since, now)
+    until = (parse_since(args.until, now) if args.until else None) or now
+    by_brand: dict[str, list[Any]] = {}
+    keys: set[Any] = set()
+    with open_cli_store(args) as store:
+        for name in names:
+            monitor = store.get_monitor(name)
+            if monitor is None:
+                known = ", ".join(m.name for m in store.monitors()) or "none yet"
+                raise ConfigError(f"no monitor {name!r} (known: {known})")
+            posts = parse_query(monitor.query).select(
+                list(store.posts(topic=name, since=since, until=until)))
+            by_brand[name] = posts
+            keys |= {(p.platform, p.author_id) for p in posts if p.author_id}
+        authors = store.authors(keys)
+    title = w("声量对比") + " · " + " / ".join(names)
+    subtitle = w.label(w("时段"), w.window(since, until))
+    return _emit(compare_report(by_brand, authors, title=title, subtitle=subtitle, w=w), args)
