@@ -421,3 +421,36 @@ def test_a_monitors_sources_are_crawled_as_forum_runs_with_their_arguments(setti
                   graph_report=lambda p, a: None, charts=lambda posts, now: {})
     assert seen == [("weibo", None), ("forum", {"feed": "https://example.com/rss.xml"}),
                     ("forum", {"discuz": "https://bbs.example.com/", "fid": "2"})]
+
+
+def test_a_negative_alert_says_which_terms_drive_it(settings) -> None:
+    # 16 of 20 posts negative, most of them about 电池鼓包: the alert carries the driver
+    def complaints(slot):
+        return (40, 30)
+
+    store = MemoryStore()
+    _add(store, "品牌A", "品牌A NOT 招聘", ["weibo"], thresholds={"ALERT_NEGATIVE_RATIO": 0.5})
+    clock = Clock(T0)
+
+    class Themed(FakeCrawl):
+        def __call__(self, platform, **kw):  # type: ignore[no-untyped-def]
+            result = super().__call__(platform, **kw)
+            posts = list(self.store.posts(topic="品牌A"))
+            for i, p in enumerate(posts):
+                if p.sentiment_label == "negative" and "招聘" not in p.text:
+                    p.text = f"品牌A 电池鼓包 太差了 第{i}台" if i % 3 else f"品牌A 售后 慢 {i}"
+                elif "招聘" not in p.text:
+                    p.text = f"品牌A 手感 不错 外观 漂亮 {i}"
+            self.store.upsert_posts(posts)
+            return result
+
+    crawl = Themed(store, clock, {"品牌A": complaints})
+    run = monitor_topic("品牌A", now=T0, store=store, mailer=MemoryMailer(), run_crawl=crawl,
+                        settings=settings, rescore=lambda store, *, topic, now: None,
+                        graph_report=lambda p, a: None, charts=lambda posts, now: {})
+    [alert] = [a for a in run.new_alerts if a.rule == "negative_share"]
+    terms = [d["term"] for d in alert.details.get("drivers", [])]
+    assert any("电池鼓包" in t for t in terms), terms
+    from scheduler.notify.wording import explain
+
+    assert any("负面驱动词：" in line and "电池鼓包" in line for line in explain(alert))

@@ -230,7 +230,11 @@ def explain(alert: Alert, w: Wording | None = None) -> list[str]:
             out.append(w("{time} {title}", time=str(item.get("time", "")),
                          title=rule_title(str(item.get("rule", "")), w)))
     for driver in (d.get("drivers") or [])[:5]:  # negative drivers, when the analysis gave them
-        out.append(w("负面驱动：{driver}", driver=str(driver)))
+        if isinstance(driver, Mapping):
+            out.append(w("负面驱动词：{term}（{count} 条负面帖子）", term=str(driver.get("term")),
+                         count=w.number(driver.get("count"))))
+        else:
+            out.append(w("负面驱动：{driver}", driver=str(driver)))
     return out
 
 
