@@ -140,6 +140,17 @@ MAIL_MAX_ATTEMPTS = 10
 # Accounts listed in a KOL report unless --top says otherwise.
 REPORT_TOP_K = 50
 
+# The offensive-language model (trained on COLD) adds abuse:model hits to comments and replies
+# that no abuse word matched.
+RISK_ABUSE_MODEL_ENABLED = True
+# Another abuse model's metadata .json ("" = the shipped one).
+RISK_ABUSE_MODEL_PATH = ""
+# Abuse probability from which a comment or reply is flagged. The model's own best-F1 point on
+# COLD (0.41) flags ~21% of ordinary event comments; 0.8 keeps recall 0.78 and flags ~6%.
+RISK_ABUSE_THRESHOLD = 0.8
+# `sentiment adapt` labels a post without emoticons by the current model when it is this sure.
+SENTIMENT_ADAPT_MIN_CONFIDENCE = 0.9
+
 # --- Tingfeng: monitors and alerts --------------------------------------------------------
 # Time zone of monitor schedules (--cron '0 9 * * *' means 09:00 in this zone).
 MONITOR_TIMEZONE = os.environ.get("TINGFENG_TIMEZONE", "Asia/Shanghai")

@@ -60,13 +60,21 @@ def model_from_settings(settings: Any, path: str | None = None) -> SentimentMode
 
 
 def lexicon_from_settings(settings: Any) -> Lexicon:
-    """RISK_COMPLAINT_WORDS / RISK_SENSITIVE_WORDS / RISK_ABUSE_WORDS (empty: built-in lists)."""
+    """RISK_COMPLAINT_WORDS / RISK_SENSITIVE_WORDS / RISK_ABUSE_WORDS (empty: built-in lists),
+    and the abuse model (RISK_ABUSE_MODEL_ENABLED, RISK_ABUSE_MODEL_PATH, RISK_ABUSE_THRESHOLD)."""
+    from scoring.abuse import load_abuse_model
     from scoring.risk import Lexicon
 
+    model = None
+    if settings.getbool("RISK_ABUSE_MODEL_ENABLED", True):
+        raw = settings.get("RISK_ABUSE_THRESHOLD", "")
+        model = load_abuse_model(settings.get("RISK_ABUSE_MODEL_PATH", "") or None,
+                                 threshold=float(raw) if raw not in (None, "") else None)
     return Lexicon.default(
         complaint=settings.getlist("RISK_COMPLAINT_WORDS"),
         sensitive=settings.getlist("RISK_SENSITIVE_WORDS"),
         abuse=settings.getlist("RISK_ABUSE_WORDS"),
+        abuse_model=model,
     )
 
 
@@ -98,7 +106,7 @@ def rescore_store(
     each batch (total is None: posts are scored as they are read, in one pass).
     Returns how many posts were updated.
     """
-    from scoring.risk import post_risk_hits
+    from scoring.risk import posts_risk_hits
     from scoring.sentiment import load_model
 
     model = model or load_model()
@@ -112,10 +120,11 @@ def rescore_store(
 
     def flush() -> int:
         results = model.score([p.text or "" for p in batch])
+        hits = posts_risk_hits(batch, lexicon)  # the abuse model scores the batch at once
         scores = {
             p.key: PostScore(sentiment=r.score, label=r.label, model=r.model or model.version,
-                             emotion=r.emotion, risk_hits=post_risk_hits(p, lexicon))
-            for p, r in zip(batch, results, strict=True)
+                             emotion=r.emotion, risk_hits=h)
+            for p, r, h in zip(batch, results, hits, strict=True)
         }
         return store.set_scores(scores)
 

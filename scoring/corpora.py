@@ -1,5 +1,6 @@
-"""Labelled sentiment corpora: what each shared file is, its domain, the dev split, and the
-distant labels Weibo emoticons give (emoticon → polarity and NLPCC emotion).
+"""Labelled sentiment corpora: what each shared file is, its domain, the dev split, the
+distant labels Weibo emoticons give (emoticon → polarity and NLPCC emotion), and the same
+labels for any posts (``tingfeng sentiment adapt``: a user's store).
 
 Pure standard library. Training (:mod:`scoring.training`), ``tingfeng sentiment eval|adapt``
 and bench/bench_sentiment.py all read rows through here, so they split and label alike.
@@ -9,8 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,10 +25,13 @@ __all__ = [
     "EMOTICON_EMOTION",
     "Corpus",
     "Row",
+    "dedupe_key",
     "distant_label",
+    "distant_rows",
     "is_dev",
     "load_corpus",
     "read_labelled",
+    "sentences",
     "split",
 ]
 
@@ -54,6 +59,14 @@ EMOTICON_EMOTION: dict[str, str] = {
 }
 _POSITIVE_EMOTIONS = frozenset({"happiness", "like"})
 _EMOTICON = re.compile(r"\[([^\[\]\s]{1,8})\]")
+# The same emoji blocks scoring.features strips (pictographs, symbols, dingbats, flags, glue).
+_EMOJI = re.compile(
+    "[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2300-\u23ff\ufe0f\u200d\U0001f1e6-\U0001f1ff]"
+)
+_MENTION = re.compile(r"@[\w\-·]{1,30}[:：]?|https?://\S+")
+_NON_WORD = re.compile(r"[\W_]+")
+_SENTENCE_END = re.compile(r"[。！？!?；;…~～\n\r]+")
+MIN_SENTENCE = 8  # the shared files drop rows sharing a sentence this long with evaluation text
 
 
 @dataclass(frozen=True)
@@ -163,6 +176,81 @@ def distant_label(text: str) -> tuple[int | None, str | None]:
     if len(polarity) > 1:
         return None, None
     return int(polarity.pop()), (emotions.pop() if len(emotions) == 1 else None)
+
+
+def dedupe_key(text: str) -> str:
+    """What near-duplicates share: the text without emoticons, emoji, @names, URLs,
+    punctuation and spacing, width-folded and lower case.
+
+    >>> dedupe_key("真的 太差了！！[怒] @小明: http://t.cn/x") == dedupe_key("真的太差了。")
+    True
+    """
+    text = unicodedata.normalize("NFKC", text or "").lower()
+    return _NON_WORD.sub("", _MENTION.sub("", _EMOJI.sub("", _EMOTICON.sub("", text))))
+
+
+def sentences(text: str, *, min_chars: int = MIN_SENTENCE) -> set[str]:
+    """The sentences of ``text`` (split at 。！？；… and line ends, each as :func:`dedupe_key`)
+    with at least ``min_chars`` characters: what "shares a sentence" compares.
+
+    >>> sorted(sentences("今天天气真的非常好啊！出去玩。我们一起去公园散步吧"))
+    ['今天天气真的非常好啊', '我们一起去公园散步吧']
+    """
+    keys = (dedupe_key(s) for s in _SENTENCE_END.split(text or ""))
+    return {k for k in keys if len(k) >= min_chars}
+
+
+def distant_rows(
+    items: Iterable[tuple[str, str]],
+    *,
+    exclude: Collection[str] = (),
+    corpus: str = "store",
+) -> tuple[list[Row], list[Row], dict[str, int]]:
+    """Polarity rows that posts' own emoticons label (:func:`distant_label`), for training on
+    a user's posts: ``items`` are ``(text, domain)``; a row's text is the post without its
+    emoticons and emoji (so a model learns the words, not the cue), label 1/0.
+
+    Near-duplicates (same :func:`dedupe_key`) are kept once; a row whose text or any sentence
+    is in ``exclude`` (keys and sentences of evaluation texts, see :func:`sentences`) is
+    dropped. Returns ``(train, dev, counts)``, split by :func:`is_dev` of the *original* post
+    text (the convention of the shared Weibo corpus, whose stripped copies follow their
+    originals); ``counts`` has ``posts``, ``labelled``, ``duplicates``, ``excluded`` and
+    ``empty`` (nothing left once the emoticons are gone).
+
+    Examples
+    --------
+    >>> posts = [("终于放假了[哈哈]", "weibo"), ("终于放假了！[嘻嘻]", "weibo"),
+    ...          ("又堵车[怒]", "comment"), ("[泪]", "weibo"), ("无表情", "weibo")]
+    >>> train, dev, counts = distant_rows(posts)
+    >>> sorted((r.text, r.label, r.domain) for r in train + dev)
+    [('又堵车', 0, 'comment'), ('终于放假了', 1, 'weibo')]
+    >>> counts
+    {'posts': 5, 'labelled': 4, 'duplicates': 1, 'excluded': 0, 'empty': 1}
+    """
+    seen: set[str] = set()
+    train: list[Row] = []
+    dev: list[Row] = []
+    counts = dict.fromkeys(("posts", "labelled", "duplicates", "excluded", "empty"), 0)
+    for text, domain in items:
+        counts["posts"] += 1
+        polarity, _ = distant_label(text)
+        if polarity is None:
+            continue
+        counts["labelled"] += 1
+        stripped = _EMOJI.sub("", _EMOTICON.sub("", text)).strip()
+        key = dedupe_key(stripped)
+        if not key:
+            counts["empty"] += 1
+            continue
+        if key in seen:
+            counts["duplicates"] += 1
+            continue
+        seen.add(key)
+        if key in exclude or not sentences(stripped).isdisjoint(exclude):
+            counts["excluded"] += 1
+            continue
+        (dev if is_dev(text) else train).append(Row(stripped, polarity, domain, corpus))
+    return train, dev, counts
 
 
 def read_labelled(path: str | Path, *, domain: str = "weibo") -> Iterator[Row]:

@@ -1,26 +1,41 @@
-"""Risk radar: complaint, sensitive and abusive words found in posts, by one compiled matcher.
+"""Risk radar: complaint, sensitive and abusive words found in posts, by one compiled matcher,
+and an offensive-language model (scoring.abuse) beside the abuse words.
 
-Pure functions; word lists are parameters (the edge reads RISK_COMPLAINT_WORDS,
+Pure functions; word lists and the model are parameters (the edge reads RISK_COMPLAINT_WORDS,
 RISK_SENSITIVE_WORDS and RISK_ABUSE_WORDS). Hits are tagged ``"<category>:<word>"``.
+
+How abuse words and the model combine, on comments and replies only (:data:`ABUSE_KINDS`):
+a post is abusive when an abuse word matches *or* the model's probability reaches its
+threshold. Word hits are kept as they are (``abuse:脑残``); the model adds one
+:data:`ABUSE_MODEL_HIT` (``abuse:model``) only to a post no abuse word matched, so every
+abusive post counts once per word or once for the model, the alert keeps naming the words, and
+``risk/word/abuse:model`` counts exactly the posts the model finds beyond the word lists.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from crawlers.items import Post
 
+if TYPE_CHECKING:
+    from scoring.abuse import AbuseModel
+
 __all__ = [
     "ABUSE_KINDS",
+    "ABUSE_MODEL_HIT",
+    "AbuseFlagger",
     "DEFAULT_ABUSE_WORDS",
     "DEFAULT_COMPLAINT_WORDS",
     "DEFAULT_SENSITIVE_WORDS",
     "Lexicon",
     "is_abusive_reply",
     "post_risk_hits",
+    "posts_risk_hits",
     "risk_hits",
 ]
 
@@ -42,6 +57,35 @@ DEFAULT_ABUSE_WORDS: tuple[str, ...] = (
 ABUSE_KINDS: frozenset[str] = frozenset({"comment", "reply"})
 """Only replies and comments are judged abusive: abuse is aimed at someone in a thread; an
 original post using the same words is usually reporting or quoting."""
+ABUSE_MODEL_HIT = "abuse:model"
+"""The hit the abuse model adds to a comment or reply that no abuse word matched."""
+
+
+class AbuseFlagger(Protocol):
+    """What the risk radar needs from an abuse model (:class:`scoring.abuse.AbuseModel`)."""
+
+    def flags(self, texts: Sequence[str]) -> list[bool]: ...
+
+
+# The model's best-F1 point on COLD (0.41) flags ~21% of ordinary comments on public events:
+# too many for alerts. 0.8 keeps recall 0.78 (bench/bench_abuse.py prints the table).
+ALERT_ABUSE_THRESHOLD = 0.8
+
+
+class _ShippedAbuseModel:
+    """The shipped abuse model, loaded at its first use (Lexicon.default() stays cheap)."""
+
+    _model: AbuseModel | None = None
+
+    def flags(self, texts: Sequence[str]) -> list[bool]:
+        if self._model is None:
+            from scoring.abuse import load_abuse_model
+
+            self._model = load_abuse_model(threshold=ALERT_ABUSE_THRESHOLD)
+        return self._model.flags(texts)
+
+    def __repr__(self) -> str:
+        return "<shipped abuse model>"
 
 
 def _fold(text: str) -> str:
@@ -65,6 +109,7 @@ class Lexicon:
     """
 
     categories: Mapping[str, Iterable[str]]
+    abuse_model: AbuseFlagger | None = field(default=None, compare=False)
     _index: dict[str, str] = field(init=False, repr=False, compare=False)
     _pattern: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
 
@@ -91,13 +136,17 @@ class Lexicon:
         complaint: Iterable[str] | None = None,
         sensitive: Iterable[str] | None = None,
         abuse: Iterable[str] | None = None,
+        *,
+        abuse_model: AbuseFlagger | Literal["shipped"] | None = "shipped",
     ) -> Lexicon:
-        """The three standard categories; a list given (non-empty) replaces the built-in one."""
+        """The three standard categories; a list given (non-empty) replaces the built-in one.
+        ``abuse_model``: ``"shipped"`` (scoring/models/tingfeng-abuse, loaded at first use),
+        another model, or None for words only."""
         return cls({
             "complaint": list(complaint or DEFAULT_COMPLAINT_WORDS),
             "sensitive": list(sensitive or DEFAULT_SENSITIVE_WORDS),
             "abuse": list(abuse or DEFAULT_ABUSE_WORDS),
-        })
+        }, _ShippedAbuseModel() if abuse_model == "shipped" else abuse_model)
 
     def find(self, text: str, *, categories: Iterable[str] | None = None) -> list[str]:
         """Distinct ``category:word`` hits in order of first appearance."""
@@ -143,31 +192,56 @@ def risk_hits(text: str, lexicon: Lexicon | None = None) -> list[str]:
 
 
 def is_abusive_reply(post: Post, lexicon: Lexicon | None = None) -> bool:
-    """True for a comment or reply containing an abuse word (rule: see :data:`ABUSE_KINDS`).
+    """True for a comment or reply with an abuse word or flagged by the lexicon's abuse model
+    (rule: see :data:`ABUSE_KINDS`).
 
     >>> is_abusive_reply(Post("weibo", "c1", text="你个脑残", kind="comment"))
     True
     >>> is_abusive_reply(Post("weibo", "p1", text="别叫人脑残", kind="original"))
     False
     """
-    if post.kind not in ABUSE_KINDS:
-        return False
-    lex = lexicon if lexicon is not None else _default_lexicon()
-    return bool(lex.find(post.text, categories=("abuse",)))
+    return any(h.startswith("abuse:") for h in post_risk_hits(post, lexicon))
 
 
 def post_risk_hits(post: Post, lexicon: Lexicon | None = None) -> list[str]:
-    """Every hit recorded on a post: complaint and sensitive words, plus abuse words when the post
-    is a comment or reply (then ``"abuse:<word>"`` entries flag it as an abusive reply).
+    """Every hit recorded on a post: complaint and sensitive words, plus, when the post is a
+    comment or reply, abuse words or else :data:`ABUSE_MODEL_HIT` when the lexicon's abuse
+    model flags it (see the module docstring). :func:`posts_risk_hits` does many posts at once.
 
     >>> post_risk_hits(Post("weibo", "c1", text="退款都不给，sb商家", kind="comment"))
     ['complaint:退款', 'abuse:sb']
     """
+    return posts_risk_hits([post], lexicon)[0]
+
+
+def posts_risk_hits(posts: Sequence[Post], lexicon: Lexicon | None = None) -> list[list[str]]:
+    """:func:`post_risk_hits` of each post, the abuse model scoring all of them in one batch
+    (faster than one call per post).
+
+    >>> class Always:
+    ...     def flags(self, texts): return [True] * len(texts)
+    >>> lex = Lexicon.default(abuse_model=Always())
+    >>> posts_risk_hits([Post("weibo", "c1", text="你真是个人才", kind="reply"),
+    ...                  Post("weibo", "c2", text="你个脑残", kind="reply"),
+    ...                  Post("weibo", "p1", text="你真是个人才", kind="original")], lex)
+    [['abuse:model'], ['abuse:脑残'], []]
+    """
     lex = lexicon if lexicon is not None else _default_lexicon()
-    hits = lex.find(post.text)
-    if post.kind not in ABUSE_KINDS:
-        hits = [h for h in hits if not h.startswith("abuse:")]
-    return hits
+    out: list[list[str]] = []
+    ask: list[int] = []
+    for i, post in enumerate(posts):
+        hits = lex.find(post.text)
+        if post.kind not in ABUSE_KINDS:
+            hits = [h for h in hits if not h.startswith("abuse:")]
+        elif post.text and not any(h.startswith("abuse:") for h in hits):
+            ask.append(i)
+        out.append(hits)
+    if ask and lex.abuse_model is not None:
+        flags = lex.abuse_model.flags([posts[i].text for i in ask])
+        for i, flagged in zip(ask, flags, strict=True):
+            if flagged:
+                out[i].append(ABUSE_MODEL_HIT)
+    return out
 
 
 _DEFAULT: list[Lexicon] = []

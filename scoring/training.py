@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +25,10 @@ from scoring.features import featurize, strip_emoticons
 from scoring.sentiment import NLPCC_EMOTIONS, SentimentModel, TingfengModel
 
 __all__ = [
+    "ADAPT_CURVE",
     "POLARITY_RECIPE",
     "TARGETS",
+    "adapt",
     "calibration_error",
     "dev_sets",
     "evaluate",
@@ -180,6 +182,8 @@ def format_table(rows: dict[str, dict[str, Any]]) -> str:
     names = list(rows)
     metrics = list(TARGETS) + [m for m in ("covid_folded", "ece", "emotion_agreement",
                                            "emotion_majority") if m not in TARGETS]
+    if any(rows[n].get("store") is not None for n in names):
+        metrics.insert(0, "store")  # held-out store posts (sentiment adapt)
     head = "".join(f"{n[:26]:>28}" for n in names)
     lines = [f"{'metric':<22}{head}{'target':>10}  status"]
     for metric in metrics:
@@ -213,6 +217,107 @@ def _weights(parts: list[tuple[list[Row], float]]) -> Any:
     return weight / weight.mean()
 
 
+def _design(rows: Sequence[Row], bits: int, sizes: Iterable[int]) -> dict[int, Any]:
+    """CSR feature matrices of ``rows`` in ``2**b`` slots for each ``b`` (hashed once)."""
+    import scipy.sparse as sp
+
+    doc, idx, val = featurize([r.text for r in rows], bits=bits)
+    return {b: sp.csr_matrix((val, (doc, idx >> (bits - b))), shape=(len(rows), 2**b))
+            for b in set(sizes)}
+
+
+def _fit_gate(x: Any, d: np.ndarray, weight: np.ndarray) -> dict[str, np.ndarray]:
+    from sklearn.linear_model import SGDClassifier
+
+    gate = SGDClassifier(loss="log_loss", alpha=1e-5, max_iter=20, tol=1e-4, random_state=0)
+    _quiet_fit(gate, x, d, sample_weight=weight)
+    return {"gate_w": gate.coef_.T.astype(np.float16),
+            "gate_b": gate.intercept_.astype(np.float32)}
+
+
+def _fit_polarity(x_shared: Any, x_dom: Any, y: np.ndarray, d: np.ndarray, weight: np.ndarray,
+                  *, bits: int, domain_bits: int) -> dict[str, np.ndarray]:
+    """Shared weights plus one offset vector and bias per domain, in one logistic model."""
+    import scipy.sparse as sp
+    from sklearn.linear_model import SGDClassifier
+
+    one_hot = [sp.diags((d == k).astype(float)) @ x_dom for k in range(len(DOMAINS))]
+    x = sp.hstack([x_shared, *one_hot, sp.csr_matrix(np.eye(len(DOMAINS))[d])]).tocsr()
+    clf = SGDClassifier(loss="log_loss", alpha=3e-6, max_iter=60, tol=1e-5, random_state=0)
+    _quiet_fit(clf, x, y, sample_weight=weight)
+    coef = clf.coef_[0]
+    n_dom = 2**domain_bits
+    domain_w = coef[2**bits: 2**bits + len(DOMAINS) * n_dom].reshape(len(DOMAINS), n_dom)
+    return {"polarity_w": coef[:2**bits].astype(np.float16),
+            "polarity_b": np.float32(clf.intercept_[0]),
+            "domain_w": domain_w.astype(np.float16),
+            "domain_b": coef[2**bits + len(DOMAINS) * n_dom:].astype(np.float32)}
+
+
+def _fit_emotion(sets: dict[str, tuple[list[Row], list[Row]]], *, bits: int,
+                 emotion_bits: int) -> dict[str, np.ndarray]:
+    from sklearn.linear_model import LogisticRegression
+
+    emo_parts = [(sets[k][0], w) for k, w in EMOTION_RECIPE.items()]
+    emo_rows = [r for p, _ in emo_parts for r in p]
+    emo_y = np.array([NLPCC_EMOTIONS.index(str(r.label)) for r in emo_rows])
+    emo = LogisticRegression(C=1.0, max_iter=300, solver="saga", tol=1e-3, random_state=0)
+    _quiet_fit(emo, _design(emo_rows, bits, [emotion_bits])[emotion_bits], emo_y,
+               sample_weight=_weights(emo_parts))
+    return {"emotion_w": emo.coef_.T.astype(np.float16),
+            "emotion_b": emo.intercept_.astype(np.float32)}
+
+
+def _quiet_fit(estimator: Any, x: Any, y: Any, **kwargs: Any) -> None:
+    """``fit`` without ConvergenceWarning: the iteration caps are deliberate (dev figures, not
+    the solver's tolerance, decided them)."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        estimator.fit(x, y, **kwargs)
+
+
+_ARRAY_ORDER = ("polarity_w", "polarity_b", "domain_w", "domain_b", "gate_w", "gate_b",
+                "emotion_w", "emotion_b")
+
+
+def _assemble(arrays: dict[str, np.ndarray], sets: dict[str, tuple[list[Row], list[Row]]], *,
+              bits: int, emotion_bits: int, domain_bits: int, gate_bits: int,
+              suffix: str = "") -> TingfengModel:
+    """The model of ``arrays``, its version their digest, calibrated (Platt) on the polarity
+    dev rows, with the neutral band and the emotion threshold chosen on dev."""
+    from sklearn.linear_model import LogisticRegression
+
+    digest = hashlib.sha1(b"".join(np.ascontiguousarray(arrays[k]).tobytes()
+                                   for k in _ARRAY_ORDER))
+    model = TingfengModel(
+        arrays["polarity_w"], float(arrays["polarity_b"]), arrays["emotion_w"],
+        arrays["emotion_b"], version=f"tingfeng-sent-2.{digest.hexdigest()[:8]}{suffix}",
+        bits=bits, emotion_bits=emotion_bits, emotions=NLPCC_EMOTIONS, emotion_softmax=True,
+        domains=DOMAINS, domain_w=arrays["domain_w"], domain_b=arrays["domain_b"],
+        gate_w=arrays["gate_w"], gate_b=arrays["gate_b"], domain_bits=domain_bits,
+        gate_bits=gate_bits,
+    )
+    dev_rows = [r for k in POLARITY_RECIPE for r in sets[k][1]]
+    z, _ = model.logits([r.text for r in dev_rows])
+    platt = LogisticRegression(C=1e4).fit(z.reshape(-1, 1), [int(r.label) for r in dev_rows])
+    model.calibration = (float(platt.coef_[0, 0]), float(platt.intercept_[0]))
+    model.neutral_band = (0.45, 0.55)
+    model.emotion_threshold = _emotion_threshold(model, sets["nlpcc_emotion"][1])
+    return model
+
+
+def _polarity_data(parts: Sequence[tuple[list[Row], float]]
+                   ) -> tuple[list[Row], np.ndarray, np.ndarray, np.ndarray]:
+    rows = [r for p, _ in parts for r in p]
+    y = np.array([int(r.label) for r in rows])
+    d = np.array([DOMAINS.index(r.domain) for r in rows])
+    return rows, y, d, _weights(list(parts))
+
+
 def train(
     data_dir: str | Path,
     out_dir: str | Path,
@@ -227,75 +332,35 @@ def train(
     write ``tingfeng-sentiment.{npz,json}`` into ``out_dir`` and return the metadata (with the
     dev figures).
     """
-    import scipy.sparse as sp
-    from sklearn.linear_model import LogisticRegression, SGDClassifier
-
     say = progress or (lambda _msg: None)
     sets = dev_sets(data_dir)
-
-    def matrix(rows: Sequence[Row], b: int) -> Any:
-        doc, idx, val = featurize([r.text for r in rows], bits=bits)
-        return sp.csr_matrix((val, (doc, idx >> (bits - b))), shape=(len(rows), 2**b))
-
     parts = [(sets[k][0], w) for k, w in POLARITY_RECIPE.items() if sets[k][0]]
-    rows = [r for p, _ in parts for r in p]
-    y = np.array([int(r.label) for r in rows])
-    weight = _weights(parts)
-    d = np.array([DOMAINS.index(r.domain) for r in rows])
+    rows, y, d, weight = _polarity_data(parts)
     say(f"domain gate: {len(rows):,} texts, {len(DOMAINS)} domains")
-    gate = SGDClassifier(loss="log_loss", alpha=1e-5, max_iter=20, tol=1e-4, random_state=0)
-    gate.fit(matrix(rows, gate_bits), d, sample_weight=weight)
+    x = _design(rows, bits, (bits, domain_bits, gate_bits))
+    arrays = _fit_gate(x[gate_bits], d, weight)
     say(f"polarity: {len(rows):,} texts")
-    x_shared = matrix(rows, bits)
-    x_dom = matrix(rows, domain_bits)
-    one_hot = [sp.diags((d == k).astype(float)) @ x_dom for k in range(len(DOMAINS))]
-    x = sp.hstack([x_shared, *one_hot, sp.csr_matrix(np.eye(len(DOMAINS))[d])]).tocsr()
-    clf = SGDClassifier(loss="log_loss", alpha=3e-6, max_iter=60, tol=1e-5, random_state=0)
-    clf.fit(x, y, sample_weight=weight)
-    coef = clf.coef_[0]
-    n_dom = 2**domain_bits
-    domain_w = coef[2**bits: 2**bits + len(DOMAINS) * n_dom].reshape(len(DOMAINS), n_dom)
-    domain_b = coef[2**bits + len(DOMAINS) * n_dom:]
-
+    arrays.update(_fit_polarity(x[bits], x[domain_bits], y, d, weight, bits=bits,
+                                domain_bits=domain_bits))
     say("emotion: NLPCC scheme")
-    emo_parts = [(sets[k][0], w) for k, w in EMOTION_RECIPE.items()]
-    emo_rows = [r for p, _ in emo_parts for r in p]
-    emo_y = np.array([NLPCC_EMOTIONS.index(str(r.label)) for r in emo_rows])
-    emo = LogisticRegression(C=1.0, max_iter=300, solver="saga", tol=1e-3, random_state=0)
-    emo.fit(matrix(emo_rows, emotion_bits), emo_y, sample_weight=_weights(emo_parts))
-
-    arrays = {
-        "polarity_w": coef[:2**bits].astype(np.float16),
-        "polarity_b": np.float32(clf.intercept_[0]),
-        "domain_w": domain_w.astype(np.float16),
-        "domain_b": domain_b.astype(np.float32),
-        "gate_w": gate.coef_.T.astype(np.float16),
-        "gate_b": gate.intercept_.astype(np.float32),
-        "emotion_w": emo.coef_.T.astype(np.float16),
-        "emotion_b": emo.intercept_.astype(np.float32),
-    }
-    digest = hashlib.sha1(b"".join(np.ascontiguousarray(a).tobytes() for a in arrays.values()))
-    version = f"tingfeng-sent-2.{digest.hexdigest()[:8]}"
-    model = TingfengModel(
-        arrays["polarity_w"], float(arrays["polarity_b"]), arrays["emotion_w"],
-        arrays["emotion_b"], version=version, bits=bits, emotion_bits=emotion_bits,
-        emotions=NLPCC_EMOTIONS, emotion_softmax=True, domains=DOMAINS,
-        domain_w=arrays["domain_w"], domain_b=arrays["domain_b"], gate_w=arrays["gate_w"],
-        gate_b=arrays["gate_b"], domain_bits=domain_bits, gate_bits=gate_bits,
-    )
+    arrays.update(_fit_emotion(sets, bits=bits, emotion_bits=emotion_bits))
     say("calibrating on dev")
-    dev_rows = [r for k in POLARITY_RECIPE for r in sets[k][1]]
-    z, probs = model.logits([r.text for r in dev_rows])
-    platt = LogisticRegression(C=1e4).fit(z.reshape(-1, 1), [int(r.label) for r in dev_rows])
-    model.calibration = (float(platt.coef_[0, 0]), float(platt.intercept_[0]))
-    model.neutral_band = (0.45, 0.55)
-    model.emotion_threshold = _emotion_threshold(model, sets["nlpcc_emotion"][1])
-    meta: dict[str, Any] = {
-        "version": version,
+    model = _assemble(arrays, sets, bits=bits, emotion_bits=emotion_bits,
+                      domain_bits=domain_bits, gate_bits=gate_bits)
+    meta = _meta(model, sets, arrays)
+    meta["dev"] = evaluate(model, sets)
+    _save(out_dir, arrays, meta)
+    return meta
+
+
+def _meta(model: TingfengModel, sets: dict[str, tuple[list[Row], list[Row]]],
+          arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    return {
+        "version": model.version,
         "format": 2,
         "weights": "tingfeng-sentiment.npz",
-        "bits": bits, "emotion_bits": emotion_bits, "domain_bits": domain_bits,
-        "gate_bits": gate_bits,
+        "bits": model.bits, "emotion_bits": model.emotion_bits,
+        "domain_bits": model.domain_bits, "gate_bits": model.gate_bits,
         "domains": list(DOMAINS),
         "emotions": list(NLPCC_EMOTIONS),
         "emotion_softmax": True,
@@ -312,14 +377,16 @@ def train(
             "emotion": {"recipe": EMOTION_RECIPE,
                         "model": "LogisticRegression(multinomial, C=1, saga)"},
         },
-        "dev": evaluate(model, sets),
     }
+
+
+def _save(out_dir: str | Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out / meta["weights"], **arrays)
+    ordered: dict[str, Any] = {k: arrays[k] for k in _ARRAY_ORDER}
+    np.savez_compressed(out / meta["weights"], **ordered)
     (out / "tingfeng-sentiment.json").write_text(
         json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    return meta
 
 
 def _emotion_threshold(model: TingfengModel, dev: list[Row]) -> float:
@@ -369,3 +436,159 @@ def evaluate_rows(model: SentimentModel, rows: Sequence[Row]) -> dict[str, Any]:
     return {"rows": len(rows), "emotion_macro_f1": macro_f1(truth, pred_e, len(_SIX)),
             "emotion_agreement": float(np.mean(np.array(truth) == np.array(pred_e))),
             "no_emotion_share": float(np.mean([r.emotion is None for r in results]))}
+
+
+# -- adapt: retrain on a user's own posts ---------------------------------------------------------
+ADAPT_CURVE: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0)
+MIN_DISTANT = 20  # emoticon-labelled posts below which adapting teaches nothing measurable
+
+
+def adapt(
+    data_dir: str | Path,
+    out_dir: str | Path,
+    posts: Iterable[tuple[str, str]],
+    base: TingfengModel,
+    *,
+    min_confidence: float = 0.9,
+    curve: Sequence[float] = ADAPT_CURVE,
+    sets: dict[str, tuple[list[Row], list[Row]]] | None = None,
+    bits: int = 20,
+    emotion_bits: int = 18,
+    domain_bits: int = 18,
+    gate_bits: int = 16,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Retrain polarity on ``posts`` (``(text, domain)``, e.g. a store's) plus the shared
+    corpora with the recipe of :func:`train`, write the model into ``out_dir`` and return its
+    metadata; ``meta["adapt"]`` holds the counts, the before/after figures and the curve.
+
+    Store rows: posts labelled by their own emoticons (:func:`scoring.corpora.distant_rows`:
+    emoticons stripped, near-duplicates and rows sharing a sentence with any dev text
+    dropped, 10% held out by :func:`scoring.corpora.is_dev`) and, from the posts the
+    emoticons leave unlabelled, those ``base`` scores with confidence ``max(p, 1 - p) >=
+    min_confidence`` (training side only: held-out posts are judged by emoticons alone). Each
+    store part is class-balanced; a store post weighs as much as a shared Weibo post, the
+    emoticon part at most the weight of the shared text-only Weibo corpus. Shared training
+    rows sharing a sentence with a held-out store post are dropped. The domain gate and the
+    emotion head are the base model's when their sizes match (adapting changes polarity
+    only), else fitted as in :func:`train`.
+
+    ``curve``: shares of the store's emoticon-labelled training rows (a fixed hash order,
+    nested subsets) → held-out store accuracy and the shared dev figures; the last share
+    trains the model written. ``sets`` (:func:`dev_sets` of ``data_dir``) may be given to
+    reuse them.
+
+    :raises ConfigError: no posts, or fewer than :data:`MIN_DISTANT` emoticon-labelled ones.
+    """
+    import zlib
+
+    from crawlers.errors import ConfigError
+    from scoring.corpora import dedupe_key, distant_rows, is_dev, sentences
+
+    say = progress or (lambda _msg: None)
+    items = [(t, dom if dom in DOMAINS else "weibo") for t, dom in posts if t and t.strip()]
+    if not items:
+        raise ConfigError("no stored posts with text to adapt to: crawl the topic first "
+                          "(tingfeng crawl …), or give --store/--topic of a store that has posts")
+    sets = sets if sets is not None else dev_sets(data_dir)
+    evaluation: set[str] = set()
+    for _, dev in sets.values():
+        for r in dev:
+            evaluation.add(dedupe_key(r.text))
+            evaluation |= sentences(r.text)
+    store_train, store_dev, counts = distant_rows(items, exclude=evaluation)
+    if len(store_train) + len(store_dev) < MIN_DISTANT:
+        raise ConfigError(
+            f"only {len(store_train) + len(store_dev)} of {len(items):,} stored posts carry a "
+            f"polarity emoticon such as [哈哈] or [怒] (adapt needs at least {MIN_DISTANT}): "
+            "crawl more Weibo posts and comments for the topic, or widen --topic")
+    held: set[str] = set()
+    for r in store_dev:
+        held.add(dedupe_key(r.text))
+        held |= sentences(r.text)
+    before = len(store_train)
+    store_train = [r for r in store_train if sentences(r.text).isdisjoint(held)]
+    counts["excluded"] += before - len(store_train)
+    # the store's emoticon rows in a fixed hash order, so the curve's subsets are nested
+    store_train.sort(key=lambda r: zlib.crc32(r.text.encode()))
+
+    seen = {dedupe_key(r.text) for r in store_train + store_dev}
+    blocked = evaluation | held
+    candidates: dict[str, tuple[str, str]] = {}
+    for text, dom in items:
+        key = dedupe_key(text)
+        if (distant_label(text)[0] is None and key and key not in seen and not is_dev(text)
+                and key not in blocked and sentences(text).isdisjoint(blocked)):
+            candidates.setdefault(key, (text, dom))
+    say(f"adapt: {len(candidates):,} unlabelled posts scored by {base.version}")
+    texts = [t for t, _ in candidates.values()]
+    scores = [r.score for r in base.score(texts)] if texts else []
+    confident = [Row(t, int(s > 0.5), dom, "store_confident")
+                 for (t, dom), s in zip(candidates.values(), scores, strict=True)
+                 if max(s, 1 - s) >= min_confidence]
+    counts.update(confident=len(confident), train=len(store_train), dev=len(store_dev))
+
+    shared = {k: [r for r in sets[k][0] if dedupe_key(r.text) not in held
+                  and sentences(r.text).isdisjoint(held)] for k in POLARITY_RECIPE}
+    per_row = POLARITY_RECIPE["weibo_stripped"] / max(len(shared["weibo_stripped"]), 1)
+    store_weight = min(POLARITY_RECIPE["weibo_stripped"], per_row * max(len(store_train), 1))
+    confident_weight = min(POLARITY_RECIPE["weibo_stripped"], per_row * len(confident))
+    fixed = [(shared[k], w) for k, w in POLARITY_RECIPE.items() if shared[k]]
+    if confident:
+        fixed.append((confident, confident_weight))
+    all_rows, _, d_all, weight_all = _polarity_data([*fixed, (store_train, store_weight)])
+    say(f"adapt: features of {len(all_rows):,} texts")
+    x = _design(all_rows, bits, (bits, domain_bits, gate_bits))
+    n_fixed = sum(len(p) for p, _ in fixed)
+
+    same_shape = (base.bits, base.domain_bits, base.gate_bits, base.emotion_bits) == (
+        bits, domain_bits, gate_bits, emotion_bits) and base.gate_w is not None
+    if same_shape:
+        assert base.gate_w is not None and base.gate_b is not None
+        arrays: dict[str, np.ndarray] = {
+            "gate_w": base.gate_w.astype(np.float16), "gate_b": base.gate_b,
+            "emotion_w": base.emotion_w.astype(np.float16), "emotion_b": base.emotion_b}
+    else:
+        say("adapt: domain gate and emotion head (sizes differ from the base model's)")
+        arrays = _fit_gate(x[gate_bits], d_all, weight_all)
+        arrays.update(_fit_emotion(sets, bits=bits, emotion_bits=emotion_bits))
+
+    def store_accuracy(model: SentimentModel) -> float | None:
+        if not store_dev:
+            return None
+        s = np.array([r.score for r in model.score([r.text for r in store_dev])])
+        return float(np.mean((s > 0.5) == np.array([int(r.label) for r in store_dev])))
+
+    points: list[dict[str, Any]] = []
+    final: tuple[TingfengModel, dict[str, np.ndarray], dict[str, Any]] | None = None
+    for share in curve:
+        k = round(share * len(store_train))
+        part = (store_train[:k], store_weight) if k else None
+        parts = [*fixed, part] if part else fixed
+        _, y, d, weight = _polarity_data(parts)
+        idx = np.arange(n_fixed + k)
+        say(f"adapt: polarity with {share:.0%} of the store's emoticon rows ({k:,})")
+        fitted = dict(arrays)
+        fitted.update(_fit_polarity(x[bits][idx], x[domain_bits][idx], y, d, weight,
+                                    bits=bits, domain_bits=domain_bits))
+        model = _assemble(fitted, sets, bits=bits, emotion_bits=emotion_bits,
+                          domain_bits=domain_bits, gate_bits=gate_bits, suffix="+adapted")
+        figures = evaluate(model, sets)
+        points.append({"share": share, "rows": k, "store": store_accuracy(model),
+                       "weibo_stripped": figures.get("weibo_stripped"),
+                       "comments": figures.get("comments")})
+        final = (model, fitted, figures)
+    if final is None:
+        raise ValueError("adapt needs at least one share in curve")
+    model, arrays_final, figures_final = final
+    say("adapt: figures of the base model")
+    base_figures = {**evaluate(base, sets), "store": store_accuracy(base)}
+    meta = _meta(model, sets, arrays_final)
+    meta["dev"] = {**figures_final, "store": points[-1]["store"]}
+    meta["adapt"] = {
+        "base": base.version, "min_confidence": min_confidence, "counts": counts,
+        "weights": {"store": store_weight, "store_confident": confident_weight},
+        "before": base_figures, "curve": points,
+    }
+    _save(out_dir, arrays_final, meta)
+    return meta

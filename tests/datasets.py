@@ -44,3 +44,9 @@ def sample_rows(name: str, n: int, seed: int, *, anonymise: bool = True) -> list
         return "@" + names.setdefault(m.group(1), f"用户{len(names) + 1}")
 
     return [{**r, "text": _HANDLE.sub(handle, str(r.get("text", "")))} for r in picked]
+
+
+def adapt_posts() -> list[dict[str, Any]]:
+    """2,000 real Weibo posts with their emoticons: every 20th row (rows 7, 27, 47, … counted
+    from 1) of the shared weibo_polarity.train.jsonl, as the adapt tests store them."""
+    return [dict(r) for r in dataset_rows("weibo_polarity.train.jsonl")[6::20][:2000]]

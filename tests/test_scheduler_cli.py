@@ -87,3 +87,89 @@ def test_crawl_without_keywords_says_what_to_give(capsys: pytest.CaptureFixture[
 def test_bad_since_names_the_accepted_forms(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["crawl", "weibo", "--keyword", "x", "--since", "last week"]) == 2
     assert "7d" in capsys.readouterr().err
+
+
+# -- sentiment adapt / train-abuse ----------------------------------------------------------------
+
+
+def _tiny_corpora(folder: Path) -> Path:
+    from tests.test_scoring_training import _write_corpora
+
+    folder.mkdir()
+    _write_corpora(folder)
+    return folder
+
+
+def _store_uri(tmp_path: Path, texts: list[str]) -> str:
+    from crawlers.items import Post
+    from crawlers.storage import open_store
+
+    uri = f"sqlite:///{tmp_path / 'store.db'}"
+    with open_store(uri) as store:
+        store.upsert_posts([Post("weibo", str(i), text=t, topics=["A" if i % 4 else "B"],
+                                 kind="comment" if i % 3 == 0 else "original")
+                            for i, t in enumerate(texts)])
+    return uri
+
+
+def test_sentiment_adapt_then_rescore_is_incremental(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.datasets import adapt_posts
+
+    texts = [row["text"] for row in adapt_posts()]
+    uri, data, out = _store_uri(tmp_path, texts), _tiny_corpora(tmp_path / "data"), tmp_path / "m"
+    assert main(["--store", uri, "sentiment", "rescore"]) == 0  # scored by the shipped model
+    capsys.readouterr()
+    assert main(["--store", uri, "sentiment", "adapt", "--topic", "A", "--data", str(data),
+                 "--out", str(out), "--min-confidence", "0.95"]) == 0
+    printed = capsys.readouterr().out
+    assert "store: 1,500 posts" in printed and "confidence >= 0.95" in printed
+    curve = printed.split("learning curve", 1)[1].splitlines()[1:5]
+    assert [line.split()[0] for line in curve] == ["10%", "25%", "50%", "100%"]
+    meta = json.loads((out / "tingfeng-sentiment.json").read_text(encoding="utf-8"))
+    assert f"model {meta['version']} written to {out}" in printed
+    assert "SENTIMENT_MODEL_PATH=" in printed and "before" in printed and "after" in printed
+    model = str(out / "tingfeng-sentiment.json")
+    assert main(["--store", uri, "sentiment", "rescore", "--model", model]) == 0
+    assert f"posts scored: 2000 (model {meta['version']})" in capsys.readouterr().out
+    assert main(["--store", uri, "sentiment", "rescore", "--model", model]) == 0
+    assert "posts scored: 0" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("texts", "extra", "message"), [
+    ([], [], "no posts in the store to adapt to: crawl first"),
+    (["今天去了一家新开的店"] * 5 + [f"第{i}次排队" for i in range(50)], [],
+     "only 0 of 55 stored posts carry a polarity emoticon"),
+    (["好[哈哈]"], ["--min-confidence", "0.3"], "--min-confidence 0.3: give a probability"),
+    (["好[哈哈]"], ["--out", "SHIPPED"], "never overwrites"),
+    (["好[哈哈]"], ["--topic", "nope"], "no posts in topic 'nope' to adapt to"),
+])
+def test_sentiment_adapt_bad_inputs_are_one_line_errors_naming_the_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], texts: list[str], extra: list[str],
+    message: str,
+) -> None:
+    from scoring.sentiment import DEFAULT_MODEL_PATH
+
+    uri, data = _store_uri(tmp_path, texts), _tiny_corpora(tmp_path / "data")
+    extra = [str(DEFAULT_MODEL_PATH.parent) if a == "SHIPPED" else a for a in extra]
+    args = ["--store", uri, "sentiment", "adapt", "--data", str(data), "--out",
+            str(tmp_path / "m"), *extra]  # a second --out wins
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("tingfeng: error: ") and message in err
+    assert not (tmp_path / "m").exists()
+
+
+def test_sentiment_train_abuse_prints_model_and_word_list_figures(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data, out = _tiny_corpora(tmp_path / "data"), tmp_path / "abuse"
+    assert main(["sentiment", "train-abuse", "--data", str(data), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    meta = json.loads((out / "tingfeng-abuse.json").read_text(encoding="utf-8"))
+    assert f"model {meta['version']} written to {out}" in printed
+    rows = {line.split("  ")[1].strip(): line.split()[-3:] for line in printed.splitlines()
+            if line.startswith("  ")}
+    assert set(rows) == {"model", "abuse word list"}
+    assert float(rows["model"][2]) > 0.9  # F1 on the tiny corpus's perfectly telling words

@@ -1,9 +1,29 @@
-"""Risk radar: word hits by category, whole-token ASCII words, abuse only in replies."""
+"""Risk radar: word hits by category, whole-token ASCII words, abuse only in replies, and the
+abuse model beside the abuse words."""
 
 from __future__ import annotations
 
 from crawlers.items import Post
-from scoring.risk import Lexicon, is_abusive_reply, post_risk_hits, risk_hits
+from scoring.risk import (
+    ABUSE_MODEL_HIT,
+    Lexicon,
+    is_abusive_reply,
+    post_risk_hits,
+    posts_risk_hits,
+    risk_hits,
+)
+
+
+class FlagsWith:
+    """An abuse model flagging texts containing ``char``; records each batch it is given."""
+
+    def __init__(self, char: str = "蠢") -> None:
+        self.char = char
+        self.batches: list[list[str]] = []
+
+    def flags(self, texts):
+        self.batches.append(list(texts))
+        return [self.char in t for t in texts]
 
 
 def test_default_lexicon_finds_complaints_and_sensitive_words_in_order():
@@ -49,3 +69,36 @@ def test_words_overlapping_without_nesting_are_all_found():
     lex = Lexicon({"complaint": ["投诉"], "sensitive": ["被投诉"]})
     assert lex.find("又被投诉了") == ["sensitive:被投诉"]
     assert lex.find("我要投诉，它被投诉过") == ["complaint:投诉", "sensitive:被投诉"]
+
+
+def test_the_model_adds_one_hit_to_comments_and_replies_no_abuse_word_matched():
+    model = FlagsWith("蠢")
+    lex = Lexicon.default(abuse_model=model)
+    posts = [
+        Post("weibo", "1", text="你们真蠢，还要退款", kind="comment"),   # model only
+        Post("weibo", "2", text="蠢货脑残", kind="reply"),                # a word: model not asked
+        Post("weibo", "3", text="这帮人真蠢", kind="original"),          # originals never
+        Post("weibo", "4", text="谢谢客服", kind="comment"),              # asked, not flagged
+        Post("weibo", "5", text="", kind="comment"),                     # nothing to ask about
+    ]
+    assert posts_risk_hits(posts, lex) == [
+        ["complaint:退款", ABUSE_MODEL_HIT], ["abuse:脑残"], [], [], []]
+    assert model.batches == [["你们真蠢，还要退款", "谢谢客服"]]  # one batch, only those two
+    assert [post_risk_hits(p, lex) for p in posts] == posts_risk_hits(posts, lex)
+    assert [is_abusive_reply(p, lex) for p in posts] == [True, True, False, False, False]
+    assert risk_hits(posts[0].text, lex) == ["complaint:退款"]  # text alone: no abuse at all
+
+
+def test_without_a_model_only_words_count():
+    lex = Lexicon.default(abuse_model=None)
+    post = Post("weibo", "1", text="河南人都是小偷，离他们远点", kind="comment")
+    assert post_risk_hits(post, lex) == [] and not is_abusive_reply(post, lex)
+    assert Lexicon({"abuse": ["脑残"]}).abuse_model is None
+
+
+def test_the_default_lexicon_carries_the_shipped_model():
+    comment = Post("weibo", "c1", text="河南人都是小偷，离他们远点", kind="comment")
+    thanks = Post("weibo", "c2", text="谢谢你的分享，学到了", kind="comment")
+    assert post_risk_hits(comment) == [ABUSE_MODEL_HIT] and is_abusive_reply(comment)
+    assert post_risk_hits(thanks) == []
+    assert Lexicon.default() == Lexicon.default(abuse_model=None)  # words decide equality

@@ -1,4 +1,5 @@
-"""Training: corpora and their dev split, distant labels, metrics, and a tiny end-to-end run."""
+"""Training: corpora and their dev split, distant labels, metrics, a tiny end-to-end run, and
+adapting to a store of real Weibo posts (sampled from the shared datasets at run time)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,25 @@ import numpy as np
 import pytest
 
 from crawlers.errors import ConfigError
-from scoring.corpora import CORPORA, distant_label, is_dev, load_corpus, read_labelled
+from scoring.corpora import (
+    CORPORA,
+    distant_label,
+    distant_rows,
+    is_dev,
+    load_corpus,
+    read_labelled,
+    sentences,
+)
 from scoring.sentiment import NLPCC_EMOTIONS, load_model
-from scoring.training import calibration_error, dev_sets, format_table, macro_f1, train
+from scoring.training import (
+    ADAPT_CURVE,
+    adapt,
+    calibration_error,
+    dev_sets,
+    format_table,
+    macro_f1,
+    train,
+)
 
 
 def test_split_is_a_function_of_the_text():
@@ -133,3 +150,65 @@ def test_train_writes_a_loadable_calibrated_mixture(tmp_path):
     again = train(data, tmp_path / "again", bits=16, emotion_bits=12, domain_bits=12,
                   gate_bits=10)
     assert again["version"] == meta["version"]
+
+
+# -- adapt: retrain on a store's own posts --------------------------------------------------------
+SMALL = {"bits": 16, "emotion_bits": 12, "domain_bits": 12, "gate_bits": 10}
+
+
+def _store_posts() -> list[tuple[str, str]]:
+    """The fixture's 2,000 real Weibo posts, emoticons and all, as a store would hold them."""
+    from tests.datasets import adapt_posts
+
+    return [(row["text"], "weibo") for row in adapt_posts()]
+
+
+def test_distant_rows_strip_cues_drop_duplicates_and_evaluation_sentences():
+    posts = [("今天真开心啊[哈哈]", "weibo"), ("今天真开心啊！！[嘻嘻]", "weibo"),
+             ("堵车堵了两个小时真是受够了[怒]", "comment"), ("[泪]", "weibo"),
+             ("笑死[哈哈]又气死[怒]", "weibo"), ("没有表情", "weibo")]
+    evaluation = sentences("别的话。堵车堵了两个小时真是受够了！")
+    train_rows, dev_rows, counts = distant_rows(posts, exclude=evaluation)
+    assert [(r.text, r.label) for r in train_rows + dev_rows] == [("今天真开心啊", 1)]
+    assert counts == {"posts": 6, "labelled": 4, "duplicates": 1, "excluded": 1, "empty": 1}
+    # the split follows the original post's text, as the shared Weibo corpus's does
+    rows = distant_rows([(f"第{i}次去这家店[哈哈]", "weibo") for i in range(400)])
+    assert {r.text for r in rows[1]} == {f"第{i}次去这家店" for i in range(400)
+                                         if is_dev(f"第{i}次去这家店[哈哈]")}
+
+
+def test_adapt_writes_a_new_loadable_model_with_a_four_point_curve(tmp_path):
+    data, out = tmp_path / "data", tmp_path / "adapted"
+    data.mkdir()
+    _write_corpora(data)
+    base = load_model()
+    meta = adapt(data, out, _store_posts(), base, **SMALL)
+    assert sorted(p.name for p in out.iterdir()) == ["tingfeng-sentiment.json",
+                                                     "tingfeng-sentiment.npz"]
+    model = load_model(str(out / "tingfeng-sentiment.json"))
+    assert model.version == meta["version"] != base.version
+    assert model.version.endswith("+adapted") and meta["adapt"]["base"] == base.version
+    counts = meta["adapt"]["counts"]
+    assert counts["posts"] == 2000 and counts["labelled"] == 1761
+    assert counts["train"] > 1000 and counts["dev"] > 100 and counts["confident"] > 0
+    curve = meta["adapt"]["curve"]
+    assert [p["share"] for p in curve] == [0.1, 0.25, 0.5, 1.0]
+    assert [p["rows"] for p in curve] == [round(s * counts["train"]) for s in ADAPT_CURVE]
+    assert all(0 <= p["store"] <= 1 for p in curve)
+    assert meta["dev"]["store"] == curve[-1]["store"]
+    assert 0 <= meta["adapt"]["before"]["store"] <= 1
+    saved = json.loads((out / "tingfeng-sentiment.json").read_text(encoding="utf-8"))
+    assert saved["adapt"]["curve"] == curve
+    assert model.score(["今天太开心了[哈哈]"])[0].score > 0.5
+
+
+def test_adapt_names_the_fix_for_an_empty_store_and_posts_without_emoticons(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    _write_corpora(data)
+    with pytest.raises(ConfigError, match=r"no stored posts.*crawl"):
+        adapt(data, tmp_path / "out", [("", "weibo"), ("  ", "comment")], load_model(), **SMALL)
+    plain = [(f"今天去了第{i}家店，人很多", "weibo") for i in range(300)]
+    with pytest.raises(ConfigError, match=r"only 0 of 300 stored posts carry a polarity emoticon"):
+        adapt(data, tmp_path / "out", plain, load_model(), **SMALL)
+    assert not (tmp_path / "out").exists()

@@ -77,7 +77,7 @@ def _compare(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         description="Per brand and platform: share of mentions (plain and engagement-"
                     "weighted) and net sentiment with Wilson 95% intervals, daily lines, shared "
                     "and exclusive KOLs; posts matching several monitors are counted for each "
-                    "and stated. Shares sum to 100%%.",
+                    "and stated. Shares sum to 100%.",
         epilog="examples:\n  tingfeng report compare --monitor 品牌A --monitor 品牌B --since 30d\n"
                "  tingfeng report compare --monitor 品牌A --monitor 品牌B --format json",
         formatter_class=argparse.RawDescriptionHelpFormatter)

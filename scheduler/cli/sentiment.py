@@ -1,5 +1,7 @@
-"""``tingfeng sentiment score|rescore|train|eval``: score JSON lines, rescore the store, retrain
-and evaluate the sentiment model. Cheap to import: numpy, scoring and snownlp load in handlers."""
+"""``tingfeng sentiment score|rescore|train|adapt|train-abuse|eval``: score JSON lines, rescore
+the store, retrain the sentiment model (on the shared corpora, or adapted to the store's own
+posts), retrain the abuse model and evaluate. Cheap to import: numpy, scoring and snownlp load
+in handlers."""
 
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ examples:
   tingfeng sentiment rescore --all            (rescore every post, e.g. after editing RISK_* words)
   tingfeng sentiment eval --data ../shared/datasets/sentiment
   tingfeng sentiment train --data ../shared/datasets/sentiment --out scoring/models
+  tingfeng sentiment adapt --topic 品牌A --out models/品牌A
+  tingfeng sentiment train-abuse --data ../shared/datasets/sentiment --out scoring/models
 
 The model is Tingfeng's (hashed char n-grams + emoticon/emoji/negation cues, linear weights in
 scoring/models); snownlp's stock model is the baseline. SENTIMENT_MODEL_PATH picks another
@@ -88,6 +92,48 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help=f"folder of the *.train.jsonl files (default {DEFAULT_DATA})")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the model files")
     p.set_defaults(func=run_train)
+
+    p = cmds.add_parser(
+        "adapt", help="retrain on the store's own posts so the model follows your topics",
+        description="Label stored posts by their own emoticons ([哈哈] positive, [怒] "
+                    "negative…; emoticons then stripped, near-duplicates and sentences "
+                    "shared with any dev text dropped) and, where emoticons say nothing, by "
+                    "the current model's confident scores; train on them plus the shared "
+                    "corpora; write a new model into --out (never over the shipped one or "
+                    "the current one) and print held-out figures before and after, and a "
+                    "learning curve. Then set SENTIMENT_MODEL_PATH to the new model and run "
+                    "`tingfeng sentiment rescore`. Needs scikit-learn; a few minutes.",
+        epilog=_own("tingfeng sentiment adapt --topic 品牌A --out models/品牌A",
+                    "tingfeng sentiment adapt --out models/mine --min-confidence 0.95"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--topic", metavar="T", help="only posts of topic T (default: every post)")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for the model files")
+    p.add_argument("--min-confidence", type=float, metavar="P",
+                   help="label a post without emoticons by the current model when its score "
+                        "is at least P from either side (max(p, 1-p) >= P; default "
+                        "SENTIMENT_ADAPT_MIN_CONFIDENCE, 0.9; 1 turns it off)")
+    p.add_argument("--data", default=DEFAULT_DATA, metavar="DIR",
+                   help=f"folder of the *.train.jsonl files (default {DEFAULT_DATA})")
+    p.add_argument("--model", metavar="PATH",
+                   help="model metadata .json to start from (default: settings)")
+    p.set_defaults(func=run_adapt)
+
+    p = cmds.add_parser(
+        "train-abuse", help="retrain the offensive-language model of the risk radar",
+        description="Train the abuse model on COLD (offensive.train.jsonl; 10% held out by "
+                    "a fixed hash split), calibrate it and choose its threshold (best F1) "
+                    "on the held-out split, write tingfeng-abuse.npz/.json into --out and "
+                    "print precision, recall and F1 beside the abuse word list's on the same "
+                    "split. Needs scikit-learn; under a minute.",
+        epilog=_own("tingfeng sentiment train-abuse --data ../shared/datasets/sentiment "
+                    "--out scoring/models"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--data", default=DEFAULT_DATA, metavar="DIR",
+                   help=f"folder of the *.train.jsonl files (default {DEFAULT_DATA})")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for the model files")
+    p.set_defaults(func=run_train_abuse)
 
     p = cmds.add_parser(
         "eval", help="accuracy, macro-F1, calibration and emotion figures",
@@ -216,6 +262,94 @@ def run_train(args: argparse.Namespace) -> int:
         return 2
     print(f"model {meta['version']} written to {args.out}")
     print(format_table({meta["version"]: meta["dev"]}))
+    return 0
+
+
+def run_adapt(args: argparse.Namespace) -> int:
+    from crawlers.errors import ConfigError
+    from scoring.sentiment import DEFAULT_MODEL_PATH, TingfengModel, load_model
+
+    settings = settings_for(args)
+    confidence = args.min_confidence
+    if confidence is None:
+        confidence = float(settings.get("SENTIMENT_ADAPT_MIN_CONFIDENCE", 0.9) or 0.9)
+    if not 0.5 <= confidence <= 1.0:
+        raise ConfigError(f"--min-confidence {confidence:g}: give a probability between 0.5 "
+                          "and 1 (1 labels no post by the model)")
+    base_path = args.model or settings.get("SENTIMENT_MODEL_PATH") or None
+    if base_path and not Path(base_path).exists():
+        raise ConfigError(f"model {base_path} (--model or SENTIMENT_MODEL_PATH) not found: "
+                          "give a model's metadata .json or leave both empty for the shipped "
+                          "model")
+    out = Path(args.out).resolve()
+    base_dir = Path(base_path).resolve() if base_path else DEFAULT_MODEL_PATH.parent
+    if base_dir.is_file() or base_dir.suffix in (".json", ".npz"):
+        base_dir = base_dir.parent
+    for taken, what in ((DEFAULT_MODEL_PATH.parent.resolve(), "the shipped model"),
+                        (base_dir, "the model adapt starts from")):
+        if out == taken:
+            raise ConfigError(f"--out {args.out} holds {what}, which adapt never overwrites: "
+                              "give a new folder, e.g. --out models/adapted")
+    base = load_model(base_path)
+    if not isinstance(base, TingfengModel):
+        raise ConfigError(f"adapt starts from a Tingfeng model; {base.version} is not one")
+    data = _data_dir(args.data)
+    with open_cli_store(args) as store:
+        posts = [(p.text, "comment" if p.kind in ("comment", "reply") else "weibo")
+                 for p in store.posts(topic=args.topic)]
+    if not posts:
+        where = f"topic {args.topic!r}" if args.topic else "the store"
+        raise ConfigError(f"no posts in {where} to adapt to: crawl first (tingfeng crawl …), "
+                          "or pass the --store/--topic that holds your posts")
+    try:
+        from scoring.training import adapt, format_table
+
+        meta = adapt(data, out, posts, base, min_confidence=confidence,
+                     progress=lambda msg: print(msg, file=sys.stderr, flush=True))
+    except ModuleNotFoundError as exc:
+        print(f"tingfeng: error: adapting needs {exc.name}: pip install scikit-learn",
+              file=sys.stderr)
+        return 2
+    info, n = meta["adapt"], meta["adapt"]["counts"]
+    print(f"store: {n['posts']:,} posts; {n['labelled']:,} carry polarity emoticons → "
+          f"{n['train']:,} training and {n['dev']:,} held-out rows ({n['duplicates']:,} "
+          f"near-duplicates, {n['excluded']:,} sharing a sentence with dev text, "
+          f"{n['empty']:,} empty without emoticons dropped); {n['confident']:,} more labelled "
+          f"by {base.version} at confidence >= {confidence:g}")
+    print("learning curve (share of the store's emoticon rows → held-out store posts, "
+          "text-only Weibo dev, comments dev):")
+    for point in info["curve"]:
+        cells = "  ".join("   n/a" if point[k] is None else f"{point[k]:.4f}"
+                          for k in ("store", "weibo_stripped", "comments"))
+        print(f"  {point['share']:>4.0%} {point['rows']:>9,} rows  {cells}")
+    print(format_table({"after (adapted)": meta["dev"], "before (base model)": info["before"]}))
+    print(f"model {meta['version']} written to {out}")
+    print(f"use it: SENTIMENT_MODEL_PATH={out / 'tingfeng-sentiment.json'} (environment "
+          "TINGFENG_SENTIMENT_MODEL), then `tingfeng sentiment rescore` rescores every post "
+          "(the model version differs)")
+    return 0
+
+
+def run_train_abuse(args: argparse.Namespace) -> int:
+    try:
+        from scoring.abuse import train_abuse, wordlist_figures
+
+        meta = train_abuse(_data_dir(args.data), args.out,
+                           progress=lambda msg: print(msg, file=sys.stderr, flush=True))
+    except ModuleNotFoundError as exc:
+        print(f"tingfeng: error: training needs {exc.name}: pip install scikit-learn",
+              file=sys.stderr)
+        return 2
+    from scheduler.rescore import lexicon_from_settings
+    from scoring.corpora import load_corpus, split
+
+    dev = split(load_corpus(_data_dir(args.data), "offensive"))[1]
+    words = wordlist_figures(dev, lexicon_from_settings(settings_for(args)))
+    print(f"model {meta['version']} written to {args.out} (threshold {meta['threshold']:g}, "
+          "best F1 on dev)")
+    print(f"dev split ({len(dev):,} COLD rows)  precision  recall      F1")
+    for name, f in (("model", meta["dev"]), ("abuse word list", words)):
+        print(f"  {name:<28}{f['precision']:>9.4f}{f['recall']:>8.4f}{f['f1']:>8.4f}")
     return 0
 
 
