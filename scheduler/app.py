@@ -2,8 +2,12 @@
 changes in the store, retries when the store is down, and a clean stop on SIGTERM/SIGINT.
 
 Monitor jobs are added by textual reference ("scheduler.jobs:monitor_topic") to a persistent job
-store next to the data store, so a persisted job holds only the monitor's name. One scheduler per
-process and per job store (APScheduler FAQ: job stores cannot be shared between processes).
+store next to the data store, so a persisted job holds only the monitor's name. One scheduler
+per process. Without Redis, run one scheduler per job store (APScheduler FAQ: job stores cannot
+be shared between processes; within one, ``max_instances=1`` and ``coalesce`` keep a monitor
+to one run at a time). With REDIS_URL, schedulers may share a job store (MONITOR_JOBSTORE on
+PostgreSQL, for fail-over): every run takes a Redis lock first, so each run happens once
+(LockingExecutor).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
@@ -28,6 +32,7 @@ if TYPE_CHECKING:
     from apscheduler.jobstores.base import BaseJobStore
     from apscheduler.schedulers.base import BaseScheduler
 
+    from crawlers.distributed.locks import RunLock
     from crawlers.storage import Store
 
 __all__ = [
@@ -79,7 +84,7 @@ def make_jobstore(settings: Any) -> BaseJobStore:
             raise ConfigError("the scheduler's persistent job store needs SQLAlchemy: "
                               "pip install sqlalchemy") from None
         if explicit:
-            return SQLAlchemyJobStore(url=explicit)
+            return _sqlalchemy_jobstore(SQLAlchemyJobStore, explicit)
         jobs = Path(path).expanduser().resolve()
         jobs.parent.mkdir(parents=True, exist_ok=True)
         return SQLAlchemyJobStore(url=f"sqlite:///{jobs.with_name(jobs.stem + '.jobs.sqlite')}")
@@ -92,6 +97,18 @@ def make_jobstore(settings: Any) -> BaseJobStore:
         return _memory_jobstore()
     raise ConfigError(f"no persistent job store for STORE_URI scheme {scheme!r}: use sqlite:///, "
                       "mongodb:// or set MONITOR_JOBSTORE to an SQLAlchemy URL")
+
+
+def _sqlalchemy_jobstore(cls: Any, url: str) -> BaseJobStore:
+    """MONITOR_JOBSTORE as given: any SQLAlchemy URL, e.g. postgresql+psycopg://u@db/tingfeng,
+    where two schedulers (one active at a time, see :class:`LockingExecutor`) can fail over."""
+    try:
+        # pre-ping: a connection the database dropped (failover, restart) is replaced unseen
+        store: BaseJobStore = cls(url=url, engine_options={"pool_pre_ping": True})
+    except ModuleNotFoundError as exc:
+        raise ConfigError(f"MONITOR_JOBSTORE needs the database driver {exc.name!r}: for "
+                          "PostgreSQL, pip install .[distributed] (psycopg)") from None
+    return store
 
 
 def _memory_jobstore() -> BaseJobStore:
@@ -172,9 +189,12 @@ def build_scheduler(settings: Any, store: Store, *, scheduler_cls: type | None =
 
     tz = str(settings.get("MONITOR_TIMEZONE") or "Asia/Shanghai")
     jobs.configure(settings=settings, store=store)
+    workers = int(settings.get("MONITOR_MAX_WORKERS") or 4)
+    executor = (LockingExecutor(workers, run_lock(settings)) if settings.get("REDIS_URL")
+                else ThreadPoolExecutor(workers))
     scheduler = (scheduler_cls or BackgroundScheduler)(
         jobstores={"default": jobstore or make_jobstore(settings), VOLATILE: _memory_jobstore()},
-        executors={"default": ThreadPoolExecutor(int(settings.get("MONITOR_MAX_WORKERS") or 4))},
+        executors={"default": executor},
         job_defaults={"coalesce": True, "max_instances": 1,
                       "misfire_grace_time": int(settings.get("MONITOR_MISFIRE_GRACE") or 1800)},
         timezone=tz,
@@ -207,6 +227,74 @@ def build_scheduler(settings: Any, store: Store, *, scheduler_cls: type | None =
                           name=f"daily digest at {hour:02d}:00", jobstore=VOLATILE,
                           replace_existing=True)
     return scheduler
+
+
+def run_lock(settings: Any) -> RunLock:
+    """The Redis lock of monitor runs: a lease of DISTRIBUTED_LEASE_SECONDS (renewed while the
+    run goes on), a finished run time kept taken for MONITOR_MISFIRE_GRACE plus an hour."""
+    from crawlers.distributed.keys import Keys, redis_client
+    from crawlers.distributed.locks import RunLock
+
+    grace = float(settings.get("MONITOR_MISFIRE_GRACE") or 1800)
+    return RunLock(redis_client(settings), Keys.from_settings(settings),
+                   lease=float(settings.get("DISTRIBUTED_LEASE_SECONDS") or 30),
+                   keep=grace + 3600)
+
+
+def _locking_executor_class() -> type:
+    from apscheduler.executors.base import run_job
+    from apscheduler.executors.pool import ThreadPoolExecutor
+
+    class _LockingExecutor(ThreadPoolExecutor):  # type: ignore[misc]
+        """A thread pool whose jobs run under the monitor-run lock (REDIS_URL set).
+
+        APScheduler 3 has no distributed locking: two schedulers that share a job store (say
+        MONITOR_JOBSTORE on PostgreSQL, for fail-over) both fire each due job. Here every run
+        of a job first takes ``lock:<job id>:<scheduled run time>`` in Redis (SET NX PX, with
+        a fencing token; crawlers/distributed/locks.py): the scheduler that gets it runs the
+        job, the other skips it, and the crawls of a run whose lock was lost are not started.
+        The volatile sync job is not locked: each scheduler reconciles its own view.
+        """
+
+        def __init__(self, max_workers: int, lock: RunLock) -> None:
+            super().__init__(max_workers)
+            self.lock = lock
+
+        def _do_submit_job(self, job: Any, run_times: list[datetime]) -> None:
+            def callback(f: Any) -> None:
+                exc = f.exception()
+                if exc:
+                    self._run_job_error(job.id, exc, getattr(exc, "__traceback__", None))
+                else:
+                    self._run_job_success(job.id, f.result())
+
+            f = self._pool.submit(self._run_locked, job, run_times)
+            f.add_done_callback(callback)
+
+        def _run_locked(self, job: Any, run_times: list[datetime]) -> list[Any]:
+            alias = job._jobstore_alias
+            if job.id == SYNC_JOB_ID:
+                return list(run_job(job, alias, run_times, self._logger.name))
+            events: list[Any] = []
+            for when in run_times:
+                name = f"{job.id}:{when.astimezone(UTC):%Y%m%dT%H%M%S}"
+                try:
+                    with self.lock.held(job.id, name) as fence:
+                        if fence is None:
+                            log.info("job %s at %s runs on another scheduler", job.id, when)
+                            continue
+                        events += run_job(job, alias, [when], self._logger.name)
+                except Exception as exc:  # noqa: BLE001 - Redis down: the run cannot be claimed
+                    log.error("job %s at %s not run: the monitor-run lock is unavailable: %s",
+                              job.id, when, exc)
+            return events
+
+    return _LockingExecutor
+
+
+def LockingExecutor(max_workers: int, lock: RunLock) -> Any:  # noqa: N802 - a class, built lazily
+    """An APScheduler executor running each job under the monitor-run lock (see above)."""
+    return _locking_executor_class()(max_workers, lock)
 
 
 def _flag(value: Any) -> bool:

@@ -1,6 +1,9 @@
 """Run one crawl as a subprocess (``python -m crawlers.launch``, the equivalent of ``scrapy crawl
 <platform>`` with its arguments in a private spec file) and read its result back.
 
+With REDIS_URL set, the crawl runs on ``tingfeng worker`` processes instead (crawlers/distributed):
+its start requests are queued in Redis and the run waits until they are drained.
+
 A subprocess per crawl means no Twisted reactor reuse inside a long-lived scheduler, crash
 isolation and a clean memory footprint (Scrapy docs, "Common practices"). The crawl's stats are
 written by StorePipeline as a CrawlRun record; the runner finds it by the run id it passes in.
@@ -167,6 +170,9 @@ def run_crawl(
         if on_line:
             on_line(line)
 
+    if settings.get("REDIS_URL"):
+        return _run_on_workers(platform, run_id, settings, spider_args, forwarded, timeout,
+                               grace, line_seen, tail)
     import tempfile
 
     started = datetime.now(UTC)
@@ -202,6 +208,35 @@ def run_crawl(
     except StoreError as exc:  # a result without stats is still a result
         result.log_tail += f"\n(could not read the crawl record: {exc})"
     return result
+
+
+def _run_on_workers(platform: str, run_id: str, settings: Settings,
+                    spider_args: Mapping[str, Any], forwarded: Mapping[str, Any],
+                    timeout: float | None, grace: float, on_line: Callable[[str], None],
+                    tail: deque[str]) -> CrawlResult:
+    """The crawl on ``tingfeng worker`` processes through Redis (REDIS_URL is set): its start
+    requests are queued, the run waits until they are drained (``timeout`` as for a
+    subprocess), and the workers' parts become the run's CrawlRun, stored here. Inside a
+    monitor run locked by the scheduler, the crawl is published only while the lock holds."""
+    from crawlers.distributed.dispatch import run_distributed
+    from crawlers.distributed.locks import current_fence
+
+    outcome = run_distributed(platform, run_id=run_id, settings=settings,
+                              spider_args=spider_args, forwarded=forwarded,
+                              timeout=timeout or None, grace=grace, on_line=on_line,
+                              fence=current_fence.get())
+    record = outcome.record
+    try:
+        with open_store(settings.get("STORE_URI")) as store:
+            store.record_run(record)
+    except StoreError as exc:  # the result still carries the stats
+        tail.append(f"(could not store the crawl record: {exc})")
+    ended: Ended = "normal"
+    if outcome.ended in ("timeout-graceful", "timeout-killed"):
+        ended = "timeout-graceful" if outcome.ended == "timeout-graceful" else "timeout-killed"
+    return CrawlResult(platform, run_id, 0, finish_reason=record.finish_reason,
+                       stats=record.stats, log_tail="\n".join([*tail, *record.errors]),
+                       ended=ended)
 
 
 def kill_grace(settings: Settings) -> float:

@@ -52,3 +52,15 @@ def test_all_steps_passing_passes(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout
     assert "-m pytest" in log.read_text()
+
+
+def test_the_servers_of_the_distributed_tests_are_installed():
+    # Debian's redis-server and postgresql (the tests start their own on loopback), and the
+    # Python side through the distributed extra.
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "want+=(redis-server)" in ci and "want+=(postgresql)" in ci
+    assert '-e ".[test]"' in ci  # the README's install: the test extra carries the drivers
+    project = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    test_extra = project.split("test = [", 1)[1].split("]\n", 1)[0]
+    assert all(dep in test_extra for dep in ("scrapy-redis", "redis>=", "psycopg[binary]"))
+

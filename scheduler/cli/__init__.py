@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "scheduler.cli.attribution",  # attribution import|report
     "scheduler.cli.serve",  # serve (the web app)
     "scheduler.cli.user",  # user add|list|passwd|role|token|remove (web app accounts)
+    "scheduler.cli.worker",  # worker (distributed crawling on Redis)
 )
 
 DESCRIPTION = """\
