@@ -188,6 +188,9 @@ ALERT_NEGATIVE_RATIO = 0.6
 ALERT_RISK_HITS = 5
 # Head-tier or 大V accounts posting on the topic for the first time that raise an alert.
 ALERT_HEAD_JOINED = 1
+# The health divergence rule: short-term volume or engagement this much above their history
+# (0.2 = 20%) while the long-term indicators slide.
+ALERT_DIVERGENCE_RISE = 0.2
 # A province's posts must reach this many times its own baseline to alert (某地区参与量突增)…
 ALERT_REGION_GROWTH = 3.0
 # …and at least this many posts in the window.

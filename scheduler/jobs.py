@@ -141,6 +141,9 @@ def _run(monitor: Monitor, store: Store, settings: Any, now: datetime,
     report = _guarded(run, "graph", say, lambda: deps.grapher()(posts, authors))
     crawl_runs = store.runs(topic=name, kind="crawl", since=start)
     run.metrics = snapshot(posts, authors, report, crawl_runs, now=now, window=run.window)
+    health = _guarded(run, "health", say, lambda: _health_metrics(posts, authors, now, run.window,
+                                                                  start))
+    run.metrics.update(health or {})
     history = monitor_history(store, name, now, conf)
     run.results = _name_accounts(evaluate(DEFAULT_RULES, run.metrics, conf, history), authors)
     if any(r.fired and r.rule in NEGATIVE_RULES for r in run.results):
@@ -265,6 +268,17 @@ def save_alerts(store: Store, monitor: Monitor, results: Sequence[RuleResult], *
         if store.save_alert(alert):
             new.append(alert)
     return new, held
+
+
+def _health_metrics(posts: Sequence[Post], authors: Mapping[AuthorKey, Author], now: datetime,
+                    window: timedelta, start: datetime) -> dict[str, float]:
+    """The health index's ``health/*`` figures for this run (kept in its record, so the next
+    runs have the history the divergence rule compares with)."""
+    from scoring.measure.health import health_index
+
+    report = health_index(posts, now=now, authors=authors, window=window,
+                          long_window=max(now - start, window))
+    return {k: v for k, v in report.metrics().items() if k.startswith("health/")}
 
 
 NEGATIVE_RULES = frozenset({"negative_spike", "negative_share", "risk_words"})

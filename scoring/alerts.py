@@ -343,9 +343,31 @@ class RegionalSurge(Rule):
                            value=float(len(surges)), threshold=threshold, details=details)
 
 
+class HealthDivergence(Rule):
+    """Short term up while long term down (the health index's divergence rule): volume or
+    engagement at least ALERT_DIVERGENCE_RISE above their history while mention share,
+    returning authors or the sentiment trend slide (``scoring.measure.health.divergence``)."""
+
+    name = "divergence"
+    metric = "health/short/volume"
+    threshold_setting = "ALERT_DIVERGENCE_RISE"
+    min_volume_setting = "ALERT_MIN_VOLUME"
+
+    def check(self, metrics: Mapping[str, float], threshold: float,
+              settings: Mapping[str, Any], history: History) -> RuleResult:
+        from scoring.measure.health import divergence
+
+        if not any(k.startswith("health/") for k in metrics):
+            return self.result("skipped", "the health index was not measured")
+        fired, details = divergence(metrics, list(history), rise=threshold)
+        status = details.get("status", "fired" if fired else "quiet")
+        return self.result(status, str(details.get("message", "")), threshold=threshold,
+                           value=metrics.get(self.metric), details=details)
+
+
 DEFAULT_RULES: tuple[type[Rule], ...] = (
     NegativeSpike, NegativeShare, VolumeSpike, RiskWords, HeadAccountJoined, CrawlHealth,
-    RegionalSurge,
+    RegionalSurge, HealthDivergence,
 )
 
 

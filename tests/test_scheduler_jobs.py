@@ -146,6 +146,7 @@ def test_scheduler_loop_end_to_end_with_a_fake_clock(tmp_path, settings) -> None
     assert crawl.calls[0] == ("weibo", "品牌A", ("品牌A 投诉", "品牌A 退款"), T0 - 2 * HALF)
     first = store.runs(kind="monitor", topic="品牌A")[-1]
     assert first.stats["posts/count"] == 40 and first.stats["posts/negative"] == 6  # 招聘 dropped
+    assert "health/short/volume" in first.stats  # the divergence rule's history
 
     # 04:30 — still quiet; B's alert is in the same window bucket: not saved or sent again.
     step(T0 + HALF)

@@ -291,3 +291,22 @@ def test_snapshot_counts_posts_per_province():
     metrics = snapshot(posts, {}, None, [], now=NOW, window=timedelta(hours=1))
     assert metrics["posts/region/北京"] == 2 and metrics["posts/region/广东"] == 1
     assert not [k for k in metrics if k.endswith("未知")]
+
+
+def test_short_term_up_while_long_term_slides_is_a_divergence_alert():
+    from scoring.alerts import HealthDivergence
+
+    settings = {**DEFAULTS, "ALERT_DIVERGENCE_RISE": 0.2}
+    past = [{**window(NOW - timedelta(hours=h), 50, 5), "health/short/volume": 10.0,
+             "health/long/mention_share": 0.30, "health/long/returning_share": 0.5}
+            for h in range(3, 0, -1)]
+    current = {**window(NOW, 50, 5), "health/short/volume": 15.0,
+               "health/long/mention_share": 0.25, "health/long/returning_share": 0.4,
+               "health/long/sentiment_slope": 0.01}
+    [r] = evaluate([HealthDivergence], current, settings, past)
+    assert r.fired and r.details["falling"] == 2
+    steady = {**current, "health/long/mention_share": 0.31, "health/long/returning_share": 0.52}
+    [quiet] = evaluate([HealthDivergence], steady, settings, past)
+    assert not quiet.fired
+    [none] = evaluate([HealthDivergence], window(NOW, 50, 5), settings, past)
+    assert none.status == "skipped"
