@@ -336,8 +336,9 @@ def anonymise(rows: list[dict[str, object]]) -> None:
 def write_fixtures(data: Path, folder: Path = FIXTURES) -> None:
     """Build the labelled sets from the shared data into ``folder`` (the tests build them in a
     temporary folder: the datasets' terms keep their texts outside the repository)."""
-    global FIXTURES
+    global FIXTURES, SHARED_FIXTURES
     FIXTURES = folder
+    SHARED_FIXTURES = data.parent.parent / "fixtures"  # datasets/sentiment → fixtures
     FIXTURES.mkdir(parents=True, exist_ok=True)
     for name, rows in (("near_duplicates", build_dup_fixture(data, np.random.default_rng(7))),
                        ("events", build_event_fixture(data, np.random.default_rng(11)))):

@@ -18,7 +18,20 @@ import pytest
 __all__ = ["SHARED", "dataset_rows", "sample_rows"]
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("TINGFENG_SHARED_DIR") or REPO.parent / "shared")
+
+
+def _shared() -> Path:
+    """TINGFENG_SHARED_DIR, else ``shared/`` beside the checkout, else the workplace's
+    ``/work/shared`` (a clone made elsewhere, as CI makes them, still finds the data)."""
+    if os.environ.get("TINGFENG_SHARED_DIR"):
+        return Path(os.environ["TINGFENG_SHARED_DIR"])
+    for candidate in (REPO.parent / "shared", Path("/work/shared")):
+        if (candidate / "datasets").is_dir():
+            return candidate
+    return REPO.parent / "shared"
+
+
+SHARED = _shared()
 _HANDLE = re.compile(r"@([^\s:：@/，,。]{1,30})")
 
 
