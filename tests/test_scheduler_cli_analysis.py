@@ -114,3 +114,22 @@ def test_compare_needs_two_monitors_and_shares_sum_to_100(uri, capsys):
                  "json", "--store", uri]) == 0
     data = json.loads(capsys.readouterr().out)
     assert sum(b["share_pct"] for b in data["overall"].values()) == pytest.approx(100)
+
+
+def test_drivers_and_events_reports(uri, capsys):
+    with open_store(uri) as store:  # a complaint theme among the negative posts
+        store.upsert_posts([Post("weibo", f"n{i}", text=f"品牌A 电池鼓包 太吓人 第{i}台",
+                                 topics=["品牌A"], sentiment_label="negative",
+                                 created_at=NOW - timedelta(hours=1, minutes=i))
+                            for i in range(25)]
+                           + [Post("weibo", f"o{i}", text=f"品牌A 外观 好看 手感 不错 {i}",
+                                   topics=["品牌A"], sentiment_label="positive",
+                                   created_at=NOW - timedelta(hours=2, minutes=i))
+                              for i in range(25)])
+    assert main(["report", "drivers", "--topic", "品牌A", "--format", "json",
+                 "--store", uri]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert any("电池鼓包" in d["term"] for d in data["drivers"]), data["drivers"][:5]
+    assert main(["report", "events", "--topic", "品牌A", "--store", uri]) == 0
+    out = capsys.readouterr().out
+    assert "事件" in out and "代表帖子" in out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -149,3 +150,54 @@ def waterarmy_report(posts: Sequence[Post], authors: Mapping[AuthorKey, Author],
             "cascades": {str(k): {"posts": v.posts, "suspicious_posts": v.suspicious_posts,
                                   "share": v.share} for k, v in shares.items()}}
     return Report(title, subtitle, sections, data)
+
+
+def drivers_report(posts: Sequence[Post], previous: Sequence[Post], *, title: str,
+                   subtitle: str, w: Wording, user_words: Sequence[str]) -> Report:
+    from scoring.why.drivers import hot_terms, negative_drivers
+
+    result = negative_drivers(posts, k=15, user_words=user_words)
+    rows = [[d.term, d.count, d.other_count, f"{d.z:.1f}",
+             " / ".join((e.text or "")[:40] for e in d.examples[:2])] for d in result.drivers]
+    notes = [w("负面帖子 {n} 条，其他帖子 {m} 条", n=w.number(result.negative_posts),
+               m=w.number(result.other_posts))]
+    if result.note:
+        notes.append(result.note)
+    drivers = Section(w("负面驱动词"), [w("词"), w("负面帖子"), w("其他帖子"), "z",
+                                        w("例子")], rows, right={1, 2, 3}, notes=notes)
+    hot = hot_terms(posts, previous, k=20, user_words=user_words)
+    hot_section = Section(w("热词（与上一时段相比）"), [w("词"), w("帖子"), w("上一时段"), "z"],
+                          [[h.term, h.count, h.previous_count, f"{h.z:.1f}"] for h in hot],
+                          right={1, 2, 3})
+    data = {"drivers": [{"term": d.term, "count": d.count, "other_count": d.other_count,
+                         "z": d.z, "examples": [e._asdict() for e in d.examples]}
+                        for d in result.drivers],
+            "hot_terms": [{"term": h.term, "count": h.count, "previous_count": h.previous_count,
+                           "z": h.z} for h in hot],
+            "note": result.note, "skipped": dict(result.skipped)}
+    return Report(title, subtitle, [drivers, hot_section], data)
+
+
+def events_report(posts: Sequence[Post], *, title: str, subtitle: str, w: Wording,
+                  top: int = 20) -> Report:
+    from scoring.why.events import find_events
+
+    events = sorted(find_events(posts), key=lambda e: -e.size)[:top]
+    rows = []
+    for e in events:
+        net = (e.positive - e.negative) / e.labelled if e.labelled else None
+        lead = e.representatives[0].text[:40] if e.representatives else ""
+        rows.append(["、".join(e.label_terms[:4]), e.size, len(e.accounts),
+                     w.time(e.peak_hour), "、".join(platform_name(p, w) for p in e.platforms),
+                     _net(net), lead])
+    section = Section(w("事件"), [w("关键词"), w("帖子"), w("账号"), w("高峰"), w("平台"),
+                                  w("净情感"), w("代表帖子")], rows, right={1, 2, 5},
+                      notes=[w("近似重复的帖子合并为一条计数，最早的一条为代表")])
+    data = {"events": [{"event_id": e.event_id, "label_terms": list(e.label_terms),
+                        "size": e.size, "accounts": len(e.accounts),
+                        "first_hour": e.first_hour, "last_hour": e.last_hour,
+                        "peak_hour": e.peak_hour, "platforms": dict(e.platforms),
+                        "positive": e.positive, "negative": e.negative,
+                        "representatives": [dataclasses.asdict(r) for r in e.representatives]}
+                       for e in events]}
+    return Report(title, subtitle, [section], data)

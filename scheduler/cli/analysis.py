@@ -16,6 +16,16 @@ __all__ = ["register_kinds"]
 
 FORMATS = ("table", "json", "csv", "html")
 KINDS: dict[str, tuple[str, str, str]] = {
+    "drivers": ("negative drivers and hot words: what people complain about, what is new",
+                "The terms most over-represented in the window's negative posts (weighted "
+                "log-odds with an informative Dirichlet prior, Monroe et al. 2008) with "
+                "example posts, and the hot terms against the previous window of equal length.",
+                "--monitor 品牌A --since 24h"),
+    "events": ("the stories of a window: near-duplicates collapsed, then topical clusters",
+               "Posts grouped into events: copies and reposts collapsed into one item "
+               "(MinHash), then clusters of similar texts; per event its terms, size, "
+               "accounts, peak, platforms, net sentiment and a representative post.",
+               "--monitor 品牌A --since 3d"),
     # kind: (help, description, example arguments)
     "regions": ("where a topic is discussed: provinces, 海外, coverage, account kinds",
                 "Volume and net sentiment per provincial-level region (IP 属地 and profile "
@@ -148,12 +158,28 @@ def run_analysis(args: argparse.Namespace) -> int:
         print(f"tingfeng: reading the window for {args.monitor or args.topic!r}…",
               file=sys.stderr, flush=True)
         topic, posts, authors, since, until = _load(args, store)
-    titles = {"regions": w("地域报告"), "emotions": w("情绪报告"), "waterarmy": w("水军排查"),
+    titles = {"drivers": w("负面驱动与热词"), "events": w("事件"), "regions": w("地域报告"),
+              "emotions": w("情绪报告"), "waterarmy": w("水军排查"),
               "funnel": w("互动漏斗"), "health": w("健康度"), "sheets": w("平台指标")}
     title = f"{titles[args.analysis]} · {topic}"
     subtitle = w.label(w("时段"), w.window(since, until)) + " · " + w(
         "帖子 {n} 条", n=w.number(len(posts)))
-    if args.analysis == "regions":
+    if args.analysis == "drivers":
+        with open_cli_store(args) as store:
+            span = until - (since or until - parse_duration("7d"))
+            previous = [p for p in store.posts(topic=topic, since=until - 2 * span,
+                                               until=until - span)
+                        if not args.platform or p.platform in args.platform]
+            monitor = store.get_monitor(args.monitor) if args.monitor else None
+        from scheduler.query import parse_query
+
+        words = sorted({t for kw in parse_query(monitor.query).keywords(16)
+                        for t in kw.split()}) if monitor else []
+        report = why.drivers_report(posts, previous, title=title, subtitle=subtitle, w=w,
+                                    user_words=words)
+    elif args.analysis == "events":
+        report = why.events_report(posts, title=title, subtitle=subtitle, w=w)
+    elif args.analysis == "regions":
         report = why.regions_report(posts, authors, title=title, subtitle=subtitle, w=w)
     elif args.analysis in ("funnel", "health", "sheets"):
         from scheduler.analysis import measure
