@@ -179,13 +179,16 @@ def _name_accounts(
         keys = (r.details or {}).get("accounts")
         if r.rule == HeadAccountJoined.name and keys:
             labels = []
+            named = []
             for key in keys:
                 platform, _, author_id = key.partition("/")
                 a = authors.get((platform, author_id))
                 followers = f", {a.followers:,} followers" if a and a.followers else ""
                 labels.append(f"{a.name} ({platform}{followers})" if a and a.name else key)
+                named.append({"name": (a.name if a and a.name else author_id),
+                              "platform": platform, "followers": a.followers if a else None})
             r = dataclasses.replace(r, message=HeadAccountJoined.describe(r.value, labels),
-                                    details={**r.details, "names": labels})
+                                    details={**r.details, "names": labels, "named": named})
         out.append(r)
     return out
 

@@ -214,7 +214,11 @@ def alert_summary(summary: Any, mail_url: str) -> str:
         f"alerts: {len(summary.new_alerts)} new"
         + (f", {len(summary.suppressed)} in cooldown" if summary.suppressed else "")
     ]
-    lines += [f"  [{a.severity}] {a.rule}: {a.message}" for a in summary.new_alerts]
+    from scheduler.notify.wording import explain, headline, severity_name
+
+    for a in summary.new_alerts:  # as the alert's readers see it, never the internal message
+        lines.append(f"  [{severity_name(a.severity)}] {headline(a)}")
+        lines += [f"      {reason}" for reason in explain(a)[:3]]
     if not summary.new_alerts:
         lines.append("  (an alert sent by an earlier run is never sent twice: see the outbox)")
     delivery = summary.delivery

@@ -66,7 +66,8 @@ LABELS = (_("听风日报"), _("无"), _("其他修复"), _("预警"), _("听风
           _("时间"), _("北京时间"), _("查询"),
           _("原因"), _("重点帖子"), _("下一步"), _("原文"),
           # scheduler.i18n.Wording.window and .label
-          _("{start} – {end}（北京时间）"), _("{label}：{value}"))
+          _("{start} – {end}（北京时间）"), _("{label}：{value}"),
+          _("{name}（{platform}，粉丝 {followers}）"))
 _NEXT_STEPS = {
     "": _("查看相关帖子，判断是否需要处理。"),
     "negative_spike": _("打开负面帖子列表，找出带头的账号和说法，评估是否需要回应或转人工审核。"),
@@ -206,9 +207,16 @@ def explain(alert: Alert, w: Wording | None = None) -> list[str]:
     out: list[str] = []
     if alert.rule == "risk_words" and d.get("words"):
         words = sorted(d["words"].items(), key=lambda kv: (-kv[1], kv[0]))[:8]
-        out.append(w("命中的风险词：{words}", words="、".join(
-            f"{word}×{w.number(n)}" for word, n in words)))
-    if alert.rule == "head_tier_joined" and d.get("accounts"):
+        out.append(w("命中的风险词：{words}", words="、".join(  # "complaint:投诉" → 投诉
+            f"{str(word).split(':', 1)[-1]}×{w.number(n)}" for word, n in words)))
+    if alert.rule == "head_tier_joined" and d.get("named"):
+        out.append(w("参与的账号：{accounts}", accounts="、".join(
+            w("{name}（{platform}，粉丝 {followers}）", name=str(a.get("name")),
+              platform=platform_name(str(a.get("platform")), w),
+              followers=w.number(a.get("followers"))) if a.get("followers") else
+            f"{a.get('name')}（{platform_name(str(a.get('platform')), w)}）"
+            for a in d["named"][:8])))
+    elif alert.rule == "head_tier_joined" and d.get("accounts"):
         out.append(w("参与的账号：{accounts}", accounts="、".join(map(str, d["accounts"][:8]))))
     if alert.rule in ("negative_spike", "volume_spike") and d.get("baseline"):
         pvalue = f"{float(d.get('pvalue', 0)):.2g}"
