@@ -133,3 +133,18 @@ def test_drivers_and_events_reports(uri, capsys):
     assert main(["report", "events", "--topic", "品牌A", "--store", uri]) == 0
     out = capsys.readouterr().out
     assert "事件" in out and "代表帖子" in out
+
+
+def test_kol_and_topic_reports_carry_the_why_sections(uri, capsys, tmp_path):
+    assert main(["report", "topic", "--topic", "品牌A", "--store", uri]) == 0
+    out = capsys.readouterr().out
+    assert "为什么" in out and "地域分布" in out and "情绪构成" in out and "事件" in out
+    assert main(["report", "kol", "--topic", "品牌A", "--format", "json", "--store", uri]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(data["why"]) == {"drivers", "events", "regions", "emotions"}
+    page = tmp_path / "t.html"
+    assert main(["report", "topic", "--topic", "品牌A", "--format", "html", "--no-pictures",
+                 "-o", str(page), "--store", uri]) == 0
+    html = page.read_text(encoding="utf-8")
+    assert "为什么" in html and "<script>alert" not in html
+    assert html.index("为什么") < html.index("</body>")

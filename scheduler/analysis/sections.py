@@ -100,14 +100,18 @@ def render_json(report: Report) -> str:
     return json.dumps(_jsonable(report.data), ensure_ascii=False, indent=2) + "\n"
 
 
+def html_section(s: Section) -> Markup:
+    """One section as escaped HTML (a table with its notes)."""
+    head = tag("tr", [tag("th", c) for c in s.columns])
+    body = [tag("tr", [tag("td", _cell(v), class_="n" if i in s.right else None)
+                       for i, v in enumerate(row)]) for row in s.rows]
+    return tag("section", tag("h2", s.title),
+               tag("table", head, body) if s.rows else tag("p", "（无数据）"),
+               [tag("p", n, class_="meta") for n in s.notes])
+
+
 def render_html(report: Report) -> str:
-    def table(s: Section) -> Markup:
-        head = tag("tr", [tag("th", c) for c in s.columns])
-        body = [tag("tr", [tag("td", _cell(v), class_="n" if i in s.right else None)
-                           for i, v in enumerate(row)]) for row in s.rows]
-        return tag("section", tag("h2", s.title),
-                   tag("table", head, body) if s.rows else tag("p", "（无数据）"),
-                   [tag("p", n, class_="meta") for n in s.notes])
+    table = html_section
     page = tag("html", tag("head", tag("meta", charset="utf-8"), tag("title", report.title),
                            tag("style", CSS_BASE)),
                tag("body", tag("h1", report.title), tag("p", report.subtitle, class_="meta"),
