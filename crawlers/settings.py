@@ -188,6 +188,9 @@ ALERT_NEGATIVE_RATIO = 0.6
 ALERT_RISK_HITS = 5
 # Head-tier or 大V accounts posting on the topic for the first time that raise an alert.
 ALERT_HEAD_JOINED = 1
+# Leave accounts whose water-army score reaches this (0–1, e.g. 0.8) out of a monitor's metrics
+# and alerts; the run and its alerts say how many ("" = keep everyone).
+ALERT_EXCLUDE_WATERARMY = ""
 # The health divergence rule: short-term volume or engagement this much above their history
 # (0.2 = 20%) while the long-term indicators slide.
 ALERT_DIVERGENCE_RISE = 0.2

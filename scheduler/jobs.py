@@ -138,9 +138,18 @@ def _run(monitor: Monitor, store: Store, settings: Any, now: datetime,
     start = now - max(timedelta(seconds=float(conf.get("MONITOR_LOOKBACK") or 604800)), run.window)
     posts = query.select(store.posts(topic=name, since=start, until=now))
     authors = store.authors({(p.platform, p.author_id) for p in posts if p.author_id})
+    excluded: tuple[set[AuthorKey], int] = _guarded(
+        run, "water army", say, lambda: _suspicious(posts, authors, now, conf)) or (set(), 0)
+    if excluded[0]:  # shown, never silent: in the progress, the run's record and its alerts
+        posts = [p for p in posts if (p.platform, p.author_id) not in excluded[0]]
+        say(f"excluded {excluded[1]} posts of {len(excluded[0])} suspected water-army "
+            f"accounts (ALERT_EXCLUDE_WATERARMY)")
     report = _guarded(run, "graph", say, lambda: deps.grapher()(posts, authors))
     crawl_runs = store.runs(topic=name, kind="crawl", since=start)
     run.metrics = snapshot(posts, authors, report, crawl_runs, now=now, window=run.window)
+    if excluded[0]:
+        run.metrics["waterarmy/excluded_accounts"] = float(len(excluded[0]))
+        run.metrics["waterarmy/excluded_posts"] = float(excluded[1])
     health = _guarded(run, "health", say, lambda: _health_metrics(posts, authors, now, run.window,
                                                                   start))
     run.metrics.update(health or {})
@@ -152,6 +161,10 @@ def _run(monitor: Monitor, store: Store, settings: Any, now: datetime,
         if drivers:  # the alert says why: the terms behind the negative posts
             run.results = [dataclasses.replace(r, details={**r.details, "drivers": drivers})
                            if r.fired and r.rule in NEGATIVE_RULES else r for r in run.results]
+    if excluded[0]:
+        run.results = [dataclasses.replace(r, details={
+            **r.details, "excluded_accounts": len(excluded[0]), "excluded_posts": excluded[1]})
+            if r.fired else r for r in run.results]
     run.new_alerts, run.suppressed = save_alerts(
         store, monitor, run.results, now=now, window=run.window,
         cooldown=timedelta(seconds=float(conf.get("ALERT_COOLDOWN") or 0)))
@@ -271,6 +284,21 @@ def save_alerts(store: Store, monitor: Monitor, results: Sequence[RuleResult], *
         if store.save_alert(alert):
             new.append(alert)
     return new, held
+
+
+def _suspicious(posts: Sequence[Post], authors: Mapping[AuthorKey, Author], now: datetime,
+                conf: Mapping[str, Any]) -> tuple[set[AuthorKey], int]:
+    """Accounts scoring at least ALERT_EXCLUDE_WATERARMY (0–1; unset: none) and their posts'
+    count: left out of the metrics and alerts when the setting is on."""
+    raw = conf.get("ALERT_EXCLUDE_WATERARMY")
+    if raw in (None, "", "off"):
+        return set(), 0
+    from scoring.why.waterarmy import score_accounts
+
+    threshold = float(raw)
+    flagged = {k for k, s in score_accounts(posts, authors, now=now).items()
+               if s.score >= threshold}
+    return flagged, sum(1 for p in posts if (p.platform, p.author_id) in flagged)
 
 
 def _health_metrics(posts: Sequence[Post], authors: Mapping[AuthorKey, Author], now: datetime,

@@ -56,7 +56,7 @@ THRESHOLD_SETTINGS = (
     "ALERT_VOLUME_GROWTH", "ALERT_RISK_HITS", "ALERT_HEAD_JOINED", "ALERT_CRAWL_FAILURES",
     "ALERT_COOLDOWN", "MONITOR_WINDOW", "MONITOR_LOOKBACK", "ALERT_ESCALATE_RUNS",
     "ALERT_QUIET_HOURS", "ALERT_ESCALATE_TO", "ALERT_REGION_GROWTH", "ALERT_REGION_MIN",
-    "ALERT_DIVERGENCE_RISE",
+    "ALERT_DIVERGENCE_RISE", "ALERT_EXCLUDE_WATERARMY",
 )
 # Per-monitor settings whose values are text, each with its checker.
 TEXT_SETTINGS = ("ALERT_QUIET_HOURS", "ALERT_ESCALATE_TO")
@@ -175,6 +175,7 @@ _THRESHOLD_RANGES: dict[str, tuple[float, float, str]] = {
     "ALERT_MIN_RATIO": (1.0, 1e6, "it is a ratio to the baseline, at least 1 (e.g. 2)"),
     "ALERT_VOLUME_GROWTH": (1.0, 1e6, "it is a growth factor, at least 1 (e.g. 3)"),
     "ALERT_REGION_GROWTH": (1.0, 1e6, "it is a growth factor, at least 1 (e.g. 3)"),
+    "ALERT_EXCLUDE_WATERARMY": (0.01, 1.0, "it is a suspicion score above 0, at most 1 (e.g. 0.8)"),
 }
 
 

@@ -455,3 +455,34 @@ def test_a_negative_alert_says_which_terms_drive_it(settings) -> None:
     from scheduler.notify.wording import explain
 
     assert any("负面驱动词：" in line and "电池鼓包" in line for line in explain(alert))
+
+
+def test_suspected_water_army_can_be_left_out_of_metrics_and_alerts_and_says_so(settings):
+    from crawlers.items import Post as P
+
+    def ring_store(thresholds):
+        store = MemoryStore()
+        _add(store, "品牌A", "品牌A", ["weibo"], thresholds=thresholds)
+        honest = [P("weibo", f"h{i}", text=f"品牌A 新款 手感 不错 第{i}次 买", topics=["品牌A"],
+                    sentiment_label="positive", author_id=f"fan{i}", author_name=f"小王{i}",
+                    created_at=T0 - timedelta(minutes=50 - i)) for i in range(30)]
+        ring = [P("weibo", f"r{j}", text="品牌A 垃圾产品，大家千万别买，退钱！！", topics=["品牌A"],
+                  sentiment_label="negative", author_id=f"bot{j}", kind="repost",
+                  author_name=f"用户{6_000_000_000 + j}", root_post_id="h0", parent_post_id="h0",
+                  created_at=T0 - timedelta(minutes=20, seconds=j)) for j in range(30)]
+        store.upsert_posts(honest + ring)
+        return store
+
+    def run(store):
+        crawl = FakeCrawl(store, Clock(T0), {"品牌A": lambda slot: (0, 0)})
+        return monitor_topic("品牌A", now=T0, store=store, mailer=MemoryMailer(),
+                             run_crawl=crawl, settings=settings,
+                             rescore=lambda store, *, topic, now: None,
+                             graph_report=lambda p, a: None, charts=lambda posts, now: {})
+
+    kept = run(ring_store({"ALERT_NEGATIVE_RATIO": 0.3}))
+    assert [a.rule for a in kept.new_alerts] == ["negative_share"]
+    cleaned = run(ring_store({"ALERT_NEGATIVE_RATIO": 0.3, "ALERT_EXCLUDE_WATERARMY": 0.5}))
+    assert cleaned.metrics["waterarmy/excluded_accounts"] >= 25
+    assert cleaned.metrics["posts/negative"] < kept.metrics["posts/negative"]
+    assert "negative_share" not in [a.rule for a in cleaned.new_alerts]

@@ -237,6 +237,9 @@ def explain(alert: Alert, w: Wording | None = None) -> list[str]:
         for item in (d.get("alerts") or [])[:10]:
             out.append(w("{time} {title}", time=str(item.get("time", "")),
                          title=rule_title(str(item.get("rule", "")), w)))
+    if d.get("excluded_accounts"):
+        out.append(w("已排除 {n} 个疑似水军账号的 {m} 条帖子", n=w.number(d["excluded_accounts"]),
+                     m=w.number(d.get("excluded_posts", 0))))
     for driver in (d.get("drivers") or [])[:5]:  # negative drivers, when the analysis gave them
         if isinstance(driver, Mapping):
             out.append(w("负面驱动词：{term}（{count} 条负面帖子）", term=str(driver.get("term")),
