@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import gettext
 import io
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -118,6 +118,3 @@ def wording_for(settings: Mapping[str, Any] | None) -> Wording:
     settings = settings or {}
     return wording(check_language(settings.get("LANGUAGE")),
                    str(settings.get("MONITOR_TIMEZONE") or "Asia/Shanghai"))
-
-
-Translate = Callable[[str], str]

@@ -7,10 +7,17 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scheduler.cli.common import open_cli_store, parse_since, platforms_arg, settings_for
+from scheduler.cli.common import (
+    find_monitor,
+    open_cli_store,
+    settings_for,
+    window_bounds,
+    window_options,
+)
 
 __all__ = ["register_kinds"]
 
@@ -103,48 +110,48 @@ def _compare(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _window(p: argparse.ArgumentParser) -> None:
-    which = p.add_mutually_exclusive_group(required=True)
-    which.add_argument("--monitor", metavar="NAME",
-                       help="a monitor: its topic, filtered by its query")
-    which.add_argument("--topic", metavar="T", help="a topic as stored by crawls (-a topic=T)")
-    p.add_argument("--since", default="7d",
-                   help="window start: a duration back from now (7d, 12h) or a date; 'all' for "
-                        "no bound (default 7d)")
-    p.add_argument("--until", help="window end (ISO date or time, default now)")
-    p.add_argument("--platform", action="extend", default=[], metavar="SLUGS",
-                   type=platforms_arg,
-                   help="only these platforms, comma-separated or repeated: weibo, wechat, "
-                        "zhihu, forum")
+    window_options(p)
     p.add_argument("--format", "-f", choices=FORMATS, default="table", help="output format")
     p.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE, not stdout")
 
 
-def _load(args: argparse.Namespace, store: Any) -> tuple[str, list[Any], dict[Any, Any], Any, Any]:
-    from datetime import UTC, datetime
+@dataclass
+class _Window:
+    topic: str
+    posts: list[Any]
+    authors: dict[Any, Any]
+    since: Any
+    until: Any
+    previous: list[Any]  # the window of equal length before (drivers only)
+    user_words: list[str]  # the monitor's query terms, kept whole by segmentation
 
-    from crawlers.errors import ConfigError
+
+def _load(args: argparse.Namespace, store: Any) -> _Window:
+    """The window's posts (a monitor's query applied) and authors, in one store session."""
+    from crawlers.timeparse import parse_duration
     from scheduler.query import parse_query
 
-    now = datetime.now(UTC)
-    since = None if args.since in ("all", "") else parse_since(args.since, now)
-    until = (parse_since(args.until, now) if args.until else None) or now
-    if since is not None and since >= until:
-        raise ConfigError(f"--since {args.since} is not before --until: widen the window")
+    since, until = window_bounds(args)
     select: Callable[[list[Any]], list[Any]] = list
-    topic = args.topic
+    topic, words = args.topic, []
     if args.monitor:
-        monitor = store.get_monitor(args.monitor)
-        if monitor is None:
-            known = ", ".join(m.name for m in store.monitors()) or "none yet"
-            raise ConfigError(f"no monitor {args.monitor!r} (known: {known}); "
-                              "see `tingfeng monitor list` or use --topic")
+        monitor = find_monitor(store, args.monitor)
         topic = monitor.name
-        select = parse_query(monitor.query).select
-    posts = [p for p in store.posts(topic=topic, since=since, until=until)
-             if not args.platform or p.platform in args.platform]
-    posts = select(posts)
+        query = parse_query(monitor.query)
+        select = query.select
+        words = sorted({t for kw in query.keywords(16) for t in kw.split()})
+
+    def read(lo: Any, hi: Any) -> list[Any]:
+        return [p for p in store.posts(topic=topic, since=lo, until=hi)
+                if not args.platform or p.platform in args.platform]
+
+    posts = select(read(since, until))
+    previous: list[Any] = []
+    if args.analysis == "drivers":
+        span = until - (since or until - parse_duration("7d"))
+        previous = read(until - 2 * span, until - span)
     authors = store.authors({(p.platform, p.author_id) for p in posts if p.author_id})
-    return topic, posts, authors, since, until
+    return _Window(topic, posts, authors, since, until, previous, words)
 
 
 def run_analysis(args: argparse.Namespace) -> int:
@@ -157,7 +164,8 @@ def run_analysis(args: argparse.Namespace) -> int:
     with open_cli_store(args) as store:
         print(f"tingfeng: reading the window for {args.monitor or args.topic!r}…",
               file=sys.stderr, flush=True)
-        topic, posts, authors, since, until = _load(args, store)
+        win = _load(args, store)
+    topic, posts, authors, since, until = win.topic, win.posts, win.authors, win.since, win.until
     titles = {"drivers": w("负面驱动与热词"), "events": w("事件"), "regions": w("地域报告"),
               "emotions": w("情绪报告"), "waterarmy": w("水军排查"),
               "funnel": w("互动漏斗"), "health": w("健康度"), "sheets": w("平台指标")}
@@ -165,18 +173,8 @@ def run_analysis(args: argparse.Namespace) -> int:
     subtitle = w.label(w("时段"), w.window(since, until)) + " · " + w(
         "帖子 {n} 条", n=w.number(len(posts)))
     if args.analysis == "drivers":
-        with open_cli_store(args) as store:
-            span = until - (since or until - parse_duration("7d"))
-            previous = [p for p in store.posts(topic=topic, since=until - 2 * span,
-                                               until=until - span)
-                        if not args.platform or p.platform in args.platform]
-            monitor = store.get_monitor(args.monitor) if args.monitor else None
-        from scheduler.query import parse_query
-
-        words = sorted({t for kw in parse_query(monitor.query).keywords(16)
-                        for t in kw.split()}) if monitor else []
-        report = why.drivers_report(posts, previous, title=title, subtitle=subtitle, w=w,
-                                    user_words=words)
+        report = why.drivers_report(posts, win.previous, title=title, subtitle=subtitle, w=w,
+                                    user_words=win.user_words)
     elif args.analysis == "events":
         report = why.events_report(posts, title=title, subtitle=subtitle, w=w)
     elif args.analysis == "regions":
@@ -224,8 +222,6 @@ def _emit(report: Any, args: argparse.Namespace) -> int:
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
-
     from crawlers.errors import ConfigError
     from scheduler.analysis.measure import compare_report
     from scheduler.i18n import wording_for
@@ -235,9 +231,7 @@ def run_compare(args: argparse.Namespace) -> int:
     if len(names) < 2:
         raise ConfigError("give at least two --monitor NAME to compare")
     w = wording_for(settings_for(args))
-    now = datetime.now(UTC)
-    since = None if args.since in ("all", "") else parse_since(args.since, now)
-    until = (parse_since(args.until, now) if args.until else None) or now
+    since, until = window_bounds(args)
     by_brand: dict[str, list[Any]] = {}
     keys: set[Any] = set()
     with open_cli_store(args) as store:

@@ -14,8 +14,9 @@ if TYPE_CHECKING:
     from crawlers.storage import Store
 
 __all__ = [
-    "PLATFORMS", "check_settings", "open_cli_store", "parse_duration", "parse_since",
-    "past_since", "platform_arg", "platforms_arg", "settings_for", "tier_arg",
+    "PLATFORMS", "check_settings", "find_monitor", "open_cli_store", "parse_duration",
+    "parse_since", "past_since", "platform_arg", "platforms_arg", "settings_for", "tier_arg",
+    "window_bounds", "window_options",
 ]
 
 PLATFORMS = MONITOR_PLATFORMS
@@ -60,6 +61,51 @@ def past_since(text: str | None) -> Any:
         raise ConfigError(f"--since {text!r} is in the future: nothing could be collected; "
                           "give a past date or a duration like 7d")
     return since
+
+def window_options(p: argparse.ArgumentParser) -> None:
+    """--monitor | --topic, --since, --until and --platform: the window every report reads."""
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--monitor", metavar="NAME",
+                       help="a monitor: its topic, filtered by its query")
+    which.add_argument("--topic", metavar="T", help="a topic as stored by crawls (-a topic=T)")
+    p.add_argument("--since", default="7d",
+                   help="window start: a duration back from now (7d, 12h) or a date; 'all' for "
+                        "no bound (default 7d)")
+    p.add_argument("--until", help="window end (ISO date or time, default now)")
+    p.add_argument("--platform", action="extend", default=[], metavar="SLUGS",
+                   type=platforms_arg,
+                   help="only these platforms, comma-separated or repeated: weibo, wechat, "
+                        "zhihu, forum")
+
+
+def window_bounds(args: argparse.Namespace) -> tuple[Any, Any]:
+    """(since, until) of --since/--until: since None for 'all', until now by default.
+
+    :raises ConfigError: when the window is empty.
+    """
+    from datetime import UTC, datetime
+
+    from crawlers.errors import ConfigError
+
+    now = datetime.now(UTC)
+    since = None if args.since in ("all", "") else parse_since(args.since, now)
+    until = (parse_since(args.until, now) if args.until else None) or now
+    if since is not None and since >= until:
+        raise ConfigError(f"--since {args.since} is not before --until: widen the window")
+    return since, until
+
+
+def find_monitor(store: Store, name: str) -> Any:
+    """The monitor ``name`` a report is about, or a ConfigError naming the known ones."""
+    from crawlers.errors import ConfigError
+
+    monitor = store.get_monitor(name)
+    if monitor is None:
+        known = ", ".join(m.name for m in store.monitors()) or "none yet"
+        raise ConfigError(f"no monitor {name!r} (known: {known}); "
+                          "see `tingfeng monitor list` or use --topic")
+    return monitor
+
 
 def settings_for(args: argparse.Namespace, **overrides: Any) -> Settings:
     """Project settings with the CLI's --store applied."""

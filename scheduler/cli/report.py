@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scheduler.cli.common import (
+    find_monitor,
     open_cli_store,
-    parse_since,
-    platforms_arg,
     settings_for,
     tier_arg,
+    window_bounds,
+    window_options,
 )
 
 if TYPE_CHECKING:
@@ -45,18 +46,7 @@ tiers and the largest cascades, with the ten leading accounts."""
 
 
 def _common(p: argparse.ArgumentParser, top_default: str) -> None:
-    which = p.add_mutually_exclusive_group(required=True)
-    which.add_argument("--monitor", metavar="NAME",
-                       help="a monitor: its topic, filtered by its query")
-    which.add_argument("--topic", metavar="T", help="a topic as stored by crawls (-a topic=T)")
-    p.add_argument("--since", default="7d",
-                   help="window start: a duration back from now (7d, 12h) or a date; 'all' for "
-                        "no bound (default 7d)")
-    p.add_argument("--until", help="window end (ISO date or time, default now)")
-    p.add_argument("--platform", action="extend", default=[], metavar="SLUGS",
-                   type=platforms_arg,
-                   help="only these platforms, comma-separated or repeated: weibo, wechat, "
-                        "zhihu, forum")
+    window_options(p)
     p.add_argument("--tier", action="append", default=[], metavar="TIER", type=tier_arg,
                    help="only accounts of this tier (repeatable), e.g. head, waist, tail")
     p.add_argument("--top", type=int, metavar="K", help=f"accounts listed (default {top_default})")
@@ -115,10 +105,7 @@ def run_report(args: argparse.Namespace) -> int:
     from scheduler.reports import RENDERERS, kol_report
 
     now = datetime.now(UTC)
-    since = None if args.since in ("all", "") else parse_since(args.since, now)
-    until = (parse_since(args.until, now) if args.until else None) or now
-    if since is not None and since >= until:
-        raise ConfigError(f"--since {args.since} is not before --until: widen the window")
+    since, until = window_bounds(args)
     settings = settings_for(args)
     k = args.top or args.report_k or settings.getint("REPORT_TOP_K", 50)
     if k < 1:
@@ -127,11 +114,7 @@ def run_report(args: argparse.Namespace) -> int:
     with open_cli_store(args) as store:
         topic = args.topic
         if args.monitor:
-            monitor = store.get_monitor(args.monitor)
-            if monitor is None:
-                known = ", ".join(m.name for m in store.monitors()) or "none yet"
-                raise ConfigError(f"no monitor {args.monitor!r} (known: {known}); "
-                                  "see `tingfeng monitor list` or use --topic")
+            monitor = find_monitor(store, args.monitor)
             topic = monitor.name
             post_filter = _query_filter(monitor)
         pictures = args.format == "html" and not args.no_pictures

@@ -194,13 +194,6 @@ class Channel:
     def id(self) -> str:
         return channel_id(self.recipient)
 
-    @property
-    def label(self) -> str:
-        """Safe to show: the URI as written (references, never their values)."""
-        parts = urlsplit(self.recipient)
-        return self.recipient.split("#", 1)[0] if parts.scheme.startswith("http") else (
-            self.recipient)
-
     def _lookup(self, name: str) -> Any:
         import os
 
@@ -440,10 +433,6 @@ class WebhookChannel(Channel):
     honour ``Retry-After``."""
 
     kind = "webhook"
-
-    @property
-    def label(self) -> str:
-        return self.recipient.split("#", 1)[0]
 
     def send(self, card: AlertCard) -> None:
         url, _, fragment = self.recipient.strip().partition("#")

@@ -175,8 +175,8 @@ def deliver_pending(
         limit=int(max_attempts or _setting(settings, "MAIL_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS)),
         base=base, cap=float(_setting(settings, "MAIL_RETRY_MAX", DEFAULT_RETRY_MAX)),
         lease=float(_setting(settings, "ALERT_CLAIM_SECONDS", DEFAULT_CLAIM_SECONDS)),
-        extra_to=_as_list(recipients if recipients is not None
-                          else _setting(settings, "MAIL_TO", [])),
+        extra_to=[r for r in _as_list(recipients if recipients is not None
+                                      else _setting(settings, "MAIL_TO", [])) if is_email(r)],
         settings=settings, base_url=_setting(settings, "WEB_BASE_URL", None),
     )
     own_client = client is None
@@ -204,22 +204,16 @@ def _channel_due(record: Mapping[str, Any] | None, alert: Alert, now: datetime,
     return at is None or str(at) <= utc_text(now)
 
 
-def _channels_of(monitor: Monitor, policy: _Policy) -> tuple[list[str], list[str], list[str]]:
-    """(email addresses, chat/webhook URIs, refused recipients) of a monitor."""
+def _channels_of(monitor: Monitor) -> tuple[list[str], list[str]]:
+    """(email addresses, chat/webhook URIs) a monitor names."""
     emails: list[str] = []
     uris: list[str] = []
-    bad: list[str] = []
     for raw in monitor.recipients:
         text = raw.strip()
-        if not text:
-            continue
-        if is_email(text):
-            emails.append(text.removeprefix("mailto:"))
-        else:
-            uris.append(text)
-    for extra in policy.extra_to:
-        (emails if is_email(extra) else bad).append(extra)
-    return emails, uris, bad
+        if text:
+            (emails if is_email(text) else uris).append(
+                text.removeprefix("mailto:") if is_email(text) else text)
+    return emails, uris
 
 
 def _deliver(store: Store, mailer: Mailer | None, monitors: Mapping[str, Monitor], now: datetime,
@@ -245,8 +239,8 @@ def _deliver(store: Store, mailer: Mailer | None, monitors: Mapping[str, Monitor
     for (name, digest), alerts in groups.items():
         # A monitor removed since its alert fired still gets its alert delivered (to MAIL_TO).
         monitor = monitors.get(name) or Monitor(name=name, query="")
-        emails, uris, _bad = _channels_of(monitor, policy)
-        base_targets = ([MAIL] if emails or not uris else []) + uris
+        emails, uris = _channels_of(monitor)
+        base_targets = ([MAIL] if emails or policy.extra_to or not uris else []) + uris
 
         def targets_of(a: Alert, base: list[str] = base_targets) -> list[str]:
             extra = [str(r) for r in (a.details or {}).get("escalate_to", []) if str(r).strip()]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
@@ -25,26 +25,11 @@ if TYPE_CHECKING:
     from crawlers.items import Alert, Monitor, Post
 
 __all__ = [
-    "RULE_TITLES",
-    "SEVERITY_LABELS",
     "build_alert_message",
     "build_digest_message",
     "header_text",
 ]
 
-CHINA = timezone(timedelta(hours=8), "CST")
-SEVERITY_LABELS = {"critical": "严重", "high": "严重", "warning": "警告", "medium": "警告",
-                   "info": "提示", "low": "提示"}
-_SEVERITY_RANK = {"critical": 0, "high": 0, "warning": 1, "medium": 1, "info": 2, "low": 2}
-# Chinese titles for subjects; a rule not listed falls back to its alert's message.
-RULE_TITLES = {
-    "negative_spike": "负面舆情激增",
-    "negative_share": "负面占比过高",
-    "volume_spike": "声量激增",
-    "risk_words": "风险词命中",
-    "head_tier_joined": "头部账号参与",
-    "crawl_health": "采集异常",
-}
 _HEADER_JUNK = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _TEXT_JUNK = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 CSS = Markup(
@@ -68,26 +53,6 @@ def header_text(value: Any, limit: int = 160) -> str:
 
 def _plain(value: Any) -> str:
     return _TEXT_JUNK.sub("", str(value))
-
-
-def _china_time(moment: datetime | None) -> str:
-    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if moment else "—"
-
-
-def _number(value: float | None, metric: str | None = None) -> str:
-    if value is None:
-        return "—"
-    if metric and "ratio" in metric and abs(value) <= 1:
-        return f"{value:.1%}"
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:.3g}"
-
-
-def _title(alert: Alert) -> str:
-    return RULE_TITLES.get(alert.rule) or alert.message.split("\n", 1)[0]
-
-
-def _top(alerts: Sequence[Alert]) -> Alert:
-    return min(alerts, key=lambda a: _SEVERITY_RANK.get(a.severity, 3))
 
 
 def _recipients(monitor: Monitor | None, fallback: Sequence[str]) -> list[str]:
@@ -138,25 +103,6 @@ def _chart_cids(charts: Mapping[str, bytes], domain: str) -> dict[str, str]:
 def _chart_imgs(charts: Mapping[str, bytes], cids: Mapping[str, str]) -> list[Markup]:
     order = sorted(charts, key=lambda n: (n != "sentiment", n))
     return [tag("p", tag("img", src=f"cid:{cids[n][1:-1]}", alt=n, width="640")) for n in order]
-
-
-def _sample_html(post: Post) -> Markup:
-    who = post.author_name or post.author_id or "?"
-    link = safe_url(post.url)
-    text = post.text if len(post.text) <= 280 else post.text[:279] + "…"
-    meta = [f"{post.platform} · ", who, f" · {_china_time(post.created_at)}"]
-    if link:
-        meta += [" · ", tag("a", "原文", href=link)]
-    return tag("blockquote", multiline(text), tag("div", meta, class_="meta"))
-
-
-def _sample_text(post: Post) -> str:
-    who = post.author_name or post.author_id or "?"
-    text = " ".join(_plain(post.text).split())
-    text = text if len(text) <= 280 else text[:279] + "…"
-    link = safe_url(post.url)
-    return f"> {text}\n  — {_plain(who)}, {post.platform}, {_china_time(post.created_at)}" + (
-        f"\n  {link}" if link else "")
 
 
 def build_alert_message(
