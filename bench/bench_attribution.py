@@ -7,9 +7,13 @@ converts again later; conversion values are lognormal.
 
     python bench/bench_attribution.py                          # 1M touches, 200k users
     python bench/bench_attribution.py --touches 100000 --users 20000
+    python bench/bench_attribution.py --posts 1000000          # derivation on 1M posts
 
 Timed: build_journeys, then each model on the journeys. Generating the records is reported
 but not counted against the target. Peak memory is the process's max RSS (records included).
+Then, apart: deriving touchpoints from --posts stored posts (default 100,000: Weibo cascades
+of 20 channel accounts, reposts chained 1–6 deep, a third of the chains known only by
+//@name, comments and replies), printed in ms.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from crawlers.items import Post  # noqa: E402
 from scoring.attribution import (  # noqa: E402
     Conversion,
     Journey,
@@ -42,6 +47,7 @@ from scoring.attribution import (  # noqa: E402
     u_shaped,
     w_shaped,
 )
+from scoring.attribution.derive import ChannelMap, derive_touchpoints  # noqa: E402
 
 CHANNELS = ["search", "ads", "social", "kol", "mail", "forum", "video", "news"]
 POPULARITY = np.array([0.20, 0.22, 0.18, 0.12, 0.08, 0.08, 0.07, 0.05])
@@ -86,6 +92,56 @@ def synthetic(n_touches: int, n_users: int, seed: int = 0) -> tuple[list[Touchpo
     return touches, conversions
 
 
+def synthetic_posts(n_posts: int, seed: int = 0) -> tuple[list[Post], ChannelMap]:
+    """Cascades under channel accounts' originals: each post reposts, comments on or replies
+    to an earlier post of its cascade; one chained repost in three has no parent id (only
+    its //@name chain), as Weibo pages often give them."""
+    rng = np.random.default_rng(seed)
+    accounts = {("weibo", f"ch{i}"): ("官方微博" if i < 2 else f"KOL-{i}") for i in range(20)}
+    n_users = max(1, n_posts // 4)
+    posts: list[Post] = []
+    cascades: list[list[Post]] = []
+    for i in range(n_posts):
+        t = datetime.fromtimestamp(START + i * 30.0, UTC)
+        if not cascades or rng.random() < 0.01:
+            author = f"ch{int(rng.integers(0, 20))}"
+            root = Post("weibo", f"p{i}", author_id=author, author_name=f"名{author}",
+                        created_at=t, text="品牌A")
+            posts.append(root)
+            cascades.append([root])
+            continue
+        cascade = cascades[-1 - int(rng.integers(0, min(len(cascades), 20)))]
+        parent = cascade[int(rng.integers(0, len(cascade)))]
+        author = (f"ch{int(rng.integers(2, 20))}" if rng.random() < 0.02
+                  else f"u{int(rng.integers(0, n_users))}")
+        kind = "repost" if rng.random() < 0.7 else ("comment" if rng.random() < 0.7 else "reply")
+        chain = ([parent.author_name or "", *parent.repost_path]
+                 if parent.kind == "repost" else [])
+        linked = not chain or rng.random() < 0.67
+        post = Post("weibo", f"p{i}", kind=kind, author_id=author, author_name=f"名{author}",
+                    created_at=t, root_post_id=cascade[0].post_id,
+                    parent_post_id=parent.post_id if linked else None,
+                    parent_author_id=parent.author_id if linked else None,
+                    repost_path=chain[:6] if kind == "repost" else [])
+        posts.append(post)
+        if kind == "repost" and len(chain) < 6:
+            cascade.append(post)
+    return posts, ChannelMap(accounts)
+
+
+def bench_derive(n_posts: int) -> None:
+    began = time.perf_counter()
+    posts, channels = synthetic_posts(n_posts)
+    made = time.perf_counter() - began
+    began = time.perf_counter()
+    derived = derive_touchpoints(posts, channels)
+    ms = (time.perf_counter() - began) * 1000
+    print(f"\nderive_touchpoints: {n_posts:,} posts (made in {made:.1f} s, not counted) → "
+          f"{len(derived.touchpoints):,} touchpoints, {derived.users:,} users, "
+          f"{len(derived.channels)} channels in {ms:,.0f} ms "
+          f"({n_posts / ms * 1000:,.0f} posts/s); skipped {dict(derived.skipped)}")
+
+
 def peak_rss_bytes() -> int:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak if sys.platform == "darwin" else peak * 1024  # macOS: bytes; Linux: KiB
@@ -104,6 +160,8 @@ def main() -> None:
     parser.add_argument("--touches", type=int, default=1_000_000)
     parser.add_argument("--users", type=int, default=200_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--posts", type=int, default=100_000,
+                        help="posts to derive touchpoints from (0: skip)")
     args = parser.parse_args()
 
     began = time.perf_counter()
@@ -138,6 +196,8 @@ def main() -> None:
     print(f"\ntotal (build + models) {total:7.2f} s   peak RSS {peak / 1024**2:,.0f} MiB")
     print(f"targets: <= {TARGET_SECONDS:.0f} s: {'met' if total <= TARGET_SECONDS else 'MISSED'}; "
           f"<= 2 GB peak RSS: {'met' if peak <= TARGET_BYTES else 'MISSED'}")
+    if args.posts:
+        bench_derive(args.posts)
 
 
 if __name__ == "__main__":

@@ -66,7 +66,7 @@ def test_report_from_files_as_table_and_csv(files, capsys):
             str(files / "c.csv")]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "4 conversions" in out and "markov" in out and "ads" in out
+    assert "4 次转化" in out and "马尔可夫" in out and "ads" in out  # the readers' wording
     assert main([*args, "--format", "csv"]) == 0
     rows = capsys.readouterr().out.splitlines()
     assert rows[0].startswith("channel,first,last,linear")
