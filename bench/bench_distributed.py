@@ -50,6 +50,21 @@ def build_fixtures(root: Path, pages: int) -> None:
                                         encoding="utf-8")
 
 
+def served_latency(args: argparse.Namespace, fixtures: Path, n: int = 20) -> float:
+    """Seconds the replay server really takes per request on one kept-alive connection (the
+    latency the scaling figures rest on: printed beside the nominal one, so a slow test server
+    cannot pass for slow workers)."""
+    import httpx
+
+    url = "/m.weibo.cn/api/container/getIndex?page_type=searchall&page=1"
+    with LatencyReplay(latency=args.latency, fixtures=fixtures) as srv, httpx.Client() as client:
+        client.get(srv.base_url + url)
+        started = time.monotonic()
+        for _ in range(n):
+            client.get(srv.base_url + url)
+        return (time.monotonic() - started) / n
+
+
 def wait_for_workers(redis: RedisServer, n: int, timeout: float = 60) -> None:
     client = redis.client()
     end = time.monotonic() + timeout
@@ -105,6 +120,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tingfeng-bench-") as name:
         tmp = Path(name)
         build_fixtures(tmp / "fixtures", args.pages)
+        served = served_latency(args, tmp / "fixtures")
         redis = RedisServer(binary, tmp / "redis").start()
         try:
             runs = {n: one_run(n, args, redis, tmp) for n in (1, 2, 4)}
@@ -114,6 +130,8 @@ def main() -> None:
     limit = min(args.rate, args.cap / args.latency)
     print(f"{args.keywords} keywords × {args.pages} pages, {args.latency * 1000:.0f} ms per "
           f"request; politeness limit {args.rate:g} req/s and {args.cap} in flight per host")
+    print(f"the replay server answers in {served * 1000:.0f} ms per request on a kept-alive "
+          f"connection (nominal {args.latency * 1000:.0f} ms)")
     print(f"{'workers':>7} {'pages':>6} {'s':>6} {'pages/s':>8} {'× 1 worker':>10} "
           f"{'vs linear':>9} {'vs min(linear, limit)':>21} {'max/1s':>6} {'max in flight':>13}")
     ok = True

@@ -35,7 +35,8 @@ _COOKIE_VALUE = re.compile(r"""([^=;,\s]+)=("[^"]*"?|[^;,\s]*)""")
 # Secret settings whose values are masked wherever they appear. Short values are left alone:
 # masking "1" everywhere would garble every log line and hide nothing.
 SECRET_SETTINGS = ("WEIBO_COOKIE", "ZHIHU_COOKIE", "WECHAT_COOKIE", "TIEBA_COOKIE",
-                   "WECHAT_TOKEN", "WECHAT_PROFILE_QUERY", "MAIL_PASSWORD")
+                   "WECHAT_TOKEN", "WECHAT_PROFILE_QUERY", "MAIL_PASSWORD",
+                   "SCRAPYD_PASSWORD")
 _MIN_SECRET = 4
 _known: set[str] = set()
 _known_re: list[re.Pattern[str]] = []

@@ -94,6 +94,9 @@ def _match(
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle on, each kept-alive request waits for
+    # the client's delayed ACK (~40 ms), which would swamp the injected latency.
+    disable_nagle_algorithm = True
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)

@@ -114,6 +114,20 @@ DISTRIBUTED_WORKER_PLATFORMS = os.environ.get("TINGFENG_WORKER_PLATFORMS", "")
 # Requests a host's token bucket may let through at once after a quiet spell (1 = none early).
 DISTRIBUTED_THROTTLE_BURST = 1.0
 
+# --- Tingfeng: where monitor runs crawl (scheduler/runner.py) -------------------------------
+# local: a subprocess per crawl; redis: `tingfeng worker` processes (REDIS_URL); scrapyd: the
+# scrapyd nodes of SCRAPYD_URL; auto: redis when REDIS_URL is set, else local.
+CRAWL_DISPATCH = os.environ.get("TINGFENG_CRAWL_DISPATCH", "auto")
+# scrapyd nodes (comma-separated http(s) addresses); each crawl goes to the least busy one.
+SCRAPYD_URL = os.environ.get("TINGFENG_SCRAPYD_URL", "")
+# Project name the egg was deployed under (scrapy.cfg [deploy] project).
+SCRAPYD_PROJECT = os.environ.get("TINGFENG_SCRAPYD_PROJECT", "tingfeng")
+# scrapyd's basic-auth login (the names scrapyd itself reads; a password in SCRAPYD_URL wins).
+SCRAPYD_USERNAME = os.environ.get("SCRAPYD_USERNAME", "")
+SCRAPYD_PASSWORD = os.environ.get("SCRAPYD_PASSWORD", "")
+# Seconds between looks at a scrapyd job (its state and new log lines).
+SCRAPYD_POLL_INTERVAL = 2.0
+
 # --- Tingfeng: mail and reports -----------------------------------------------------------
 # Where alert email goes: smtp://user@host:587?starttls=1, smtps://host:465, file:///path/outbox
 # (writes .eml files: the default, no mail server needed) or memory:// (tests).

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from crawlers.distributed.scrapyd import ScrapydUnavailable
 from crawlers.errors import BackendUnavailable, TingfengError
 from crawlers.items import Alert, CrawlRun, Monitor, utcnow
 from scheduler.monitors import (
@@ -52,13 +53,14 @@ _SECRET_URL = re.compile(r"(//[^/:@\s]+):[^@/\s]+@")
 
 
 class RetryLater(TingfengError):
-    """The store is unreachable; nothing was lost and the run should be repeated later.
+    """The store or the crawl service (scrapyd) is unreachable; nothing was lost and the run
+    should be repeated later.
 
     The scheduler's error listener reschedules the monitor after MONITOR_RETRY_DELAY seconds.
     """
 
-    def __init__(self, monitor: str, reason: str) -> None:
-        super().__init__(f"monitor {monitor!r} postponed, the store is unavailable: {reason}")
+    def __init__(self, monitor: str, reason: str, *, what: str = "the store") -> None:
+        super().__init__(f"monitor {monitor!r} postponed, {what} is unavailable: {reason}")
         self.monitor = monitor
 
 
@@ -114,6 +116,8 @@ def monitor_topic(
                 settings, run_crawl, rescore, graph_report, charts, mailer))
     except BackendUnavailable as exc:
         raise RetryLater(name, str(exc)) from exc
+    except ScrapydUnavailable as exc:
+        raise RetryLater(name, str(exc), what="scrapyd") from exc
 
 
 def _run(monitor: Monitor, store: Store, settings: Any, now: datetime,
@@ -220,6 +224,8 @@ def _crawl(run_crawl: Callable[..., Any], platform: str, keywords: list[str], to
         summary = {"platform": platform, "run_id": result.run_id, "returncode": result.returncode,
                    "finish_reason": result.finish_reason, "items": result.items}
         error = None if result.stats else _scrub("\n".join(result.log_tail.splitlines()[-5:]))
+    except ScrapydUnavailable:
+        raise  # nothing was started: the whole run is repeated later, not recorded as a crash
     except Exception as exc:  # noqa: BLE001 - one platform's crash must not stop the others
         log.exception("crawl of %s for %r failed", platform, topic)
         summary = {"platform": platform, "run_id": f"{platform}-{uuid.uuid4().hex[:12]}",

@@ -1,8 +1,10 @@
 """Run one crawl as a subprocess (``python -m crawlers.launch``, the equivalent of ``scrapy crawl
 <platform>`` with its arguments in a private spec file) and read its result back.
 
-With REDIS_URL set, the crawl runs on ``tingfeng worker`` processes instead (crawlers/distributed):
-its start requests are queued in Redis and the run waits until they are drained.
+CRAWL_DISPATCH chooses where it runs (crawlers.config.dispatch_mode): with REDIS_URL set, on
+``tingfeng worker`` processes (crawlers/distributed): its start requests are queued in Redis and
+the run waits until they are drained; with CRAWL_DISPATCH=scrapyd, as a job on a scrapyd node
+(crawlers/distributed/scrapyd.py). Every way returns the same CrawlResult.
 
 A subprocess per crawl means no Twisted reactor reuse inside a long-lived scheduler, crash
 isolation and a clean memory footprint (Scrapy docs, "Common practices"). The crawl's stats are
@@ -32,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from crawlers.config import dispatch_mode
 from crawlers.errors import ConfigError, StoreError
 from crawlers.launch import SPEC_ENV
 from crawlers.storage import open_store
@@ -145,8 +148,10 @@ def run_crawl(
     ``timeout`` (seconds, None or 0 for none) stops the crawl as the module docstring describes;
     ``result.ended`` tells how it ended. ``on_line`` receives each log line as it arrives
     (progress display); the last 40 lines are kept in ``log_tail``. Raises ConfigError for a bad
-    ``CRAWL_KILL_GRACE`` before anything starts.
+    ``CRAWL_KILL_GRACE`` or ``CRAWL_DISPATCH`` (and its SCRAPYD_* settings) before anything
+    starts, and ScrapydUnavailable when no scrapyd node answers (nothing was started).
     """
+    mode = dispatch_mode(settings)
     grace = kill_grace(settings)
     run_id = f"{platform}-{uuid.uuid4().hex[:12]}"
     spider_args: dict[str, Any] = {
@@ -170,8 +175,11 @@ def run_crawl(
         if on_line:
             on_line(line)
 
-    if settings.get("REDIS_URL"):
+    if mode == "redis":
         return _run_on_workers(platform, run_id, settings, spider_args, forwarded, timeout,
+                               grace, line_seen, tail)
+    if mode == "scrapyd":
+        return _run_on_scrapyd(platform, run_id, settings, spider_args, forwarded, timeout,
                                grace, line_seen, tail)
     import tempfile
 
@@ -197,16 +205,49 @@ def run_crawl(
                     f"then SIGKILL {grace:g}s later (CRAWL_KILL_GRACE)")
     result = CrawlResult(platform, run_id, done.returncode, log_tail="\n".join(tail),
                          ended=done.ended)
+    _read_record(result, settings, started)
+    return result
+
+
+def _read_record(result: CrawlResult, settings: Settings, started: datetime) -> None:
+    """Fill ``result`` from the CrawlRun the crawl's own StorePipeline wrote (found by run id)."""
     try:
         with open_store(settings.get("STORE_URI")) as store:
             # The record is written by the crawl's StorePipeline with a start time after ours.
             since_start = started - timedelta(minutes=1)
-            for run in store.runs(platform=platform, kind="crawl", since=since_start):
-                if run.run_id == run_id:
+            for run in store.runs(platform=result.platform, kind="crawl", since=since_start):
+                if run.run_id == result.run_id:
                     result.finish_reason = run.finish_reason
                     result.stats = run.stats
     except StoreError as exc:  # a result without stats is still a result
         result.log_tail += f"\n(could not read the crawl record: {exc})"
+
+
+def _run_on_scrapyd(platform: str, run_id: str, settings: Settings,
+                    spider_args: Mapping[str, Any], forwarded: Mapping[str, Any],
+                    timeout: float | None, grace: float, on_line: Callable[[str], None],
+                    tail: deque[str]) -> CrawlResult:
+    """The crawl as a scrapyd job (CRAWL_DISPATCH=scrapyd) whose id is the run id; its record is
+    read from the store as a local crawl's is, so the nodes must write to this store."""
+    from crawlers.distributed.scrapyd import run_on_scrapyd
+
+    started = datetime.now(UTC)
+    outcome = run_on_scrapyd(platform, run_id=run_id, settings=settings,
+                             spider_args=spider_args, forwarded=forwarded,
+                             timeout=timeout or None, grace=grace, on_line=on_line)
+    ended: Ended = "normal"
+    if outcome.ended in ("timeout-graceful", "timeout-killed"):
+        ended = "timeout-graceful" if outcome.ended == "timeout-graceful" else "timeout-killed"
+    result = CrawlResult(platform, run_id, outcome.returncode, ended=ended)
+    if outcome.state == "gone":
+        tail.append(f"scrapyd at {outcome.node} no longer knows job {run_id} (restarted?)")
+    result.log_tail = "\n".join(tail)
+    _read_record(result, settings, started)
+    if result.finish_reason is None and result.returncode == 0:
+        result.returncode = 1
+        result.log_tail += (f"\nscrapyd job {run_id} on {outcome.node} ended without a crawl "
+                            "record in this store: do the scrapyd nodes write to the same store "
+                            "(TINGFENG_STORE in scrapyd's environment)?")
     return result
 
 

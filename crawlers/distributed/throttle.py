@@ -4,8 +4,10 @@ A platform's DOWNLOAD_DELAY becomes a global rate of 1/DOWNLOAD_DELAY requests p
 host, and its CONCURRENT_REQUESTS_PER_DOMAIN a global cap on requests in flight to the host,
 however many workers crawl it. Both are taken in one Lua script on the server's clock
 (scripts.ACQUIRE), so no two workers can take the same token, and a worker that dies holding a
-slot only holds it until DOWNLOAD_TIMEOUT has passed. The host is the platform's real host
-(``meta["real_url"]``), so the replay server in tests is throttled per platform host too.
+slot only holds it until DOWNLOAD_TIMEOUT has passed. A request *reserves* the host's next send
+time and sleeps until it, so the workers together use the whole rate, in the server's order.
+The host is the platform's real host (``meta["real_url"]``), so the replay server in tests is
+throttled per platform host too.
 
 While Redis is unreachable requests wait (politeness is never traded for progress).
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -51,15 +54,31 @@ class TokenBucket:
         self.server, self.keys = server, keys
         self.rate, self.burst = rate, max(burst, 1.0)
         self.concurrency, self.hold = concurrency, hold
+        # How late a reserved send may still go: half the spacing of two requests, so a late
+        # one and the next on-time one are still at least half a DOWNLOAD_DELAY apart.
+        self.slack = 0.5 / rate if rate > 0 else float("inf")
         self._script = server.register_script(scripts.ACQUIRE)
 
     def try_acquire(self, host: str, member: str) -> tuple[float, int]:
-        """(0, server time in µs) when a token and a slot were taken for ``member``; else
+        """(0, server time in µs) when a token and a slot were taken for ``member`` now; else
         (seconds to wait before trying again, server time)."""
-        wait_ms, now = self._script(
+        granted, wait, now = self._acquire(host, member, reserve=False)
+        return (0.0 if granted else wait), now
+
+    def reserve(self, host: str, member: str) -> tuple[bool, float]:
+        """Take a slot and the host's next send time for ``member``: (True, seconds until that
+        time, to be slept before sending) or, when the host's concurrency cap is full,
+        (False, seconds before asking again)."""
+        granted, wait, _ = self._acquire(host, member, reserve=True)
+        return granted, wait
+
+    def _acquire(self, host: str, member: str, *, reserve: bool) -> tuple[bool, float, int]:
+        granted, wait, now = self._script(
             keys=[self.keys.bucket(host), self.keys.active(host)],
-            args=[self.rate, self.burst, self.concurrency, member, int(self.hold * 1000)])
-        return int(wait_ms) / 1000.0, int(now)
+            args=[self.rate, self.burst, self.concurrency, member, int(self.hold * 1000),
+                  "1" if reserve else "0"])
+        # A grant's wait is in µs (a send time), a refusal's in ms (a polling pause).
+        return bool(granted), int(wait) / (1e6 if granted else 1e3), int(now)
 
     def release(self, host: str, member: str) -> None:
         if self.concurrency > 0:
@@ -96,29 +115,52 @@ class GlobalThrottleMiddleware:
 
     async def process_request(self, request: Request) -> None:
         host = host_of(request)
-        member = f"{self.worker}:{next(self._seq)}"
         waited = 0.0
         while True:
-            try:
-                while self._unreleased:  # else they would block the host until they expire
-                    self.bucket.release(*self._unreleased[0])
-                    self._unreleased.pop(0)
-                wait, _ = self.bucket.try_acquire(host, member)
-                if self._down:
-                    log.warning("throttle: Redis is back")
-                    self._down = False
-            except REDIS_DOWN as exc:
-                if not self._down:
-                    log.warning("throttle: Redis unreachable, requests wait for it: %s", exc)
-                    self._down = True
-                wait = 0.5
+            member = f"{self.worker}:{next(self._seq)}"
+            asked = time.monotonic()
+            granted, wait = await self._reserve(host, member)
+            if not granted:  # the host's concurrency cap is full (or Redis is down)
+                waited += wait
+                await asyncio.sleep(wait)
+                continue
+            request.meta[SLOT] = (host, member)  # held from now: released however this ends
             if wait <= 0:
                 break
-            waited += wait
-            await asyncio.sleep(wait)
-        request.meta[SLOT] = (host, member)
-        if waited and self.crawler.stats is not None:
-            self.crawler.stats.inc_value("distributed/throttle/waited_ms", int(waited * 1000))
+            try:
+                await asyncio.sleep(wait)  # until the send time the server reserved for it
+            except BaseException:
+                self._release(request)
+                raise
+            waited += time.monotonic() - asked
+            # Woken too late (a busy event loop, a starved CPU): sending now would bunch this
+            # request up against the next worker's, so the slot is given up for a new one.
+            if time.monotonic() - asked - wait <= self.bucket.slack:
+                break
+            self._release(request)
+            self._stat("distributed/throttle/late_slots", 1)
+        if waited:
+            self._stat("distributed/throttle/waited_ms", int(waited * 1000))
+
+    async def _reserve(self, host: str, member: str) -> tuple[bool, float]:
+        try:
+            while self._unreleased:  # else they would block the host until they expire
+                self.bucket.release(*self._unreleased[0])
+                self._unreleased.pop(0)
+            granted, wait = self.bucket.reserve(host, member)
+        except REDIS_DOWN as exc:
+            if not self._down:
+                log.warning("throttle: Redis unreachable, requests wait for it: %s", exc)
+                self._down = True
+            return False, 0.5
+        if self._down:
+            log.warning("throttle: Redis is back")
+            self._down = False
+        return granted, wait
+
+    def _stat(self, key: str, n: int) -> None:
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value(key, n)
 
     def process_response(self, request: Request, response: Response) -> Response:
         self._release(request)

@@ -165,4 +165,7 @@ def check_settings(settings: Any) -> list[str]:
     if base and urlsplit(base).scheme not in ("http", "https"):
         raise ConfigError(f"WEB_BASE_URL={base!r} (TINGFENG_WEB_BASE_URL) must be an http(s) "
                           "address such as https://tingfeng.example.com")
+    from crawlers.config import dispatch_mode
+
+    dispatch_mode(settings)
     return notes
