@@ -693,3 +693,226 @@ def test_sqlite_reader_is_not_blocked_by_a_writer(tmp_path):
     finally:
         reader.close()
         writer.close()
+
+
+# -- browsing: newest_posts, author_stats, cascade_sizes ----------------------------------------
+def page_ids(page) -> list[str]:
+    return [p.post_id for p in page.posts]
+
+
+def test_newest_posts_is_posts_reversed_without_the_undated(store):
+    store.upsert_posts(counted_posts())
+    page = store.newest_posts()
+    dated = [p.post_id for p in store.posts() if p.created_at is not None]
+    assert page_ids(page) == dated[::-1] == ["5", "7", "4", "3", "2", "1"]
+    assert page.total == 6  # post 6 has no time: never on a page, never counted
+    assert all(p.created_at.tzinfo is not None for p in page.posts)
+    assert page.posts[0].topics == ["t"] and page.posts[0].like_count == 2  # whole records
+
+
+def test_newest_posts_pages_with_offset_and_limit(store):
+    store.upsert_posts(counted_posts())
+    assert (page_ids(store.newest_posts(offset=2, limit=2)), store.newest_posts(
+        offset=2, limit=2).total) == (["4", "3"], 6)
+    pages = [page_ids(store.newest_posts(offset=o, limit=4)) for o in (0, 4)]
+    assert pages == [["5", "7", "4", "3"], ["2", "1"]]
+    past = store.newest_posts(offset=10, limit=4)
+    assert (past.posts, past.total) == ([], 6)
+    nothing = store.newest_posts(limit=0)
+    assert (nothing.posts, nothing.total) == ([], 6)
+    with pytest.raises(ValueError, match="offset"):
+        store.newest_posts(offset=-1)
+    with pytest.raises(ValueError, match="limit"):
+        store.newest_posts(limit=-5)
+
+
+def test_newest_posts_filters(store):
+    store.upsert_posts(counted_posts())
+
+    def got(**filters):
+        page = store.newest_posts(**filters)
+        return page_ids(page), page.total
+
+    assert got(topic="t") == (["5", "3", "2", "1"], 4)
+    assert got(platform="zhihu") == (["7", "4"], 2)
+    assert got(sentiment="negative") == (["3", "2"], 2)
+    assert got(sentiment="unscored") == (["5"], 1)  # no label at all
+    assert got(topic="u", sentiment="positive") == (["4"], 1)
+    assert got(topic="t", sentiment="negative", platform="weibo") == (["3", "2"], 2)
+    assert got(author=("weibo", "a")) == (["2", "1"], 2)
+    assert got(author=("zhihu", "a")) == (["4"], 1)
+    assert got(author=("weibo", "b"), topic="u") == (["3"], 1)
+    assert got(author=("weibo", "a"), sentiment="positive") == (["1"], 1)
+    assert got(author=("weibo", "a"), platform="zhihu") == ([], 0)  # contradictory
+    assert got(author=("weibo", "nobody")) == ([], 0)
+    assert got(topic="nope") == ([], 0)
+    # half-open window: Beijing midnight (post 3) is in, the next one out
+    next_day = BEIJING_MIDNIGHT + timedelta(days=1)
+    assert got(since=BEIJING_MIDNIGHT, until=next_day) == (["5", "7", "4", "3"], 4)
+    assert got(until=BEIJING_MIDNIGHT) == (["2", "1"], 2)
+    assert got(since=next_day, until=next_day) == ([], 0)
+    assert got(topic="t", since=BEIJING_MIDNIGHT, sentiment="negative", limit=1) == (["3"], 1)
+
+
+def test_newest_posts_break_ties_by_platform_then_id_descending(store):
+    store.upsert_posts([Post("weibo", "a", created_at=T0, topics=["t"]),
+                        Post("zhihu", "a", created_at=T0, topics=["t"]),
+                        Post("weibo", "b", created_at=T0, topics=["t"]),
+                        Post("weibo", "c", created_at=T0 + timedelta(seconds=1))])
+    for filters in ({}, {"topic": "t"}, {"sentiment": "unscored"}):
+        page = store.newest_posts(**filters)
+        keys = [p.key for p in page.posts if p.post_id != "c"]
+        assert keys == [("zhihu", "a"), ("weibo", "b"), ("weibo", "a")], filters
+    assert [p.key for p in store.newest_posts(offset=1, limit=2).posts] == [
+        ("zhihu", "a"), ("weibo", "b")]
+
+
+def stats_posts() -> list[Post]:
+    """counted_posts plus an account with neutral posts only, one with unlabelled posts only
+    and one whose only post is undated."""
+    return [*counted_posts(),
+            Post("wechat", "8", created_at=at("2026-03-01T10:00:00"), sentiment_label="neutral",
+                 author_id="c", like_count=1, topics=["t"]),
+            Post("wechat", "9", created_at=at("2026-03-01T11:00:00"), author_id="d",
+                 like_count=1),
+            Post("weibo", "10", created_at=None, author_id="e", sentiment_label="positive")]
+
+
+def stat(platform, author_id, posts, engagement, positive, negative, neutral, first, last):
+    return {"platform": platform, "author_id": author_id, "posts": posts,
+            "engagement": engagement, "positive": positive, "negative": negative,
+            "neutral": neutral, "first_at": at(first) if first else None,
+            "last_at": at(last) if last else None}
+
+
+WEIBO_A = stat("weibo", "a", 3, 116, 1, 2, 0, "2026-03-01T00:30:00", "2026-03-01T15:59:59")
+WEIBO_B = stat("weibo", "b", 2, 2, 0, 1, 0, "2026-03-01T16:00:00", "2026-03-02T15:59:59")
+ZHIHU_A = stat("zhihu", "a", 1, 5, 1, 0, 0, "2026-03-01T16:30:00", "2026-03-01T16:30:00")
+WECHAT_C = stat("wechat", "c", 1, 1, 0, 0, 1, "2026-03-01T10:00:00", "2026-03-01T10:00:00")
+WECHAT_D = stat("wechat", "d", 1, 1, 0, 0, 0, "2026-03-01T11:00:00", "2026-03-01T11:00:00")
+WEIBO_E = stat("weibo", "e", 1, 0, 1, 0, 0, None, None)
+
+
+def test_author_stats_counts_labels_and_times_per_author(store):
+    store.upsert_posts(counted_posts())
+    page = store.author_stats()
+    assert page.rows == [WEIBO_A, WEIBO_B, ZHIHU_A] and page.total == 3
+    # the same accounts, posts and engagement as author_counts, in the same order
+    assert [{k: r[k] for k in ("platform", "author_id", "posts", "engagement")}
+            for r in page.rows] == store.author_counts()
+    assert all(r["first_at"].tzinfo is not None for r in page.rows)
+    bounded = store.author_stats(topic="t", since=BEIJING_MIDNIGHT)
+    assert bounded.rows == [WEIBO_B] and bounded.total == 1
+    assert store.author_stats(platform="zhihu").rows == [ZHIHU_A]
+    assert store.author_stats(since=BEIJING_MIDNIGHT, until=BEIJING_MIDNIGHT).rows == []
+    assert store.author_stats(topic="nope") == store.author_stats(limit=0, offset=5).__class__(
+        [], 0)
+
+
+def test_author_stats_sorts_by_any_figure_none_last(store):
+    store.upsert_posts(stats_posts())
+
+    def order(key, descending=True, **filters):
+        return [(r["platform"], r["author_id"]) for r in store.author_stats(
+            order=key, descending=descending, **filters).rows]
+
+    # ties (one post each) go to engagement, then platform and author_id
+    assert order("posts") == [("weibo", "a"), ("weibo", "b"), ("zhihu", "a"), ("wechat", "c"),
+                              ("wechat", "d"), ("weibo", "e")]
+    assert order("posts", descending=False) == [
+        ("zhihu", "a"), ("wechat", "c"), ("wechat", "d"), ("weibo", "e"), ("weibo", "b"),
+        ("weibo", "a")]
+    assert order("engagement")[:3] == [("weibo", "a"), ("zhihu", "a"), ("weibo", "b")]
+    # net: zhihu a and weibo e +1, wechat c 0 (neutral only: no polar post, so None), weibo a
+    # -1/3, weibo b -1; wechat c and d have none and come last both ways
+    assert order("net") == [("zhihu", "a"), ("weibo", "e"), ("weibo", "a"), ("weibo", "b"),
+                            ("wechat", "c"), ("wechat", "d")]
+    assert order("net", descending=False) == [
+        ("weibo", "b"), ("weibo", "a"), ("zhihu", "a"), ("weibo", "e"), ("wechat", "c"),
+        ("wechat", "d")]
+    assert order("first_at", descending=False) == [
+        ("weibo", "a"), ("wechat", "c"), ("wechat", "d"), ("weibo", "b"), ("zhihu", "a"),
+        ("weibo", "e")]  # weibo e has only an undated post: no first time, last
+    assert order("last_at")[:2] == [("weibo", "b"), ("zhihu", "a")]
+    assert order("last_at")[-1] == ("weibo", "e")
+    assert order("negative")[:2] == [("weibo", "a"), ("weibo", "b")]
+    assert order("platform", descending=False) == [
+        ("wechat", "c"), ("wechat", "d"), ("weibo", "a"), ("weibo", "b"), ("weibo", "e"),
+        ("zhihu", "a")]
+    assert order("platform")[:2] == [("zhihu", "a"), ("weibo", "a")]
+
+
+def test_author_stats_filter_by_net_class_keys_and_page(store):
+    store.upsert_posts(stats_posts())
+
+    def keys(page):
+        return [(r["platform"], r["author_id"]) for r in page.rows]
+
+    assert keys(store.author_stats(sentiment="negative")) == [("weibo", "a"), ("weibo", "b")]
+    assert keys(store.author_stats(sentiment="positive")) == [("zhihu", "a"), ("weibo", "e")]
+    assert keys(store.author_stats(sentiment="neutral")) == [("wechat", "c")]
+    assert keys(store.author_stats(sentiment="unscored")) == [("wechat", "d")]
+    assert store.author_stats(sentiment="negative", since=BEIJING_MIDNIGHT).rows == [WEIBO_B]
+    # pages: the total counts every matching author, also past the end
+    first = store.author_stats(limit=4)
+    second = store.author_stats(offset=4, limit=4)
+    assert (first.total, second.total) == (6, 6)
+    assert first.rows + second.rows == store.author_stats().rows
+    assert store.author_stats(offset=9, limit=4) == store.author_stats(limit=0).__class__([], 6)
+    assert store.author_stats(limit=0).total == 6
+    # given keys only (unknown keys are no rows), with the other filters and the order
+    wanted = [("weibo", "b"), ("zhihu", "a"), ("wechat", "c"), ("nope", "x")]
+    some = store.author_stats(authors=wanted, order="engagement")
+    assert some.rows == [ZHIHU_A, WEIBO_B, WECHAT_C] and some.total == 3
+    assert store.author_stats(authors=wanted, sentiment="negative").rows == [WEIBO_B]
+    assert store.author_stats(authors=wanted, topic="u").rows == [
+        ZHIHU_A, stat("weibo", "b", 1, 0, 0, 1, 0, "2026-03-01T16:00:00",
+                      "2026-03-01T16:00:00")]
+    assert store.author_stats(authors=wanted, offset=1, limit=1).rows == [ZHIHU_A]
+    assert store.author_stats(authors=[("weibo", "e")]).rows == [WEIBO_E]
+    assert store.author_stats(authors=[]).rows == []
+    assert store.author_stats(authors=[("wechat", "d")], platform="weibo").rows == []
+
+
+def test_author_stats_refuses_bad_arguments(store):
+    with pytest.raises(ValueError, match="followers"):
+        store.author_stats(order="followers")
+    with pytest.raises(ValueError, match="angry"):
+        store.author_stats(sentiment="angry")
+    with pytest.raises(ValueError, match="offset"):
+        store.author_stats(offset=-1)
+
+
+def test_post_counts_of_one_author(store):
+    store.upsert_posts(counted_posts())
+    assert store.post_counts(author=("weibo", "a")) == [
+        {"bucket": MAR_1_BJ, "sentiment_label": "negative", "posts": 1, "engagement": 10},
+        {"bucket": MAR_1_BJ, "sentiment_label": "positive", "posts": 1, "engagement": 6},
+        {"bucket": None, "sentiment_label": "negative", "posts": 1, "engagement": 100},
+    ]
+    assert store.post_counts(author=("weibo", "b"), topic="u") == [
+        {"bucket": BEIJING_MIDNIGHT, "sentiment_label": "negative", "posts": 1, "engagement": 0}]
+    assert store.post_counts(author=("weibo", "b"), bucket="hour", by=(),
+                             since=BEIJING_MIDNIGHT) == [
+        {"bucket": BEIJING_MIDNIGHT, "posts": 1, "engagement": 0},
+        {"bucket": at("2026-03-02T15:00:00"), "posts": 1, "engagement": 2}]
+    assert store.post_counts(author=("weibo", "a"), platform="zhihu") == []
+    assert store.post_counts(author=("zhihu", "nobody")) == []
+    # every author's counts add up to author_counts
+    for row in store.author_counts():
+        mine = store.post_counts(author=(row["platform"], row["author_id"]), bucket=None, by=())
+        assert mine == [{"posts": row["posts"], "engagement": row["engagement"]}]
+
+
+def test_cascade_sizes_count_what_cascade_returns(store):
+    store.upsert_posts([
+        post("r"), post("c1", 1, root_post_id="r"), post("c2", 2, root_post_id="r"),
+        post("s", 3, root_post_id="s"), post("c3", 4, root_post_id="s"),  # names itself
+        Post("zhihu", "z", created_at=T0, root_post_id="r"),  # another platform's r
+        post("lone", 5),
+    ])
+    sizes = store.cascade_sizes("weibo", ["r", "s", "lone", "unknown", "r"])
+    assert sizes == {"r": 2, "s": 1}
+    assert sizes == {root: len(store.cascade("weibo", root)) - 1 for root in ("r", "s")}
+    assert store.cascade_sizes("zhihu", ["r"]) == {"r": 1}
+    assert store.cascade_sizes("weibo", []) == {}

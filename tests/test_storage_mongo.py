@@ -51,8 +51,11 @@ def test_indexes_are_created_on_open(client, store):
     db = client["t"]
     posts = index_keys(db.posts)
     assert posts[(("platform", 1), ("post_id", 1))] is True
-    assert (("topics", 1), ("created_at", 1)) in posts
+    assert (("topics", 1), ("created_at", 1), ("platform", 1), ("post_id", 1)) in posts
     assert (("platform", 1), ("root_post_id", 1)) in posts
+    # newest_posts walks these backwards: the sort is the index order
+    assert (("sentiment_label", 1), ("created_at", 1), ("platform", 1), ("post_id", 1)) in posts
+    assert (("platform", 1), ("author_id", 1), ("created_at", 1)) in posts
     assert index_keys(db.authors)[(("platform", 1), ("author_id", 1))] is True
     assert index_keys(db.alerts)[(("alert_id", 1),)] is True
     assert index_keys(db.monitors)[(("name", 1),)] is True

@@ -94,11 +94,16 @@ def test_a_version_1_file_is_upgraded_and_its_fields_copied(tmp_path):
                                                                  json.dumps(doc)))
         conn.execute("PRAGMA user_version = 1")
     with SqliteStore(path) as store:
-        assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        indexes = {r[0] for r in store._conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert {"posts_authors", "posts_kol", "posts_sentiment"} <= indexes
         assert store.post_counts(bucket=None, by=("sentiment_label", "emotion")) == [
             {"sentiment_label": "negative", "emotion": "anger", "posts": 1, "engagement": 6}]
         assert store.author_counts() == [
             {"platform": "weibo", "author_id": "u1", "posts": 1, "engagement": 6}]
+        page = store.author_stats()
+        assert (page.total, page.rows[0]["negative"], page.rows[0]["posts"]) == (1, 1, 1)
         store.upsert_posts([Post("weibo", "1", text="旧库里的…")])
         assert store.get_posts([("weibo", "1")])[("weibo", "1")].text == "旧库里的帖子"
 

@@ -1,4 +1,5 @@
-"""Buckets and rows of ``Store.post_counts`` / ``Store.author_counts``, shared by the backends.
+"""Buckets and rows of ``Store.post_counts`` / ``author_counts`` / ``author_stats``, shared by
+the backends.
 
 The database groups; this module only says what to group by and turns the few grouped rows
 into the documented shape. How a backend buckets time without knowing time zones:
@@ -30,7 +31,9 @@ __all__ = [
     "BUCKETS",
     "GROUP_FIELDS",
     "CountRequest",
+    "StatsRequest",
     "author_rows",
+    "check_page",
     "bucket_start",
     "check_limit",
     "count_request",
@@ -38,7 +41,11 @@ __all__ = [
     "engagement",
     "label_start",
     "offset_spans",
+    "net_class",
+    "order_stats",
     "slot_length",
+    "stats_request",
+    "stats_row",
 ]
 
 GROUP_FIELDS = ("platform", "sentiment_label", "emotion", "kind")
@@ -221,3 +228,89 @@ def author_rows(rows: Iterable[tuple[str, str, int, int]]) -> list[dict[str, Any
     """``author_counts`` rows from (platform, author_id, posts, engagement) tuples."""
     return [{"platform": platform, "author_id": author_id, "posts": posts, "engagement": score}
             for platform, author_id, posts, score in rows]
+
+
+# -- author_stats -------------------------------------------------------------------------------
+STAT_FIELDS = ("platform", "author_id", "posts", "engagement", "positive", "negative", "neutral",
+               "first_at", "last_at")
+_ORDERS = ("posts", "engagement", "net", "positive", "negative", "neutral", "first_at",
+           "last_at", "platform")  # base.AUTHOR_ORDERS
+_CLASSES = ("negative", "neutral", "positive", "unscored")  # base.NET_CLASSES
+
+
+def check_page(offset: int, limit: int | None) -> None:
+    """:raises ValueError: for a negative ``offset`` or ``limit``."""
+    if offset < 0 or (limit is not None and limit < 0):
+        raise ValueError(f"offset and limit must be >= 0, not {offset} and {limit}")
+
+
+@dataclass(frozen=True)
+class StatsRequest:
+    """Checked ordering and paging arguments of ``author_stats``."""
+
+    order: str
+    descending: bool
+    sentiment: str | None
+    offset: int
+    limit: int | None
+
+
+def stats_request(order: str, descending: bool, sentiment: str | None, offset: int,
+                  limit: int | None) -> StatsRequest:
+    """Validate ``author_stats`` arguments. :raises ValueError: naming what is accepted."""
+    if order not in _ORDERS:
+        raise ValueError(f"author_stats cannot order by {order!r}; choose from {_ORDERS}")
+    if sentiment is not None and sentiment not in _CLASSES:
+        raise ValueError(f"unknown sentiment class {sentiment!r}; choose from {_CLASSES}")
+    check_page(offset, limit)
+    return StatsRequest(order, bool(descending), sentiment, offset, limit)
+
+
+def net_class(positive: int, negative: int, neutral: int) -> str:
+    """The NET_CLASSES class of an author's label counts.
+
+    >>> net_class(1, 2, 0), net_class(2, 2, 0), net_class(0, 0, 3), net_class(0, 0, 0)
+    ('negative', 'neutral', 'neutral', 'unscored')
+    """
+    if positive + negative + neutral == 0:
+        return "unscored"
+    if positive == negative:
+        return "neutral"
+    return "positive" if positive > negative else "negative"
+
+
+def _net(row: dict[str, Any]) -> float | None:
+    polar = row["positive"] + row["negative"]
+    return (row["positive"] - row["negative"]) / polar if polar else None
+
+
+def order_stats(rows: list[dict[str, Any]], request: StatsRequest) -> list[dict[str, Any]]:
+    """``rows`` in the order ``author_stats`` documents (the reference the databases' ORDER BY
+    and ``$sort`` follow): ``order`` first, None last either way, then most posts, most
+    engagement, platform and author_id."""
+    ranked = sorted(rows, key=lambda r: (-r["posts"], -r["engagement"], r["platform"],
+                                         r["author_id"]))
+    if request.order == "net":
+        def value(r: dict[str, Any]) -> Any:
+            return _net(r)
+    else:
+        def value(r: dict[str, Any]) -> Any:
+            return r[request.order]
+    known = [r for r in ranked if value(r) is not None]
+    unknown = [r for r in ranked if value(r) is None]
+    known.sort(key=value, reverse=request.descending)  # stable: ties keep the order above
+    return known + unknown
+
+
+def stats_row(platform: str, author_id: str, posts: int, engagement: int, positive: int,
+              negative: int, neutral: int, first_at: Any, last_at: Any) -> dict[str, Any]:
+    """One ``author_stats`` row; times given as datetimes or fixed-width UTC text."""
+    def when(value: Any) -> datetime | None:
+        if value is None:
+            return None
+        return utc(value if isinstance(value, datetime) else datetime.fromisoformat(value))
+
+    return {"platform": platform, "author_id": author_id, "posts": int(posts),
+            "engagement": int(engagement or 0), "positive": int(positive),
+            "negative": int(negative), "neutral": int(neutral), "first_at": when(first_at),
+            "last_at": when(last_at)}

@@ -1,4 +1,5 @@
-"""Aggregation pipelines of MongoStore's ``post_counts`` and ``author_counts`` (plain dicts).
+"""Aggregation pipelines of MongoStore's ``post_counts``, ``author_counts``, ``author_stats``
+and ``cascade_sizes`` (plain dicts).
 
 The server does the grouping. Buckets follow ``crawlers.storage._aggregate``: each post is
 labelled with the number of its local hour or day, computed from its time and the zone offset
@@ -20,7 +21,8 @@ from typing import Any
 
 from crawlers.storage import _aggregate as agg
 
-__all__ = ["author_pipeline", "count_groups", "count_pipeline", "decode_label"]
+__all__ = ["author_pipeline", "count_groups", "count_pipeline", "decode_label",
+           "sizes_pipeline", "stats_pipeline"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ENGAGEMENT = {"$add": [{"$ifNull": [f"${name}", 0]}
@@ -83,3 +85,59 @@ def author_pipeline(match: dict[str, Any], limit: int | None) -> list[dict[str, 
     if limit is not None:
         pipeline.append({"$limit": limit})
     return pipeline
+
+
+def _labelled(label: str) -> dict[str, Any]:
+    return {"$sum": {"$cond": [{"$eq": ["$sentiment_label", label]}, 1, 0]}}
+
+
+_NET_CLASS = {  # $match on the grouped counts: _aggregate.net_class
+    "negative": {"$expr": {"$gt": ["$negative", "$positive"]}},
+    "positive": {"$expr": {"$gt": ["$positive", "$negative"]}},
+    "neutral": {"$expr": {"$and": [{"$eq": ["$positive", "$negative"]},
+                                   {"$gt": [{"$add": ["$positive", "$negative", "$neutral"]},
+                                            0]}]}},
+    "unscored": {"positive": 0, "negative": 0, "neutral": 0},
+}
+_SORT_FIELD = {"platform": "_id.platform"}
+
+
+def stats_pipeline(match: dict[str, Any], request: agg.StatsRequest) -> list[dict[str, Any]]:
+    """``author_stats`` as one pipeline: group, classify, sort (None last: a 0/1 field first),
+    then a ``$facet`` of the page and the total."""
+    polar = {"$add": ["$positive", "$negative"]}
+    pipeline: list[dict[str, Any]] = [
+        {"$match": {**match, "author_id": {"$ne": None}}},
+        {"$group": {"_id": {"platform": "$platform", "author_id": "$author_id"},
+                    "posts": {"$sum": 1}, "engagement": {"$sum": ENGAGEMENT},
+                    "positive": _labelled("positive"), "negative": _labelled("negative"),
+                    "neutral": _labelled("neutral"),
+                    "first_at": {"$min": "$created_at"}, "last_at": {"$max": "$created_at"}}},
+    ]
+    if request.sentiment is not None:
+        pipeline.append({"$match": _NET_CLASS[request.sentiment]})
+    field = _SORT_FIELD.get(request.order, request.order)
+    if request.order == "net":
+        pipeline.append({"$addFields": {"net": {"$cond": [
+            {"$gt": [polar, 0]},
+            {"$divide": [{"$subtract": ["$positive", "$negative"]}, polar]}, None]}}})
+    pipeline.append({"$addFields": {"_missing": {"$cond": [
+        {"$eq": [{"$ifNull": [f"${field}", None]}, None]}, 1, 0]}}})
+    sort = {"_missing": 1, field: -1 if request.descending else 1}
+    for name, direction in (("posts", -1), ("engagement", -1), ("_id.platform", 1),
+                            ("_id.author_id", 1)):
+        sort.setdefault(name, direction)  # the order's own field keeps its direction
+    page: list[dict[str, Any]] = [{"$sort": sort}, {"$skip": request.offset}]
+    if request.limit is not None:  # $limit must be positive: the caller cuts a 0 page
+        page.append({"$limit": max(1, request.limit)})
+    pipeline.append({"$facet": {"rows": page, "total": [{"$count": "n"}]}})
+    return pipeline
+
+
+def sizes_pipeline(platform: str, root_post_ids: list[str]) -> list[dict[str, Any]]:
+    """Posts per root id, and how many of them are the root naming itself."""
+    return [
+        {"$match": {"platform": platform, "root_post_id": {"$in": root_post_ids}}},
+        {"$group": {"_id": "$root_post_id", "posts": {"$sum": 1}, "itself": {"$sum": {
+            "$cond": [{"$eq": ["$post_id", "$root_post_id"]}, 1, 0]}}}},
+    ]

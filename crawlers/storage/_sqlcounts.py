@@ -11,21 +11,26 @@ Only a few grouped rows reach Python. The plan for ``post_counts`` without a top
 3. Python turns (number, offset) into the bucket's start (``_aggregate.label_start``).
 
 With a topic the window comes from ``post_topics`` (``post_topics_window``) joined to posts by
-key, and the inner GROUP BY sorts that topic's posts. In a zone whose offset is not a whole
-number of hours (Asia/Kolkata) the slots are minutes and the inner GROUP BY sorts too: exact,
-slower. Column and index names below are ours; every value is a parameter or an int.
+key, and the inner GROUP BY sorts that topic's posts. For one author the window is that
+author's range of ``posts_authors`` (a topic checked post by post), sorted likewise. In a zone
+whose offset is not a whole number of hours (Asia/Kolkata) the slots are minutes and the inner
+GROUP BY sorts too: exact, slower. Column and index names below are ours; every value is a
+parameter or an int.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crawlers.storage import _aggregate as agg
 from crawlers.storage._records import utc, utc_text
 
-__all__ = ["author_counts", "post_counts"]
+if TYPE_CHECKING:
+    from crawlers.items import AuthorKey
+
+__all__ = ["author_counts", "is_narrow", "post_counts"]
 
 _ENGAGEMENT = ("coalesce(p.like_count, 0) + coalesce(p.comment_count, 0)"
                " + coalesce(p.repost_count, 0)")
@@ -33,6 +38,9 @@ _SLOT_FIELDS = ("sentiment_label", "platform", "emotion", "kind")  # posts_slots
 _SLOT_SUFFIX = {13: ":00:00", 16: ":00"}  # slot text + suffix = a time strftime reads
 _TOPIC_SOURCE = """post_topics AS k
     JOIN posts AS p ON p.platform = k.platform AND p.post_id = k.post_id"""
+_AUTHOR_SOURCE = "posts AS p INDEXED BY posts_authors"
+_IN_TOPIC = """EXISTS (SELECT 1 FROM post_topics AS t
+    WHERE t.platform = p.platform AND t.post_id = p.post_id AND t.topic = ?)"""
 # author_counts reads a window narrower than this share of the stored time span through
 # posts_window and sorts it; a wider one through posts_authors, whole and in order.
 _NARROW = 0.2
@@ -40,11 +48,15 @@ _NARROW = 0.2
 
 def _filters(
     k: str, *, topic: str | None, platform: str | None, since: datetime | None,
-    until: datetime | None,
+    until: datetime | None, author: AuthorKey | None = None,
 ) -> tuple[list[str], list[Any]]:
-    where, params = [], []
+    where: list[str] = []
+    params: list[Any] = []
+    if author is not None:  # k is "p": the topic is checked post by post
+        where += ["p.platform = ?", "p.author_id = ?"]
+        params += [author[0], author[1]]
     for condition, value in (
-        ("k.topic = ?", topic),
+        (_IN_TOPIC if author is not None else "k.topic = ?", topic),
         (f"{k}.platform = ?", platform),
         (f"{k}.created_at >= ?", utc_text(since) if since else None),
         (f"{k}.created_at < ?", utc_text(until) if until else None),
@@ -66,7 +78,7 @@ def _data_range(conn: sqlite3.Connection) -> tuple[datetime, datetime] | None:
 
 def post_counts(
     conn: sqlite3.Connection, request: agg.CountRequest, *, topic: str | None,
-    platform: str | None,
+    platform: str | None, author: AuthorKey | None = None,
 ) -> list[dict[str, Any]]:
     """``Store.post_counts`` on ``conn`` (the caller holds the store's lock)."""
     if request.empty:
@@ -81,25 +93,30 @@ def post_counts(
         else:
             lo, hi = lo or stored[0], hi or stored[1]
     if not request.bucket or (lo is not None and hi is not None and lo <= hi):
-        groups += _dated(conn, request, topic=topic, platform=platform, lo=lo, hi=hi)
+        groups += _dated(conn, request, topic=topic, platform=platform, lo=lo, hi=hi,
+                         author=author)
     if not request.bounded:
-        groups += _undated(conn, request, topic=topic, platform=platform)
+        groups += _undated(conn, request, topic=topic, platform=platform, author=author)
     return agg.count_rows(groups, request)
 
 
 def _dated(
     conn: sqlite3.Connection, request: agg.CountRequest, *, topic: str | None,
     platform: str | None, lo: datetime | None, hi: datetime | None,
+    author: AuthorKey | None = None,
 ) -> list[tuple[agg.GroupKey, int, int]]:
     spans: list[tuple[datetime, int]] = []
     slot = 13
     if request.bucket and lo is not None and hi is not None:
         spans = agg.offset_spans(request.zone, lo, hi)
         slot = agg.slot_length(spans, request.zone.key)
-    k = "k" if topic is not None else "p"
+    k = "k" if topic is not None and author is None else "p"
     where, params = _filters(k, topic=topic, platform=platform, since=request.since,
-                             until=request.until)
-    if topic is None:
+                             until=request.until, author=author)
+    slots = topic is None and author is None
+    if author is not None:
+        source = _AUTHOR_SOURCE
+    elif slots:
         source = "posts AS p INDEXED BY posts_slots"
         # The hour range of the index, so the scan starts and stops at the window's edges.
         for condition, value in (("substr(p.created_at, 1, 13) >= ?", request.since),
@@ -110,10 +127,10 @@ def _dated(
     else:
         source = _TOPIC_SOURCE
     where.append(f"{k}.created_at IS NOT NULL")
-    if topic is None:  # group on a prefix of posts_slots, in index order
+    if slots:  # group on a prefix of posts_slots, in index order
         depth = max((_SLOT_FIELDS.index(name) + 1 for name in request.by), default=0)
         fields = _SLOT_FIELDS[:depth]
-    else:  # the topic's posts come in post_topics order and are sorted anyway
+    else:  # a topic's (or author's) posts come in another order and are sorted anyway
         fields = request.by
     inner_keys = [f"p.{name}" for name in fields]
     slot_expr = f"substr({k}.created_at, 1, {slot})"
@@ -156,11 +173,13 @@ def _offset_case(spans: list[tuple[datetime, int]]) -> str:
 
 def _undated(
     conn: sqlite3.Connection, request: agg.CountRequest, *, topic: str | None,
-    platform: str | None,
+    platform: str | None, author: AuthorKey | None = None,
 ) -> list[tuple[agg.GroupKey, int, int]]:
-    k = "k" if topic is not None else "p"
-    source = _TOPIC_SOURCE if topic is not None else "posts AS p"
-    where, params = _filters(k, topic=topic, platform=platform, since=None, until=None)
+    k = "k" if topic is not None and author is None else "p"
+    source = _AUTHOR_SOURCE if author is not None else (
+        _TOPIC_SOURCE if topic is not None else "posts AS p")
+    where, params = _filters(k, topic=topic, platform=platform, since=None, until=None,
+                             author=author)
     where.append(f"{k}.created_at IS NULL")
     keys = [f"p.{name}" for name in request.by]
     select = "".join(f"{key}, " for key in keys)
@@ -184,7 +203,7 @@ def author_counts(
     if topic is not None:
         source = _TOPIC_SOURCE
     else:
-        index = "posts_window" if _narrow(conn, since, until) else "posts_authors"
+        index = "posts_window" if is_narrow(conn, since, until) else "posts_authors"
         source = f"posts AS p INDEXED BY {index}"
     query = f"""SELECT p.platform, p.author_id, count(*) AS n, sum({_ENGAGEMENT}) AS e
         FROM {source} WHERE {" AND ".join(where)}
@@ -195,7 +214,7 @@ def author_counts(
     return agg.author_rows(conn.execute(query, params))
 
 
-def _narrow(conn: sqlite3.Connection, since: datetime | None, until: datetime | None) -> bool:
+def is_narrow(conn: sqlite3.Connection, since: datetime | None, until: datetime | None) -> bool:
     """Whether [since, until) covers under ``_NARROW`` of the stored time span."""
     if since is None and until is None:
         return False

@@ -10,6 +10,7 @@ from __future__ import annotations
 import abc
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,29 @@ from crawlers.errors import BackendUnavailable, IntegrityError, StoreError, Unkn
 if TYPE_CHECKING:
     from crawlers.items import Alert, Author, AuthorKey, CrawlRun, Monitor, Post, PostKey, PostScore
 
-__all__ = ["BackendUnavailable", "IntegrityError", "Store", "StoreError", "UnknownScheme"]
+__all__ = ["AUTHOR_ORDERS", "NET_CLASSES", "AuthorPage", "BackendUnavailable", "IntegrityError",
+           "PostPage", "Store", "StoreError", "UnknownScheme"]
+
+# ``author_stats`` sorts by one of these; ``sentiment`` keeps one of NET_CLASSES (see there).
+AUTHOR_ORDERS = ("posts", "engagement", "net", "positive", "negative", "neutral", "first_at",
+                 "last_at", "platform")
+NET_CLASSES = ("negative", "neutral", "positive", "unscored")
+
+
+@dataclass(frozen=True)
+class PostPage:
+    """One page of :meth:`Store.newest_posts`: its posts and how many match in all."""
+
+    posts: list[Post] = field(default_factory=list)
+    total: int = 0
+
+
+@dataclass(frozen=True)
+class AuthorPage:
+    """One page of :meth:`Store.author_stats`: its rows and how many authors match in all."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    total: int = 0
 
 
 class Store(abc.ABC):
@@ -121,6 +144,33 @@ class Store(abc.ABC):
         Posts without ``created_at`` are returned only when neither bound is given, last."""
 
     @abc.abstractmethod
+    def newest_posts(
+        self,
+        *,
+        topic: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        platform: str | None = None,
+        sentiment: str | None = None,
+        author: AuthorKey | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> PostPage:
+        """One page of dated posts, newest first, and how many match: for browsing.
+
+        Posts with ``since <= created_at < until`` (either bound optional), tagged ``topic``,
+        on ``platform``, whose ``sentiment_label`` is ``sentiment`` (``"unscored"``: no label),
+        by ``author`` (``(platform, author_id)``), each filter only if given. Undated posts
+        are never included: a page of a time line has no place for them. Ordered by
+        (created_at, platform, post_id), all descending: exactly ``posts()`` reversed. The
+        page skips ``offset`` posts and holds at most ``limit``; ``total`` counts every
+        matching post (also when ``offset`` is past the end). Backends read an index in this
+        order and the page's documents only, so a page costs the same at any size of store.
+
+        :raises ValueError: for a negative ``offset`` or ``limit``.
+        """
+
+    @abc.abstractmethod
     def get_posts(self, keys: Iterable[PostKey]) -> dict[PostKey, Post]:
         """The stored posts among ``keys`` (missing keys are absent from the result)."""
 
@@ -128,6 +178,12 @@ class Store(abc.ABC):
     def cascade(self, platform: str, root_post_id: str) -> list[Post]:
         """The root post (if stored) and every post whose ``root_post_id`` is it, in
         ``created_at`` order (root first)."""
+
+    @abc.abstractmethod
+    def cascade_sizes(self, platform: str, root_post_ids: Iterable[str]) -> dict[str, int]:
+        """How many stored posts on ``platform`` name each id as their ``root_post_id`` (the
+        root itself not counted: ``len(cascade(...)) - 1`` when the root is stored). Ids with
+        none are absent. Counted by the database, for listing cascades without reading them."""
 
     @abc.abstractmethod
     def unscored_posts(self, model: str, *, topic: str | None = None) -> Iterator[Post]:
@@ -183,9 +239,11 @@ class Store(abc.ABC):
         bucket: str | None = "day",
         by: Sequence[str] = ("sentiment_label",),
         tz: str = "Asia/Shanghai",
+        author: AuthorKey | None = None,
     ) -> list[dict[str, Any]]:
         """Posts and engagement per time bucket and key, over the posts ``posts()`` would
-        return for the same ``topic``, ``since``, ``until`` and ``platform``.
+        return for the same ``topic``, ``since``, ``until`` and ``platform``; with ``author``
+        (``(platform, author_id)``), only that account's.
 
         One row per non-empty group: ``{"bucket": datetime, <each field of by>: value,
         "posts": int, "engagement": int}``, ordered by bucket, then the ``by`` values in
@@ -218,6 +276,43 @@ class Store(abc.ABC):
         rows ``{"platform", "author_id", "posts", "engagement"}``, most posts first (then most
         engagement, then platform and author_id), at most ``limit`` rows (all when None).
         Posts without ``author_id`` belong to no author and are not counted."""
+
+    @abc.abstractmethod
+    def author_stats(
+        self,
+        *,
+        topic: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        platform: str | None = None,
+        authors: Iterable[AuthorKey] | None = None,
+        sentiment: str | None = None,
+        order: str = "posts",
+        descending: bool = True,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> AuthorPage:
+        """Per-author figures over the same window as ``author_counts``, sorted and paged by
+        the database, for KOL tables and account pages.
+
+        Rows ``{"platform", "author_id", "posts", "engagement", "positive", "negative",
+        "neutral", "first_at", "last_at"}``: posts and engagement as in ``author_counts``; how
+        many of them carry each ``sentiment_label``; the first and last ``created_at``
+        (aware UTC; None when every counted post is undated). ``authors`` keeps only those
+        keys. ``sentiment`` keeps one class of NET_CLASSES by the counts: ``"negative"``
+        (more negative than positive posts: net sentiment < 0), ``"positive"`` (net > 0),
+        ``"neutral"`` (as many of each, with at least one scored post) or ``"unscored"`` (no
+        labelled post). Net sentiment is ``(positive - negative) / (positive + negative)``,
+        None without polar posts (``scoring.netsentiment.net_score``).
+
+        Ordered by ``order`` (one of AUTHOR_ORDERS), descending or not; a None value (``net``,
+        ``first_at``, ``last_at``) sorts last either way; ties go to most posts, then most
+        engagement, then platform and author_id ascending. ``offset``/``limit`` cut the page
+        (``limit`` None: all rows); ``total`` counts every matching author.
+
+        :raises ValueError: for an unknown ``order`` or ``sentiment``, a negative ``offset``
+            or ``limit``.
+        """
 
     # -- upsert statistics ------------------------------------------------------------------
     @property

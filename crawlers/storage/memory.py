@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from crawlers.items import Alert, Author, CrawlRun, Monitor, Post, from_dict
 from crawlers.storage import _aggregate as agg
 from crawlers.storage._records import json_doc, merge_docs, utc_text, window_key
-from crawlers.storage.base import Store
+from crawlers.storage.base import AuthorPage, PostPage, Store
 
 if TYPE_CHECKING:
     from crawlers.items import AuthorKey, PostKey, PostScore
@@ -144,9 +144,34 @@ class MemoryStore(Store):
             posts = [_record_out(Post, doc) for doc in docs]
         return iter(posts)
 
+    def newest_posts(
+        self,
+        *,
+        topic: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        platform: str | None = None,
+        sentiment: str | None = None,
+        author: AuthorKey | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> PostPage:
+        agg.check_page(offset, limit)
+        label = None if sentiment == "unscored" else sentiment
+        with self._lock:
+            docs = [
+                doc for doc in self._window(topic, since, until, platform, author)
+                if doc.get("created_at") is not None
+                and (sentiment is None or doc.get("sentiment_label") == label)
+            ]
+            docs.sort(key=_post_order, reverse=True)
+            page = [_record_out(Post, doc) for doc in docs[offset:offset + limit]]
+        return PostPage(page, len(docs))
+
     def _window(self, topic: str | None, since: datetime | None, until: datetime | None,
-                platform: str | None) -> list[dict[str, Any]]:
-        """The stored documents ``posts()`` selects, unordered and not copied (hold the lock)."""
+                platform: str | None, author: AuthorKey | None = None) -> list[dict[str, Any]]:
+        """The stored documents ``posts()`` selects (by ``author`` too, if given), unordered
+        and not copied (hold the lock)."""
         low = utc_text(since) if since else None
         high = utc_text(until) if until else None
         bounded = low is not None or high is not None
@@ -154,6 +179,7 @@ class MemoryStore(Store):
             doc for doc in self._posts.values()
             if (topic is None or topic in doc.get("topics", ()))
             and (platform is None or doc["platform"] == platform)
+            and (author is None or (doc["platform"], doc.get("author_id")) == tuple(author))
             and _within(doc.get("created_at"), low, high, bounded)
         ]
 
@@ -169,11 +195,12 @@ class MemoryStore(Store):
         bucket: str | None = "day",
         by: Sequence[str] = ("sentiment_label",),
         tz: str = "Asia/Shanghai",
+        author: AuthorKey | None = None,
     ) -> list[dict[str, Any]]:
         request = agg.count_request(bucket, by, tz, since, until)
         groups = []
         with self._lock:
-            for doc in self._window(topic, since, until, platform):
+            for doc in self._window(topic, since, until, platform, author):
                 when = doc.get("created_at")
                 start = None
                 if request.bucket and when is not None:
@@ -202,6 +229,59 @@ class MemoryStore(Store):
                     total[1] += agg.engagement(doc)
         ranked = sorted(totals.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0]))
         return agg.author_rows((p, a, n, e) for (p, a), (n, e) in ranked[:limit])
+
+    def author_stats(
+        self,
+        *,
+        topic: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        platform: str | None = None,
+        authors: Iterable[AuthorKey] | None = None,
+        sentiment: str | None = None,
+        order: str = "posts",
+        descending: bool = True,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> AuthorPage:
+        request = agg.stats_request(order, descending, sentiment, offset, limit)
+        wanted = None if authors is None else {tuple(key) for key in authors}
+        totals: dict[tuple[str, str], dict[str, Any]] = {}
+        with self._lock:
+            for doc in self._window(topic, since, until, platform):
+                if doc.get("author_id") is None:
+                    continue
+                key = (doc["platform"], doc["author_id"])
+                if wanted is not None and key not in wanted:
+                    continue
+                row = totals.setdefault(key, {"posts": 0, "engagement": 0, "positive": 0,
+                                              "negative": 0, "neutral": 0, "times": []})
+                row["posts"] += 1
+                row["engagement"] += agg.engagement(doc)
+                if doc.get("sentiment_label") in ("positive", "negative", "neutral"):
+                    row[doc["sentiment_label"]] += 1
+                if doc.get("created_at") is not None:
+                    row["times"].append(doc["created_at"])
+        rows = [agg.stats_row(p, a, t["posts"], t["engagement"], t["positive"], t["negative"],
+                              t["neutral"], min(t["times"], default=None),
+                              max(t["times"], default=None))
+                for (p, a), t in totals.items()]
+        if sentiment is not None:
+            rows = [r for r in rows
+                    if agg.net_class(r["positive"], r["negative"], r["neutral"]) == sentiment]
+        ordered = agg.order_stats(rows, request)
+        end = None if limit is None else offset + limit
+        return AuthorPage(ordered[offset:end], len(ordered))
+
+    def cascade_sizes(self, platform: str, root_post_ids: Iterable[str]) -> dict[str, int]:
+        wanted = set(root_post_ids)
+        sizes: dict[str, int] = {}
+        with self._lock:
+            for (p, post_id), doc in self._posts.items():
+                root = doc.get("root_post_id")
+                if p == platform and root in wanted and post_id != root:
+                    sizes[root] = sizes.get(root, 0) + 1
+        return sizes
 
     def get_posts(self, keys: Iterable[PostKey]) -> dict[PostKey, Post]:
         with self._lock:

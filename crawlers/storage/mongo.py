@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 try:
     from bson.errors import BSONError
@@ -27,7 +27,7 @@ from crawlers.items import Alert, Author, CrawlRun, Monitor, Post, from_dict
 from crawlers.storage import _aggregate as agg
 from crawlers.storage import _pipelines
 from crawlers.storage._records import batched, keeps_stored_text, record_doc, utc, window_key
-from crawlers.storage.base import Store
+from crawlers.storage.base import AuthorPage, PostPage, Store
 
 if TYPE_CHECKING:
     from pymongo.collection import Collection
@@ -99,18 +99,27 @@ class MongoStore(Store):
     def ensure_indexes(self) -> None:
         """Create the unique keys and the query indexes (a no-op when they exist).
 
-        Windows of posts, and the ``$match`` of ``post_counts`` / ``author_counts``, use
-        (topics, created_at) with a topic and (created_at, platform, post_id) without; the
-        latter also gives the first and last stored created_at of an open-ended window. The
-        grouping itself reads the matched documents (no index can group on a computed local
-        day), so the aggregates need no index of their own.
+        Windows of posts, and the ``$match`` of the aggregates, use (topics, created_at,
+        platform, post_id) with a topic and (created_at, platform, post_id) without; the
+        latter also gives the first and last stored created_at of an open-ended window.
+        ``newest_posts`` walks the same indexes backwards, so its sort is the index order (no
+        in-memory sort of a whole window), or (sentiment_label, created_at, …) for one label,
+        or (platform, author_id, created_at) for one account. The grouping itself reads the
+        matched documents (no index can group on a computed local day), so the aggregates
+        need no index of their own. (A database made before 2026-12 also keeps its older
+        (topics, created_at) index, a prefix of the new one; it may be dropped.)
         """
         asc = ASCENDING
         with self._errors("create indexes"):
             self._posts.create_index([("platform", asc), ("post_id", asc)], unique=True)
-            self._posts.create_index([("topics", asc), ("created_at", asc)])
+            self._posts.create_index([("topics", asc), ("created_at", asc), ("platform", asc),
+                                      ("post_id", asc)])
             self._posts.create_index([("platform", asc), ("root_post_id", asc)])
             self._posts.create_index([("created_at", asc), ("platform", asc), ("post_id", asc)])
+            self._posts.create_index([("sentiment_label", asc), ("created_at", asc),
+                                      ("platform", asc), ("post_id", asc)])
+            self._posts.create_index([("platform", asc), ("author_id", asc),
+                                      ("created_at", asc)])
             self._authors.create_index([("platform", asc), ("author_id", asc)], unique=True)
             self._runs.create_index("run_id", unique=True)
             self._runs.create_index("started_at")
@@ -344,6 +353,46 @@ class MongoStore(Store):
             finally:
                 cursor.close()
 
+    def newest_posts(
+        self,
+        *,
+        topic: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        platform: str | None = None,
+        sentiment: str | None = None,
+        author: AuthorKey | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> PostPage:
+        agg.check_page(offset, limit)
+        if since is not None and until is not None and utc(since) >= utc(until):
+            return PostPage([], 0)
+        query = _window_match(topic, since, until, platform, author)
+        if query is None:
+            return PostPage([], 0)
+        query.setdefault("created_at", {})["$ne"] = None
+        if sentiment is not None:
+            query["sentiment_label"] = None if sentiment == "unscored" else sentiment
+        order = [("created_at", DESCENDING), ("platform", DESCENDING), ("post_id", DESCENDING)]
+        with self._errors("read a page of posts"):
+            docs = list(self._posts.find(query, _NO_ID, sort=order, skip=offset,
+                                         limit=limit)) if limit else []
+            if offset == 0 and len(docs) < limit:
+                total = len(docs)
+            else:
+                total = self._posts.count_documents(query)
+        return PostPage([_record_out(Post, d) for d in docs], total)
+
+    def cascade_sizes(self, platform: str, root_post_ids: Iterable[str]) -> dict[str, int]:
+        sizes: dict[str, int] = {}
+        for chunk in batched(dict.fromkeys(root_post_ids), _KEYS_PER_QUERY):
+            for row in self._aggregate(_pipelines.sizes_pipeline(platform, chunk)):
+                n = row["posts"] - row["itself"]
+                if n:
+                    sizes[row["_id"]] = n
+        return sizes
+
     def get_posts(self, keys: Iterable[PostKey]) -> dict[PostKey, Post]:
         docs = self._by_keys(self._posts, keys, "post_id")
         return {(d["platform"], d["post_id"]): _record_out(Post, d) for d in docs}
@@ -430,11 +479,13 @@ class MongoStore(Store):
         bucket: str | None = "day",
         by: Sequence[str] = ("sentiment_label",),
         tz: str = "Asia/Shanghai",
+        author: AuthorKey | None = None,
     ) -> list[dict[str, Any]]:
         request = agg.count_request(bucket, by, tz, since, until)
-        if request.empty:
+        found = _window_match(topic, since, until, platform, author)
+        if request.empty or found is None:
             return []
-        match = _window_match(topic, since, until, platform)
+        match = found
         groups: list[tuple[agg.GroupKey, int, int]] = []
         lo, hi = request.since, request.until
         if request.bucket and (lo is None or hi is None):
@@ -470,6 +521,41 @@ class MongoStore(Store):
             for row in self._aggregate(pipeline)
         )
 
+    def author_stats(
+        self,
+        *,
+        topic: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        platform: str | None = None,
+        authors: Iterable[AuthorKey] | None = None,
+        sentiment: str | None = None,
+        order: str = "posts",
+        descending: bool = True,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> AuthorPage:
+        request = agg.stats_request(order, descending, sentiment, offset, limit)
+        if since is not None and until is not None and utc(since) >= utc(until):
+            return AuthorPage([], 0)
+        match = _window_match(topic, since, until, platform)
+        assert match is not None  # no author: never contradictory
+        if authors is not None:
+            ids: dict[str, list[str]] = {}
+            for key_platform, author_id in authors:
+                ids.setdefault(key_platform, []).append(author_id)
+            if not ids:
+                return AuthorPage([], 0)
+            match["$or"] = [{"platform": p, "author_id": {"$in": list(dict.fromkeys(a))}}
+                            for p, a in ids.items()]
+        [out] = self._aggregate(_pipelines.stats_pipeline(match, request))
+        rows = out["rows"] if limit is None else out["rows"][:limit]
+        return AuthorPage(
+            [agg.stats_row(r["_id"]["platform"], r["_id"]["author_id"], r["posts"],
+                           r["engagement"], r["positive"], r["negative"], r["neutral"],
+                           r.get("first_at"), r.get("last_at")) for r in rows],
+            out["total"][0]["n"] if out["total"] else 0)
+
     def _aggregate(self, pipeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
         with self._errors("aggregate posts"):
             return list(self._posts.aggregate(pipeline, allowDiskUse=True))
@@ -497,12 +583,25 @@ def _doc(record: Any) -> dict[str, Any]:
     return record_doc(record, datetimes=utc)
 
 
+@overload
 def _window_match(topic: str | None, since: datetime | None, until: datetime | None,
-                  platform: str | None) -> dict[str, Any]:
-    """The ``$match`` of ``posts()``'s window (and of the aggregates over it)."""
+                  platform: str | None) -> dict[str, Any]: ...
+@overload
+def _window_match(topic: str | None, since: datetime | None, until: datetime | None,
+                  platform: str | None, author: AuthorKey | None) -> dict[str, Any] | None: ...
+def _window_match(topic: str | None, since: datetime | None, until: datetime | None,
+                  platform: str | None, author: AuthorKey | None = None
+                  ) -> dict[str, Any] | None:
+    """The ``$match`` of ``posts()``'s window (and of the aggregates over it), by ``author``
+    too if given; None when ``author`` is on another platform than ``platform``."""
     query: dict[str, Any] = {}
     if topic is not None:
         query["topics"] = topic
+    if author is not None:
+        if platform is not None and platform != author[0]:
+            return None
+        query["author_id"] = author[1]
+        platform = author[0]
     if platform is not None:
         query["platform"] = platform
     window = {}

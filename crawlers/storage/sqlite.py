@@ -20,7 +20,7 @@ from crawlers.errors import BackendUnavailable, ConfigError, IntegrityError, Sto
 from crawlers.items import Alert, Author, CrawlRun, Monitor, Post, from_dict
 from crawlers.storage import _aggregate as agg
 from crawlers.storage import _sql as sql
-from crawlers.storage import _sqlcounts
+from crawlers.storage import _sqlcounts, _sqlreads
 from crawlers.storage._records import (
     batched,
     json_doc,
@@ -29,7 +29,7 @@ from crawlers.storage._records import (
     utc_text,
     window_key,
 )
-from crawlers.storage.base import Store
+from crawlers.storage.base import AuthorPage, PostPage, Store
 
 if TYPE_CHECKING:
     from crawlers.items import AuthorKey, PostKey, PostScore
@@ -383,6 +383,28 @@ class SqliteStore(Store):
                 return
             after = tuple(rows[-1][key_from:6])
 
+    def newest_posts(
+        self,
+        *,
+        topic: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        platform: str | None = None,
+        sentiment: str | None = None,
+        author: AuthorKey | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> PostPage:
+        agg.check_page(offset, limit)
+        with self._session() as conn:
+            return _sqlreads.newest_posts(conn, topic=topic, since=since, until=until,
+                                          platform=platform, sentiment=sentiment,
+                                          author=author, offset=offset, limit=limit)
+
+    def cascade_sizes(self, platform: str, root_post_ids: Iterable[str]) -> dict[str, int]:
+        with self._session() as conn:
+            return _sqlreads.cascade_sizes(conn, platform, root_post_ids)
+
     def get_posts(self, keys: Iterable[PostKey]) -> dict[PostKey, Post]:
         found: dict[PostKey, Post] = {}
         for chunk in batched(dict.fromkeys(keys), _KEYS_PER_QUERY):
@@ -460,10 +482,12 @@ class SqliteStore(Store):
         bucket: str | None = "day",
         by: Sequence[str] = ("sentiment_label",),
         tz: str = "Asia/Shanghai",
+        author: AuthorKey | None = None,
     ) -> list[dict[str, Any]]:
         request = agg.count_request(bucket, by, tz, since, until)
         with self._session() as conn:
-            return _sqlcounts.post_counts(conn, request, topic=topic, platform=platform)
+            return _sqlcounts.post_counts(conn, request, topic=topic, platform=platform,
+                                          author=author)
 
     def author_counts(
         self,
@@ -478,6 +502,28 @@ class SqliteStore(Store):
         with self._session() as conn:
             return _sqlcounts.author_counts(conn, topic=topic, since=since, until=until,
                                             platform=platform, limit=limit)
+
+    def author_stats(
+        self,
+        *,
+        topic: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        platform: str | None = None,
+        authors: Iterable[AuthorKey] | None = None,
+        sentiment: str | None = None,
+        order: str = "posts",
+        descending: bool = True,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> AuthorPage:
+        request = agg.stats_request(order, descending, sentiment, offset, limit)
+        with self._session() as conn:
+            wide = topic is None and authors is None and not _sqlcounts.is_narrow(
+                conn, since, until)
+            return _sqlreads.author_stats(conn, topic=topic, since=since, until=until,
+                                          platform=platform, authors=authors,
+                                          request=request, wide=wide)
 
     def counts(self) -> dict[str, int]:
         with self._session() as conn:
