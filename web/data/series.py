@@ -11,19 +11,20 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from scheduler.notify.wording import platform_name
+from scheduler.notify.wording import platform_name, tier_name
 
 if TYPE_CHECKING:
-    from crawlers.items import Post
+    from crawlers.items import Author, Post
     from crawlers.storage import Store
     from scheduler.i18n import Wording
 
-__all__ = ["RANGES", "SENTIMENTS", "dashboard_series", "post_counts", "resolve_range",
-           "sentiment_name"]
+__all__ = ["GRAIN", "RANGES", "SENTIMENTS", "TIERS", "Window", "dashboard_series", "emotion_series",
+           "post_counts", "resolve_range", "resolve_window", "sentiment_name", "tier_split"]
 
 # Range choices of the dashboard and post browser: days back (None = everything).
 RANGES: dict[str, int | None] = {"1d": 1, "7d": 7, "30d": 30, "90d": 90, "365d": 365,
@@ -56,11 +57,12 @@ def _engagement(p: Post) -> int:
 
 
 def post_counts(store: Store, *, topic: str | None, since: datetime | None,
-                until: datetime | None, bucket: str, by: Sequence[str],
+                until: datetime | None, bucket: str | None, by: Sequence[str],
                 tz: str = "Asia/Shanghai") -> list[dict[str, Any]]:
     """Rows ``{"bucket": datetime | None, <each by key>: value, "posts": n, "engagement": n}``
     (``Store.post_counts``'s contract), from the store when it has the method, else counted
-    here. Undated posts have a None bucket (only when neither bound is given)."""
+    here. Undated posts have a None bucket (only when neither bound is given); with
+    ``bucket=None`` rows are totals per key, without a "bucket"."""
     if hasattr(store, "post_counts"):
         rows: list[dict[str, Any]] = list(store.post_counts(
             topic=topic, since=since, until=until, bucket=bucket, by=tuple(by), tz=tz))
@@ -69,12 +71,16 @@ def post_counts(store: Store, *, topic: str | None, since: datetime | None,
     posts: Counter[tuple[Any, ...]] = Counter()
     engagement: Counter[tuple[Any, ...]] = Counter()
     for p in store.posts(topic=topic, since=since, until=until):
-        start = _floor(p.created_at, bucket, zone) if p.created_at else None
+        start = _floor(p.created_at, bucket, zone) if p.created_at and bucket else None
         key = (start, *(getattr(p, k) for k in by))
         posts[key] += 1
         engagement[key] += _engagement(p)
-    return [{"bucket": key[0], **dict(zip(by, key[1:], strict=True)), "posts": n,
-             "engagement": engagement[key]} for key, n in sorted(posts.items(), key=_order)]
+    out = [{"bucket": key[0], **dict(zip(by, key[1:], strict=True)), "posts": n,
+            "engagement": engagement[key]} for key, n in sorted(posts.items(), key=_order)]
+    if bucket is None:
+        for row in out:
+            del row["bucket"]
+    return out
 
 
 def _order(item: tuple[tuple[Any, ...], int]) -> tuple[Any, ...]:
@@ -108,8 +114,66 @@ def _filled(buckets: list[datetime], bucket: str, zone: ZoneInfo) -> list[dateti
             for i in range((last - first).days + 1)]
 
 
+def _grain(moment: datetime) -> datetime:
+    epoch = datetime(2000, 1, 1, tzinfo=UTC)
+    return moment - (moment - epoch) % GRAIN
+
+
 def resolve_range(choice: str | None) -> str:
     return choice if choice in RANGES or choice == "auto" else "auto"
+
+
+@dataclass(frozen=True)
+class Window:
+    """A dashboard range made concrete: ``used`` is the RANGES key "auto" resolved to, with
+    its bounds (both None for "all") and the charts' bucket."""
+
+    used: str
+    since: datetime | None
+    until: datetime | None
+    bucket: str
+
+
+GRAIN = timedelta(minutes=10)  # a window starts on a 10-minute mark (see _window)
+
+
+def _window(used: str, now: datetime) -> Window:
+    """``used``'s window ending ``now``. Its start is floored to a GRAIN mark, so requests
+    minutes apart read the same window and cached panels stay valid while no post arrives
+    (50,000 posts a week is one post aging out every 12 seconds)."""
+    days = RANGES[used]
+    since = _grain(now - timedelta(days=days)) if days else None
+    until = now if days else None
+    return Window(used, since, until, "hour" if days is not None and days <= 2 else "day")
+
+
+def resolve_window(store: Store, topic: str, *, now: datetime, choice: str = "auto",
+                   tz: str = "Asia/Shanghai") -> Window:
+    """The window ``choice`` names; "auto" is the last 30 days, or all time when those hold no
+    post (as :func:`dashboard_series` decides, so every panel shows the same period)."""
+    choice = resolve_range(choice)
+    if choice != "auto":
+        return _window(choice, now)
+    recent = _window("30d", now)
+    busy = post_counts(store, topic=topic, since=recent.since, until=recent.until,
+                       bucket="day", by=("platform",), tz=tz)
+    return recent if busy else _window("all", now)
+
+
+def _axis(rows: list[dict[str, Any]], bucket: str, tz: str, w: Wording
+          ) -> tuple[list[datetime], dict[str, Any]]:
+    """The x axis of a window's charts: every bucket from the first busy one to the last."""
+    buckets = _filled(sorted({_aware(r["bucket"]) for r in rows}), bucket, ZoneInfo(tz))
+    return buckets, {
+        "buckets": [b.isoformat() for b in buckets],
+        "labels": [w.time(b, "%Y-%m-%d %H:00" if bucket == "hour" else "%Y-%m-%d")
+                   for b in buckets]}
+
+
+def _head(topic: str, win: Window) -> dict[str, Any]:
+    return {"topic": topic, "range": win.used, "bucket": win.bucket,
+            "since": win.since.isoformat() if win.since else None,
+            "until": win.until.isoformat() if win.until else None}
 
 
 def dashboard_series(store: Store, topic: str, *, now: datetime, choice: str = "auto",
@@ -120,17 +184,15 @@ def dashboard_series(store: Store, topic: str, *, now: datetime, choice: str = "
     choice = resolve_range(choice)
     tries = ["30d", "all"] if choice == "auto" else [choice]
     for used in tries:
-        days = RANGES[used]
-        since = now - timedelta(days=days) if days else None
-        until = now if days else None
-        bucket = "hour" if days is not None and days <= 2 else "day"
-        by_sentiment = [r for r in post_counts(store, topic=topic, since=since, until=until,
-                                               bucket=bucket, by=("sentiment_label",), tz=tz)
+        win = _window(used, now)
+        by_sentiment = [r for r in post_counts(store, topic=topic, since=win.since,
+                                               until=win.until, bucket=win.bucket,
+                                               by=("sentiment_label",), tz=tz)
                         if r.get("bucket") is not None]
         if by_sentiment or used == tries[-1]:
             break
-    by_platform = [r for r in post_counts(store, topic=topic, since=since, until=until,
-                                          bucket=bucket, by=("platform",), tz=tz)
+    by_platform = [r for r in post_counts(store, topic=topic, since=win.since, until=win.until,
+                                          bucket=win.bucket, by=("platform",), tz=tz)
                    if r.get("bucket") is not None]
     volume: dict[datetime, list[int]] = {}
     sentiment: dict[str, dict[datetime, int]] = {s: {} for s in SENTIMENTS}
@@ -145,17 +207,12 @@ def dashboard_series(store: Store, topic: str, *, now: datetime, choice: str = "
     platforms: Counter[str] = Counter()
     for row in by_platform:
         platforms[str(row.get("platform"))] += int(row["posts"])
-    buckets = _filled(sorted(volume), bucket, ZoneInfo(tz))
+    buckets, axis = _axis(by_sentiment, win.bucket, tz, w)
     posts = sum(v[0] for v in volume.values())
     negative = sum(sentiment["negative"].values())
     scored = posts - sum(sentiment["unscored"].values())
     return {
-        "topic": topic, "range": used, "bucket": bucket,
-        "since": since.isoformat() if since else None,
-        "until": until.isoformat() if until else None,
-        "buckets": [b.isoformat() for b in buckets],
-        "labels": [w.time(b, "%Y-%m-%d %H:00" if bucket == "hour" else "%Y-%m-%d")
-                   for b in buckets],
+        **_head(topic, win), **axis,
         "posts": [volume.get(b, [0, 0])[0] for b in buckets],
         "engagement": [volume.get(b, [0, 0])[1] for b in buckets],
         "sentiment": [{"label": s, "name": sentiment_name(s, w),
@@ -165,3 +222,77 @@ def dashboard_series(store: Store, topic: str, *, now: datetime, choice: str = "
         "totals": {"posts": posts, "engagement": sum(v[1] for v in volume.values()),
                    "negative_share": negative / scored if scored else None},
     }
+
+
+_EMOTION_NAMES = {"like": _("喜爱"), "happiness": _("快乐"), "sadness": _("悲伤"),
+                  "anger": _("愤怒"), "disgust": _("厌恶"), "fear": _("恐惧"),
+                  "surprise": _("惊讶")}
+
+
+def emotion_name(emotion: str, w: Wording) -> str:
+    return w(_EMOTION_NAMES[emotion]) if emotion in _EMOTION_NAMES else emotion
+
+
+def emotion_series(store: Store, topic: str, win: Window, *, w: Wording,
+                   tz: str = "Asia/Shanghai") -> dict[str, Any]:
+    """Posts per emotion per bucket (情绪曲线), counted by the store (``by=("emotion",)``),
+    on the same axis as :func:`dashboard_series` for the same window. Stored names are read
+    as ``scoring.why.emotions`` reads them (``愤怒`` is anger), the NLPCC scheme first, then
+    any other emotion seen; posts without one are ``unlabelled``."""
+    from scoring.sentiment import NLPCC_EMOTIONS
+    from scoring.why.emotions import normalise_emotion
+
+    rows = [r for r in post_counts(store, topic=topic, since=win.since, until=win.until,
+                                   bucket=win.bucket, by=("emotion",), tz=tz)
+            if r.get("bucket") is not None]
+    counts: dict[str | None, dict[datetime, int]] = {e: {} for e in NLPCC_EMOTIONS}
+    for row in rows:
+        emotion = normalise_emotion(row.get("emotion"))
+        cells = counts.setdefault(emotion, {})
+        when = _aware(row["bucket"])
+        cells[when] = cells.get(when, 0) + int(row["posts"])
+    unlabelled = counts.pop(None, {})
+    buckets, axis = _axis(rows, win.bucket, tz, w)
+    emotions = [{"emotion": e, "name": emotion_name(e, w),
+                 "posts": [cells.get(b, 0) for b in buckets]}
+                for e, cells in counts.items() if e is not None]
+    labelled = sum(sum(cells.values()) for e, cells in counts.items() if e is not None)
+    return {**_head(topic, win), **axis, "emotions": emotions,
+            "unlabelled": [unlabelled.get(b, 0) for b in buckets],
+            "totals": {"labelled": labelled, "unlabelled": sum(unlabelled.values())}}
+
+
+TIERS = ("kol", "head", "waist", "tail", "amateur")  # display order; then others, unknown last
+
+
+def _tier_of(author: Author | None) -> str:
+    """The stored tier, else one from followers (as reports tier accounts not scored yet)."""
+    from scheduler.reports.assemble import default_tier_of
+
+    if author is None:
+        return "unknown"
+    return author.tier or default_tier_of(author) or "unknown"
+
+
+def tier_split(store: Store, topic: str, win: Window, *, w: Wording) -> dict[str, Any]:
+    """Posts and accounts per influence tier among the window's authors. The store counts
+    posts per author (``author_counts``); only the accounts it returns are read, for their
+    tier. Posts without an author id are counted apart (``no_author``)."""
+    rows = store.author_counts(topic=topic, since=win.since, until=win.until)
+    authors = store.authors({(r["platform"], r["author_id"]) for r in rows})
+    posts: Counter[str] = Counter()
+    accounts: Counter[str] = Counter()
+    for row in rows:
+        tier = _tier_of(authors.get((row["platform"], row["author_id"])))
+        posts[tier] += int(row["posts"])
+        accounts[tier] += 1
+    order = {t: i for i, t in enumerate(TIERS)}
+    tiers = sorted(posts, key=lambda t: (t == "unknown", order.get(t, len(TIERS)), t))
+    total = sum(r["posts"] for r in post_counts(store, topic=topic, since=win.since,
+                                                until=win.until, bucket=None, by=("platform",)))
+    attributed = sum(posts.values())
+    return {**_head(topic, win),
+            "tiers": [{"tier": t, "name": tier_name(t, w), "posts": posts[t],
+                       "accounts": accounts[t]} for t in tiers],
+            "totals": {"posts": total, "attributed": attributed,
+                       "no_author": max(0, total - attributed), "accounts": len(rows)}}

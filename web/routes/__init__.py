@@ -10,7 +10,8 @@ if TYPE_CHECKING:
 
 __all__ = ["MODULES", "routers"]
 
-MODULES = ("session", "monitors", "dashboard", "alerts", "posts", "admin", "docs")
+MODULES = ("session", "monitors", "dashboard", "cascades", "runs", "exports",
+           "alerts", "posts", "admin", "docs")
 
 
 def routers() -> list[APIRouter]:
