@@ -3,7 +3,6 @@ its original. Links are only ever http(s) (``scheduler.reports.markup.safe_url``
 
 from __future__ import annotations
 
-from collections import deque
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -53,30 +52,23 @@ def post_page(store: Store, w: Wording, *, now: datetime, topic: str | None = No
     """One page of posts, newest first, and the total. ``choice`` is a RANGES key or "auto"
     (30 days, or all time when those are empty); explicit ``since``/``until`` win.
 
-    The store yields posts oldest first; keeping only the newest ``page * size`` in a deque
-    holds memory to the pages asked for, however many posts match.
+    The store reads the page from an index in time order (``Store.newest_posts``) and counts
+    the matches, so page 1 and page 2,000 cost the same at any size of store. Undated posts
+    cannot be placed on the time line and are not listed.
     """
     page = max(1, page)
     sentiment = sentiment if sentiment in SENTIMENTS else None
     tries = ["30d", "all"] if choice not in RANGES else [choice]
     for used in tries:
         low, high = _window(used, since, until, now)
-        kept: deque[Post] = deque(maxlen=page * size)
-        total = 0
-        for p in store.posts(topic=topic or None, since=low, until=high,
-                             platform=platform or None):
-            if p.created_at is None:
-                continue  # undated posts cannot be placed on the page's time line
-            if sentiment and (p.sentiment_label or "unscored") != sentiment:
-                continue
-            total += 1
-            kept.append(p)
-        if total or since or until:
+        found = store.newest_posts(topic=topic or None, since=low, until=high,
+                                   platform=platform or None, sentiment=sentiment,
+                                   offset=(page - 1) * size, limit=size)
+        if found.total or since or until:
             break
-    newest = list(reversed(kept))[(page - 1) * size:]
     return {
-        "total": total, "page": page, "pages": max(1, -(-total // size)), "size": size,
-        "range": used if not (since or until) else "custom",
+        "total": found.total, "page": page, "pages": max(1, -(-found.total // size)),
+        "size": size, "range": used if not (since or until) else "custom",
         "since": low.isoformat() if low else None, "until": high.isoformat() if high else None,
-        "posts": [post_row(p, w) for p in newest[:size]],
+        "posts": [post_row(p, w) for p in found.posts],
     }
