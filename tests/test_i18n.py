@@ -23,10 +23,18 @@ CJK = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uff00-\uffef]")
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
 
 
+# Where reader strings are marked (``w("…")`` or the ``_("…")`` marker): the scheduler's
+# messages and reports, the web app's Python and its Jinja2 templates (``{{ w("…", n=…) }}``;
+# Babel's Jinja2 extractor reads the keyword placeholders as a plain call).
+_SOURCES = (("scheduler", [("**.py", "python")]), ("web", [("**.py", "python")]),
+            ("web/templates", [("**.html", "jinja2.ext:babel_extract")]))
+
+
 def _marked() -> set[str]:
-    found = extract_from_dir(str(ROOT / "scheduler"), method_map=[("**.py", "python")],
-                             keywords={"_": None, "w": None})
-    return {msg for _, _, msg, _, _ in found if isinstance(msg, str)}
+    found = [msg for folder, method_map in _SOURCES
+             for _, _, msg, _, _ in extract_from_dir(str(ROOT / folder), method_map=method_map,
+                                                     keywords={"_": None, "w": None})]
+    return {msg for msg in found if isinstance(msg, str)}
 
 
 def _catalog():
@@ -111,3 +119,10 @@ def test_the_cli_refuses_a_bad_language_before_any_work(monkeypatch, capsys, tmp
     err = capsys.readouterr().err
     assert "LANGUAGE='klingon'" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "s.db").exists()
+
+
+def test_the_web_apps_strings_are_read_from_python_and_templates():
+    marked = _marked()
+    # a template call with keyword placeholders, a template attribute, a route's error, a marker
+    for msg in ("显示 {n} / 共 {m}", "{label}：{value}", "没有这个监测", "KOL 报告"):
+        assert msg in marked, msg

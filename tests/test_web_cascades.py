@@ -104,7 +104,7 @@ def test_list_page_links_to_the_explorer(viewer):
     page = viewer.get(f"/monitors/{quote(MONITOR, safe='')}/cascades?range=7d")
     assert page.status_code == 200
     assert f'href="/monitors/{quote(MONITOR, safe="")}/cascades/weibo/c0"' in page.text
-    assert 'data-cascade="weibo/c0"' in page.text and "x0" not in page.text
+    assert 'data-cascade="weibo/c0"' in page.text and "weibo/x0" not in page.text
 
 
 def test_tree_edges_follow_parent_ids_and_repost_names(viewer):
@@ -177,3 +177,17 @@ def test_a_big_cascade_is_drawn_with_500_of_its_nodes(app, viewer):
     assert all(p.like_count <= least_kept for p in posts[21:] if p.post_id not in kept)
     page = viewer.get(f"/monitors/{quote(MONITOR, safe='')}/cascades/weibo/big")
     assert "显示 500 / 共 701" in page.text
+
+
+def test_a_cascade_whose_root_was_never_collected_still_opens(app, viewer):
+    # Only reposts were crawled: the root is a placeholder named from the reposts' chain.
+    now = utcnow()
+    app.state.ctx.store.upsert_posts([
+        Post("weibo", f"o{i}", kind="repost", text=f"//@原作者: 转发 {i}", author_id=f"o{i}",
+             root_post_id="gone", parent_post_id="gone", topics=[MONITOR],
+             created_at=now - timedelta(hours=1, minutes=i)) for i in range(3)])
+    page = viewer.get(f"/monitors/{quote(MONITOR, safe='')}/cascades/weibo/gone")
+    assert page.status_code == 200, page.text[:300]
+    body = viewer.get(_api(MONITOR, "weibo", "gone")).json()
+    root = next(n for n in body["nodes"] if n["id"] == body["root"])
+    assert root["placeholder"] and root["title"] is None and body["total"] == 4

@@ -136,7 +136,10 @@ def _workbook(viewer, **params):
 
 def test_xlsx_has_the_sheets_with_chinese_headers_and_no_formula(viewer):
     raw, book = _workbook(viewer, range="7d")
-    assert book.sheetnames == ["概览", "账号 KOL", "传播链", "声量与情感", "为什么"]
+    assert book.sheetnames == ["概览", "账号 KOL", "传播链", "声量与情感", "为什么", "影响力指数"]
+    influence = [r for r in book["影响力指数"].iter_rows(values_only=True) if any(r)]
+    assert influence[0][0] == "微博影响力指数" and "BCI" in influence[2]
+    assert any("originals = " in str(v) for r in influence for v in r)  # the formula's inputs
     kol = book["账号 KOL"]
     headers = [c.value for c in kol[1]]
     assert headers[:4] == ["#", "平台", "账号", "账号 ID"] and "下游触达" in headers

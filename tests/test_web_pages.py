@@ -262,6 +262,9 @@ def test_post_browser_filters_and_pages_newest_first(analyst):
     assert 0 < dated["total"] < 61 and dated["range"] == "custom"
     html = analyst.get("/posts", params={"topic": MONITOR, "range": "7d"}).text
     assert "共 61 条，第 1/2 页" in html and "page=2" in html
+    account = f'href="/accounts/weibo/u0?monitor={quote(MONITOR)}"'
+    assert account in html  # each author opens the account's page in this monitor
+    assert analyst.get(f"/accounts/weibo/u0?monitor={quote(MONITOR)}").status_code == 200
 
 
 def test_openapi_docs_are_served_offline_behind_login(app, analyst):

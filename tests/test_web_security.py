@@ -132,7 +132,10 @@ def _pages(app):
              f"/alerts/{quote(MONITOR + ':risk_words:1', safe='')}",
              f"/alerts/{quote(HOSTILE_MONITOR + ':volume_spike:1', safe='')}",
              f"/monitors/{MONITOR}/edit", f"/monitors/{HOSTILE_MONITOR}/edit", "/admin",
-             "/monitors/new", "/api/docs", f"/posts?topic={HOSTILE_MONITOR}"]
+             "/monitors/new", "/api/docs", f"/posts?topic={HOSTILE_MONITOR}",
+             f"/monitors/{MONITOR}/kol", f"/accounts/weibo/evil?monitor={MONITOR}",
+             f"/monitors/{MONITOR}/cascades", f"/monitors/{MONITOR}/runs",
+             f"/monitors/{MONITOR}/export"]
     out = {}
     for page in pages:
         r = client.get(page)

@@ -50,7 +50,8 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     if request.url.path.startswith("/api/"):
         return await request_validation_exception_handler(request, exc)
-    return render(request, "error.html", 400, message="请求参数有误，请返回重试。")
+    w = request.app.state.ctx.words
+    return render(request, "error.html", 400, message=w("请求参数有误，请返回重试。"))
 
 
 def create_app(settings: Mapping[str, Any] | None = None, *, store: Store | None = None,

@@ -95,14 +95,15 @@ class AuthGate:
             return
         response: Response
         if path.startswith("/api/") or found is False:
-            detail = "API 令牌无效" if found is False else "需要登录"
+            w = self.ctx.words
+            detail = w("API 令牌无效") if found is False else w("需要登录")
             response = JSONResponse({"detail": detail}, status_code=401,
                                     headers={"WWW-Authenticate": "Bearer"})
         elif request.method in SAFE_METHODS:
             target = path + (f"?{request.url.query}" if request.url.query else "")
             response = RedirectResponse(f"/login?next={quote(target, safe='')}", 303)
         else:
-            response = JSONResponse({"detail": "需要登录"}, status_code=401)
+            response = JSONResponse({"detail": self.ctx.words("需要登录")}, status_code=401)
         await response(scope, receive, send)
 
 
@@ -117,8 +118,9 @@ async def guard_unsafe(request: Request) -> None:
     if request.method in SAFE_METHODS:
         return
     ctx: WebContext = request.app.state.ctx
+    w = ctx.words
     if not origin_allowed(request.scope, str(ctx.settings.get("WEB_BASE_URL") or "")):
-        raise HTTPException(403, "拒绝跨站请求")
+        raise HTTPException(403, w("拒绝跨站请求"))
     who = principal(request)
     if who is not None and who.via == "token":
         expected = None
@@ -134,20 +136,21 @@ async def guard_unsafe(request: Request) -> None:
             value = (await request.form()).get(CSRF_FIELD)
             given = value if isinstance(value, str) else None
         if not csrf_matches(expected, given):
-            raise HTTPException(403, "页面已过期或请求来源不明（CSRF 校验失败）：请刷新页面后重试")
+            raise HTTPException(
+                403, w("页面已过期或请求来源不明（CSRF 校验失败）：请刷新页面后重试"))
     if who is not None and not who.user.can("analyst") and request.url.path not in VIEWER_UNSAFE:
-        raise HTTPException(403, "只读账号不能修改")
+        raise HTTPException(403, w("只读账号不能修改"))
 
 
 def require(role: str) -> Callable[[Request], User]:
     """A dependency returning the signed-in user if their role is at least ``role``."""
 
     def dependency(request: Request) -> User:
-        who = principal(request)
+        who, w = principal(request), request.app.state.ctx.words
         if who is None:
-            raise HTTPException(401, "需要登录")
+            raise HTTPException(401, w("需要登录"))
         if not who.user.can(role):
-            raise HTTPException(403, "没有权限")
+            raise HTTPException(403, w("没有权限"))
         return who.user
 
     dependency.__name__ = f"require_{role}"

@@ -160,7 +160,7 @@ def cascade_detail(posts: list[Post], root_post_id: str, *, topic: str, w: Wordi
                                 "depth": depth.get(n, 0), "placeholder": p is None,
                                 "engagement": engagement[n]}
         if p is None:
-            node.update(author=T.nodes[n].get("name") or w("（未采集）"), text="",
+            node.update(author=T.nodes[n].get("name") or w("（未采集）"), text="", title=None,
                         sentiment="unscored", sentiment_name=sentiment_name(None, w))
         else:
             node.update(

@@ -256,13 +256,14 @@ def events_panel(win: AnalysisWindow, w: Wording, top: int = 20) -> dict[str, An
 def regions_panel(win: AnalysisWindow, w: Wording) -> dict[str, Any]:
     """Volume and net sentiment per provincial-level region (海外 and 未知 included, as
     ``report regions`` lists them) with the coverage sentence."""
-    from scoring.why.regions import UNKNOWN, region_breakdown
+    from scoring.why.regions import OVERSEAS, UNKNOWN, region_breakdown
 
     rb = region_breakdown(win.posts, win.authors)
+    named = {UNKNOWN: w("未知"), OVERSEAS: w("海外")}  # province names are place names: kept
     coverage = (w("地域已知的帖子占 {share}（{known}/{total}）", share=w.percent(rb.coverage),
                   known=w.number(rb.known), total=w.number(rb.total))
                 if rb.total else w("这段时间没有帖子"))
-    rows = [{"region": r, "posts": s.posts, "share": s.posts / rb.total, "net": s.net,
+    rows = [{"region": named.get(r, r), "posts": s.posts, "share": s.posts / rb.total, "net": s.net,
              "positive": s.positive, "neutral": s.neutral, "negative": s.negative,
              "known": r != UNKNOWN} for r, s in rb.top(34, include_unknown=True)]
     empty = None

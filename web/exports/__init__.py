@@ -44,7 +44,8 @@ def filename(monitor: str, kind: str, now: datetime, fmt: str, w: Wording) -> tu
     in front when it has one)."""
     name = _UNSAFE.sub("_", monitor).strip(" .") or "monitor"
     day = w.time(now, "%Y%m%d")
-    label = KINDS[kind][0].replace(" ", "")
+    label = w(KINDS[kind][0])
+    label = label.replace(" ", "_" if label.isascii() else "")  # KOL报告, KOL_report
     ascii_monitor = name if re.fullmatch(r"[A-Za-z0-9._-]+", name) else ""
     fallback = "-".join(filter(None, ["tingfeng", ascii_monitor[:60], kind, day])) + f".{fmt}"
     return f"{name[:80]}-{label}-{day}.{fmt}", fallback

@@ -34,6 +34,10 @@ _GREY = (101, 109, 118)
 _HEAD_FILL = (240, 244, 248)
 
 
+def _(message: str) -> str:  # marks a reader string; translated where it is shown
+    return message
+
+
 class PdfUnavailable(RuntimeError):
     """PDF export cannot run here (fpdf2 or the CJK font is missing): the message says what
     to install."""
@@ -48,7 +52,7 @@ def cjk_font() -> tuple[str, int]:
 
     path = bundled_font_path()
     if path is None:
-        raise PdfUnavailable("PDF 导出需要 noto-cjk-sans-otc 字体包：pip install -e . 即可安装")
+        raise PdfUnavailable(_("PDF 导出需要 noto-cjk-sans-otc 字体包：pip install -e . 即可安装"))
     with TTCollection(path, lazy=True) as collection:
         names = [f["name"].getDebugName(1) for f in collection.fonts]
     return path, names.index(FACE) if FACE in names else 0
@@ -70,21 +74,21 @@ def _net(value: float | None) -> str:
 
 
 class _Doc:
-    def __init__(self, title: str) -> None:
+    def __init__(self, title: str, w: Wording) -> None:
         try:
             from fpdf import FPDF
         except ImportError as exc:
-            raise PdfUnavailable("PDF 导出需要 fpdf2：pip install fpdf2") from exc
+            raise PdfUnavailable(_("PDF 导出需要 fpdf2：pip install fpdf2")) from exc
         path, index = cjk_font()
         pdf: FPDF = FPDF(orientation="L", unit="mm", format="A4")
         pdf.add_font(_FAMILY, fname=path, collection_font_number=index)
         pdf.set_margins(12, 12, 12)
         pdf.set_auto_page_break(True, margin=12)
         pdf.set_title(title)
-        pdf.set_lang("zh-CN")
+        pdf.set_lang("en" if w.lang == "en" else "zh-CN")
         pdf.set_creator("Tingfeng 听风")
         pdf.add_page()
-        self.pdf = pdf
+        self.pdf, self.w = pdf, w
 
     def line(self, text: str, size: float = 10, grey: bool = False, height: float = 6) -> None:
         self.pdf.set_font(_FAMILY, size=size)
@@ -120,7 +124,7 @@ class _Doc:
         from fpdf.enums import WrapMode
 
         if not rows:
-            self.line("（无数据）", grey=True)
+            self.line(self.w("（无数据）"), grey=True)
             return
         self.pdf.set_font(_FAMILY, size=size)
         with self.pdf.table(col_widths=widths or _widths(headers, rows), line_height=size * 0.55,
@@ -144,9 +148,9 @@ def _widths(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[float
 
 
 def _cards(doc: _Doc, data: ReportData) -> None:
-    r = data.report
-    cards = [("帖子", _text(r.post_count)), ("账号", _text(r.author_count)),
-             ("净情感", _net(r.net_sentiment)), ("传播链", _text(len(r.cascades)))]
+    r, w = data.report, doc.w
+    cards = [(w("帖子"), _text(r.post_count)), (w("账号"), _text(r.author_count)),
+             (w("净情感"), _net(r.net_sentiment)), (w("传播链"), _text(len(r.cascades)))]
     doc.line("    ".join(f"{label} {value}" for label, value in cards), size=12, height=8)
 
 
@@ -155,7 +159,7 @@ def _charts(doc: _Doc, data: ReportData) -> None:
             if data.charts.get(name)]
     if not pngs:
         return
-    doc.heading("话题走势")
+    doc.heading(doc.w("话题走势"))
     width = (doc.pdf.epw - 6) / 2
     for i in range(0, len(pngs), 2):
         doc.room(width / 2 + 4)
@@ -166,9 +170,10 @@ def _charts(doc: _Doc, data: ReportData) -> None:
 
 def _accounts(doc: _Doc, data: ReportData, w: Wording) -> None:
     r = data.report
-    doc.heading(f"关键账号 (前 {len(r.accounts)})")
-    headers = ["#", "平台", "账号", "层级", "粉丝", "帖子", "互动", "下游触达", "关键节点",
-               "净情感", "首次出现"]
+    doc.heading(w("关键账号 (前 {n})", n=len(r.accounts)))
+    headers = ["#", *(w(h) for h in (_("平台"), _("账号"), _("层级"), _("粉丝"), _("帖子"),
+                                     _("互动"), _("下游触达"), _("关键节点"), _("净情感"),
+                                     _("首次出现")))]
     rows = [[i, platform_name(a.platform, w), a.name, tier_name(a.tier, w), a.followers,
              a.posts, a.engagement, a.reach, a.key_rank, _net(a.net_sentiment),
              w.time(a.first_seen)] for i, a in enumerate(r.accounts, 1)]
@@ -176,25 +181,26 @@ def _accounts(doc: _Doc, data: ReportData, w: Wording) -> None:
 
 
 def _cascades(doc: _Doc, data: ReportData, w: Wording) -> None:
-    doc.heading("主要传播链")
+    doc.heading(w("主要传播链"))
     if not data.report.cascades:
-        doc.line("没有传播链", grey=True)
+        doc.line(w("没有传播链"), grey=True)
     for c in data.report.cascades:
         doc.room(30)
         doc.line(f"{_text(c.author)} · {platform_name(c.platform, w)} · {w.time(c.created_at)}",
                  size=10)
         doc.line(_text(c.text, 300), size=9, grey=True, height=5)
         sv = "—" if c.structural_virality is None else f"{c.structural_virality:.2f}"
-        doc.line(f"规模 {c.size:,} · 深度 {c.depth:,} · 最大宽度 {c.max_breadth:,} · "
-                 f"结构病毒性 {sv}", size=9, height=5)
+        doc.line(w("规模 {size} · 深度 {depth} · 最大宽度 {breadth} · 结构病毒性 {virality}",
+                   size=format(c.size, ","), depth=format(c.depth, ","),
+                   breadth=format(c.max_breadth, ","), virality=sv), size=9, height=5)
         if c.picture:
             doc.room(70)
             height = doc.image(c.picture, 100)
             doc.pdf.set_y(doc.pdf.get_y() + height + 2)
 
 
-def _why(doc: _Doc, sections: Sequence[Section], w: Wording) -> None:
-    doc.heading(w("为什么"))
+def _why(doc: _Doc, sections: Sequence[Section], w: Wording, title: str) -> None:
+    doc.heading(title)
     for s in sections:
         doc.room(20)
         doc.line(s.title, size=11, height=7)
@@ -207,16 +213,19 @@ def render_pdf(data: ReportData, w: Wording) -> bytes:
     """The PDF as bytes. :raises PdfUnavailable: without fpdf2 or the bundled font."""
     r = data.report
     title = f"{r.title} · {clean(r.topic)}"
-    doc = _Doc(title)
+    doc = _Doc(title, w)
     doc.line(title, size=20, height=10)
-    window = (f"{w.time(r.since)} – {w.time(r.until)}" if r.since else f"— – {w.time(r.until)}")
-    doc.line(f"{window}（北京时间）· 生成于 {w.time(r.generated_at)}", grey=True)
+    window = w.window(r.since, r.until) if r.since else w("全部 – {end}", end=w.time(r.until))
+    doc.line(w("{window} · 生成于 {time}", window=window, time=w.time(r.generated_at)),
+             grey=True)
     _cards(doc, data)
     _charts(doc, data)
     _accounts(doc, data, w)
     _cascades(doc, data, w)
     if data.why:
-        _why(doc, data.why, w)
+        _why(doc, data.why, w, w("为什么"))
+    if data.influence:
+        _why(doc, data.influence, w, w("影响力指数（含公式输入）"))
     for note in r.notes:
-        doc.line(f"注: {_text(note)}", size=8, grey=True, height=5)
+        doc.line(w.label(w("注"), _text(note)), size=8, grey=True, height=5)
     return bytes(doc.pdf.output())

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from scheduler.analysis.appendix import Appendix
+
 if TYPE_CHECKING:
     from crawlers.items import Monitor
     from crawlers.storage import Store
@@ -23,20 +25,22 @@ __all__ = ["DEFAULT_RANGE", "KINDS", "RANGES", "ReportData", "build_report", "re
 
 log = logging.getLogger(__name__)
 
+
+def _(message: str) -> str:  # marks a reader string; translated where it is shown
+    return message
+
+
 # Window choices: days back from now (None: everything stored). Same keys as the dashboard.
 RANGES: dict[str, int | None] = {"1d": 1, "7d": 7, "30d": 30, "90d": 90, "365d": 365,
                                  "all": None}
 DEFAULT_RANGE = "7d"  # as `tingfeng report kol --since 7d`
-KINDS = {"kol": ("KOL 报告", 50), "topic": ("话题报告", 10)}  # title, accounts listed
-# The sections of each why report the CLI keeps (scheduler/cli/report.py _with_why): drivers,
-# events, regions, and the emotion mix with each platform's polarisation.
-_WHY_KEEP = {0: [0], 1: [0], 2: [0], 3: [0, 2]}
+KINDS = {"kol": (_("KOL 报告"), 50), "topic": (_("话题报告"), 10)}  # title, accounts listed
 
 
 @dataclass
 class ReportData:
-    """What every format renders. ``why`` is empty when the why step failed (the report
-    stands without it, as on the command line)."""
+    """What every format renders. ``why`` (and ``influence``) is empty when its step failed
+    (the report stands without it, as on the command line)."""
 
     monitor: str
     kind: str
@@ -45,6 +49,8 @@ class ReportData:
     why: list[Section] = field(default_factory=list)
     why_data: dict[str, Any] = field(default_factory=dict)
     charts: dict[str, bytes] = field(default_factory=dict)
+    influence: list[Section] = field(default_factory=list)
+    influence_data: dict[str, Any] = field(default_factory=dict)
 
 
 def window(choice: str, now: datetime) -> tuple[datetime | None, datetime]:
@@ -53,26 +59,14 @@ def window(choice: str, now: datetime) -> tuple[datetime | None, datetime]:
 
 
 def _why(store: Store, monitor: Monitor, since: datetime | None, until: datetime,
-         w: Wording) -> tuple[list[Section], dict[str, Any]]:
-    from scheduler.analysis import why
+         w: Wording) -> Appendix:
+    from scheduler.analysis.appendix import report_appendix
     from scheduler.query import parse_query
 
     posts = parse_query(monitor.query).select(
         list(store.posts(topic=monitor.name, since=since, until=until)))
     authors = store.authors({(p.platform, p.author_id) for p in posts if p.author_id})
-    try:
-        parts = [why.drivers_report(posts, [], title="", subtitle="", w=w, user_words=[]),
-                 why.events_report(posts, title="", subtitle="", w=w, top=10),
-                 why.regions_report(posts, authors, title="", subtitle="", w=w, top=12),
-                 why.emotions_report(posts, title="", subtitle="", w=w, since=since,
-                                     until=until, bucket=timedelta(days=1))]
-    except Exception:  # noqa: BLE001 - the report stands without its why sections
-        log.exception("why sections failed; report without them")
-        return [], {}
-    sections = [r.sections[i] for n, r in enumerate(parts) for i in _WHY_KEEP[n]
-                if i < len(r.sections)]
-    return sections, {"drivers": parts[0].data, "events": parts[1].data,
-                      "regions": parts[2].data, "emotions": parts[3].data}
+    return report_appendix(posts, authors, since=since, until=until, w=w)
 
 
 def build_report(store: Store, monitor: Monitor, *, kind: str, choice: str, now: datetime,
@@ -90,21 +84,20 @@ def build_report(store: Store, monitor: Monitor, *, kind: str, choice: str, now:
     report = kol_report(store, topic=monitor.name, since=since, until=until, now=now,
                         k=k or top, post_filter=parse_query(monitor.query).select,
                         pictures=charts)
-    report = dataclasses.replace(report, title=title)
-    sections, data = _why(store, monitor, since, until, w) if why else ([], {})
+    report = dataclasses.replace(report, title=w(title))
+    appendix = _why(store, monitor, since, until, w) if why else Appendix()
     drawn = report_charts(report) if charts else {}
-    return ReportData(monitor.name, kind, choice, report, sections, data, drawn)
+    return ReportData(monitor.name, kind, choice, report, appendix.why,
+                      appendix.data.get("why", {}), drawn, appendix.influence,
+                      appendix.data.get("influence", {}))
 
 
 def render_html(data: ReportData, w: Wording) -> str:
     """The self-contained HTML file ``tingfeng report kol --format html`` writes: charts as
     data: URIs, every crawled string escaped, the 为什么 part before ``</body>``."""
-    from scheduler.analysis.sections import html_section
+    from scheduler.analysis.appendix import appendix_html
     from scheduler.reports import render_html as report_html
 
     text = report_html(data.report, charts=data.charts)
-    if not data.why:
-        return text
-    block = "".join(str(html_section(s)) for s in data.why)
-    head = f"<h2 style='margin-top:36px'>{w('为什么')}</h2>" + block
-    return text.replace("</body>", head + "</body>", 1)
+    head = appendix_html(Appendix(data.why, data.influence), w)
+    return text.replace("</body>", head + "</body>", 1) if head else text

@@ -131,15 +131,17 @@ def render_xlsx(data: ReportData, w: Wording) -> bytes:
          for (start, count), s in zip(r.volume, r.sentiment, strict=True)])
     timeline.finish()
 
-    if data.why:
-        why = _Sheet(book.create_sheet(w("为什么")), w)
-        for section in data.why:
-            why.write([section.title], bold=True)
-            why.table(section.columns, section.rows)
+    for name, sections in ((w("为什么"), data.why), (w("影响力指数"), data.influence)):
+        if not sections:
+            continue
+        sheet = _Sheet(book.create_sheet(name), w)
+        for section in sections:
+            sheet.write([section.title], bold=True)
+            sheet.table(section.columns, section.rows)
             for note in section.notes:
-                why.write([note])
-            why.row += 1  # a blank row between tables
-        why.finish(freeze=None)
+                sheet.write([note])
+            sheet.row += 1  # a blank row between tables
+        sheet.finish(freeze=None)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MODULES", "routers"]
 
-MODULES = ("session", "monitors", "dashboard", "cascades", "runs", "exports",
+MODULES = ("session", "monitors", "dashboard", "kol", "accounts", "cascades", "runs", "exports",
            "alerts", "posts", "admin", "docs")
 
 

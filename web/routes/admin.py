@@ -64,8 +64,9 @@ def add_user(request: Request, user: Annotated[User, Depends(admin)],
 def set_role(request: Request, name: str, user: Annotated[User, Depends(admin)],
              role: Role) -> Response:
     ctx = get_ctx(request)
+    w = ctx.words
     if name == user.username and role != "admin":
-        return _page(request, "不能降低自己的权限：请另一位管理员操作。", 400)
+        return _page(request, w("不能降低自己的权限：请另一位管理员操作。"), 400)
     try:
         ctx.accounts.set_role(name, role)
     except AccountError as exc:
@@ -77,10 +78,11 @@ def set_role(request: Request, name: str, user: Annotated[User, Depends(admin)],
 @router.post("/admin/users/{name}/remove", include_in_schema=False)
 def remove_user(request: Request, name: str, user: Annotated[User, Depends(admin)]) -> Response:
     ctx = get_ctx(request)
+    w = ctx.words
     if name == user.username:
-        return _page(request, "不能删除自己的账号。", 400)
+        return _page(request, w("不能删除自己的账号。"), 400)
     if not ctx.accounts.remove_user(name):
-        raise HTTPException(404, "没有这个用户")
+        raise HTTPException(404, w("没有这个用户"))
     ctx.accounts.audit(user.username, "user.remove", name)
     return RedirectResponse("/admin", 303)
 

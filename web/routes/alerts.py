@@ -37,7 +37,7 @@ Days = Annotated[int, Query(ge=0, le=3650)]
 def _review(ctx: WebContext, user: User, alert_id: str, verdict: str, note: str) -> Any:
     alert = find_alert(ctx.store, alert_id)
     if alert is None:
-        raise HTTPException(404, "没有这条预警")
+        raise HTTPException(404, ctx.words("没有这条预警"))
     reviewed = review_alert(ctx.store, alert, verdict=verdict, note=note, by=user.username,
                             now=utcnow())
     ctx.accounts.audit(user.username, "alert.review", alert_id,
@@ -64,9 +64,9 @@ def alert_page(request: Request, alert_id: str,
                user: Annotated[User, Depends(viewer)]) -> Response:
     """One alert: the page alert messages link to (``WEB_BASE_URL/alerts/<id>``)."""
     ctx = get_ctx(request)
-    alert = find_alert(ctx.store, alert_id)
+    alert, w = find_alert(ctx.store, alert_id), ctx.words
     if alert is None:
-        raise HTTPException(404, "没有这条预警")
+        raise HTTPException(404, w("没有这条预警"))
     return render(request, "alert.html", alert=alert_row(alert, ctx.words))
 
 
@@ -111,5 +111,5 @@ def get_alert(request: Request, alert_id: str,
     ctx = get_ctx(request)
     alert = find_alert(ctx.store, alert_id)
     if alert is None:
-        raise HTTPException(404, "没有这条预警")
+        raise HTTPException(404, ctx.words("没有这条预警"))
     return alert_row(alert, ctx.words)

@@ -27,9 +27,9 @@ Viewer = Annotated[User, Depends(viewer)]
 
 
 def _monitor(ctx: WebContext, name: str) -> Monitor:
-    m = ctx.store.get_monitor(name)
+    m, w = ctx.store.get_monitor(name), ctx.words
     if m is None:
-        raise HTTPException(404, "没有这个监测")
+        raise HTTPException(404, w("没有这个监测"))
     return m
 
 
@@ -45,10 +45,10 @@ def _list(request: Request, name: str, choice: str) -> dict[str, Any]:
 
 def _detail(request: Request, name: str, platform: str, root_post_id: str) -> dict[str, Any]:
     ctx = get_ctx(request)
-    m = _monitor(ctx, name)
+    m, w = _monitor(ctx, name), ctx.words
     posts = cascade_posts(ctx.store, m.name, platform, root_post_id)
     if not posts:
-        raise HTTPException(404, "该监测下没有这条传播链")
+        raise HTTPException(404, w("该监测下没有这条传播链"))
     return cascade_detail(posts, root_post_id, topic=m.name, w=ctx.words)
 
 

@@ -40,9 +40,9 @@ Viewer = Annotated[User, Depends(viewer)]
 
 
 def _monitor(ctx: WebContext, name: str) -> Monitor:
-    m = ctx.store.get_monitor(name)
+    m, w = ctx.store.get_monitor(name), ctx.words
     if m is None:
-        raise HTTPException(404, "没有这个监测")
+        raise HTTPException(404, w("没有这个监测"))
     return m
 
 
@@ -118,7 +118,8 @@ def measure(request: Request, name: str, user: Viewer,
 def one_panel(request: Request, name: str, panel: str, user: Viewer,
               choice: RangeChoice = "auto") -> dict[str, Any]:
     if panel not in PANELS:
-        raise HTTPException(404, "没有这个面板")
+        w = get_ctx(request).words
+        raise HTTPException(404, w("没有这个面板"))
     return _panels(request, name, (panel,), choice)
 
 

@@ -27,9 +27,9 @@ Why = Annotated[int, Query(ge=0, le=1,
 
 
 def _monitor(ctx: WebContext, name: str) -> Monitor:
-    m = ctx.store.get_monitor(name)
+    m, w = ctx.store.get_monitor(name), ctx.words
     if m is None:
-        raise HTTPException(404, "没有这个监测")
+        raise HTTPException(404, w("没有这个监测"))
     return m
 
 
@@ -58,7 +58,7 @@ def report(request: Request, name: str, user: Annotated[User, Depends(viewer)],
         out = export_report(ctx.store, m, fmt=fmt, kind=kind, choice=choice, now=utcnow(),
                             w=ctx.words, why=bool(why))
     except PdfUnavailable as exc:
-        raise HTTPException(501, str(exc)) from None
+        raise HTTPException(501, ctx.words(str(exc))) from None
     disposition = content_disposition(out.filename, out.fallback)
     return Response(out.body, media_type=out.media_type,
                     headers={"Content-Disposition": disposition})

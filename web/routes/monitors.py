@@ -37,9 +37,9 @@ _FIELDS = ("query", "platforms", "every", "cron", "recipients", "thresholds", "p
 
 
 def _monitor(ctx: WebContext, name: str) -> Monitor:
-    m = ctx.store.get_monitor(name)
+    m, w = ctx.store.get_monitor(name), ctx.words
     if m is None:
-        raise HTTPException(404, "没有这个监测")
+        raise HTTPException(404, w("没有这个监测"))
     return m
 
 

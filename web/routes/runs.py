@@ -38,9 +38,9 @@ def registry(request: Request) -> RunRegistry:
 
 
 def _monitor(ctx: WebContext, name: str) -> Monitor:
-    m = ctx.store.get_monitor(name)
+    m, w = ctx.store.get_monitor(name), ctx.words
     if m is None:
-        raise HTTPException(404, "没有这个监测")
+        raise HTTPException(404, w("没有这个监测"))
     return m
 
 
@@ -119,7 +119,7 @@ def api_runs(request: Request, name: str, user: Annotated[User, Depends(viewer)]
 @router.get("/api/runs/{run_id}", tags=["监测"], summary="网页发起的一次运行：状态与退出码")
 def api_run(request: Request, run_id: str,
             user: Annotated[User, Depends(viewer)]) -> dict[str, Any]:
-    handle = registry(request).get(run_id)
+    handle, w = registry(request).get(run_id), get_ctx(request).words
     if handle is None:
-        raise HTTPException(404, "没有这次运行")
+        raise HTTPException(404, w("没有这次运行"))
     return handle.shown(get_ctx(request).words)

@@ -70,7 +70,7 @@
       animationDuration: 300,
       tooltip: {trigger: "item", renderMode: "richText", formatter: function (p) {
         const n = byId[p.data.id];
-        return n ? (n.author || "") + "：" + excerpt(n.text, 40) : "";
+        return n ? tingfeng.fill(root.dataset.label, {label: n.author || "", value: excerpt(n.text, 40)}) : "";
       }},
       series: [{type: "tree", data: top ? [item(top)] : [], roam: true, layout: "orthogonal",
                 orient: "LR", top: 16, bottom: 16, left: 48, right: 120,
@@ -90,7 +90,8 @@
       const b = document.createElement("button");
       b.type = "button";
       b.className = "link sent-" + n.sentiment;
-      b.textContent = (n.author || "") + "：" + (n.placeholder ? root.dataset.missing : excerpt(n.title || n.text, 60));
+      b.textContent = tingfeng.fill(root.dataset.label, {label: n.author || "",
+        value: n.placeholder ? root.dataset.missing : excerpt(n.title || n.text, 60)});
       b.addEventListener("click", function () { show(n.id); });
       li.appendChild(b);
       list.appendChild(li);

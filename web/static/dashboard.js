@@ -167,7 +167,7 @@
     const hot = box.querySelector(".hot");
     hot.replaceChildren();
     if (d.hot_terms.length) {
-      hot.appendChild(el("strong", box.dataset.hot + "："));
+      hot.appendChild(el("strong", tingfeng.fill(labels.label, {label: box.dataset.hot, value: ""})));
       d.hot_terms.forEach(function (h) { hot.appendChild(el("span", h.term + " " + h.count, "badge")); });
     }
     if (d.empty) { setState(box, "empty", d.empty); return; }
@@ -198,11 +198,11 @@
     d.events.slice(0, EVENTS_SHOWN).forEach(function (e) {
       const tr = el("tr", null, "event");
       tr.dataset.event = e.event_id;
-      tr.appendChild(el("td", e.label_terms.slice(0, 4).join("、"), "term"));
+      tr.appendChild(el("td", e.label_terms.slice(0, 4).join(labels.sep), "term"));
       tr.appendChild(el("td", num(e.size), "n"));
       tr.appendChild(el("td", num(e.accounts), "n"));
       tr.appendChild(el("td", e.span, "when"));
-      tr.appendChild(el("td", e.platforms.map(function (p) { return p.name + " " + p.posts; }).join("、")));
+      tr.appendChild(el("td", e.platforms.map(function (p) { return p.name + " " + p.posts; }).join(labels.sep)));
       const net = el("td", signed(e.net), "n");
       net.style.color = netColor(e.net);
       tr.appendChild(net);
@@ -232,15 +232,18 @@
 
   function drawRegions(box, d, labels) {
     const known = d.regions.filter(function (r) { return r.known; });
-    if (d.empty) { setState(box, "empty", d.empty + (d.total ? "（" + d.coverage_text + "）" : "")); return; }
+    if (d.empty) {
+      setState(box, "empty", d.total ? tingfeng.fill(labels.aside, {text: d.empty, note: d.coverage_text}) : d.empty);
+      return;
+    }
     const rows = known.slice().reverse();
     document.getElementById("chart-regions").style.height = Math.max(200, 22 * rows.length + 60) + "px";
     chart("chart-regions").setOption({
       animationDuration: 300, grid: {left: 64, right: 64, top: 8, bottom: 24},
       tooltip: {trigger: "item", renderMode: "richText", formatter: function (p) {
         const r = rows[p.dataIndex];
-        return r.region + "：" + labels.posts + " " + num(r.posts) + "（" + pct(r.share) + "），" +
-          labels.net + " " + signed(r.net);
+        return tingfeng.fill(labels.region, {region: r.region, posts: num(r.posts), share: pct(r.share),
+                                             net: signed(r.net)});
       }},
       xAxis: {type: "value", minInterval: 1},
       yAxis: {type: "category", data: rows.map(function (r) { return r.region; })},
@@ -267,8 +270,10 @@
       animationDuration: 300,
       tooltip: {trigger: "item", renderMode: "richText", formatter: function (p) {
         const layer = layers[p.dataIndex];
-        return layer.name + "：" + num(layer.value) + (layer.layer in rates
-          ? "（" + box.dataset.rate + " " + pct(rates[layer.layer]) + "）" : "");
+        const text = tingfeng.fill(section.dataset.label, {label: layer.name, value: num(layer.value)});
+        return layer.layer in rates
+          ? tingfeng.fill(section.dataset.aside, {text: text, note: box.dataset.rate + " " + pct(rates[layer.layer])})
+          : text;
       }},
       series: [{type: "funnel", sort: "none", left: "8%", width: "84%", top: 8, bottom: 8,
                 minSize: "12%", gap: 2,
@@ -298,7 +303,7 @@
       tr.appendChild(el("td", Object.keys(c.inputs).map(function (k) {
         const v = c.inputs[k];
         return k + "=" + (v === null ? "—" : typeof v === "number" ? Number(v.toPrecision(3)) : v);
-      }).join("、"), "inputs"));
+      }).join(section.dataset.sep), "inputs"));
       body.appendChild(tr);
     });
     if (d.empty) { setState(box, "empty", d.empty); return; }
@@ -363,7 +368,9 @@
     if (!section) { return; }
     const labels = {source: section.dataset.source, posts: section.dataset.posts,
                     net: section.dataset.net, copies: section.dataset.copies,
-                    more: section.dataset.more};
+                    more: section.dataset.more, label: section.dataset.label,
+                    sep: section.dataset.sep, aside: section.dataset.aside,
+                    region: section.dataset.region};
     const head = document.getElementById("panels-window");
     let said = false;
     /* all at once: the server reads the window once for all of them, and the quick ones
