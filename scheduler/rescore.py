@@ -161,6 +161,7 @@ def author_scores(
     from scoring.influence import author_tier, bci, bci_inputs, wci_inputs, wci_v14, zhihu_influence
 
     reads = None
+    voteups = None
     influence: float | None = None
     if author.platform == "wechat":
         x = wci_inputs(posts, days=days)
@@ -174,7 +175,7 @@ def author_scores(
             influence = zhihu_influence(author.followers, voteups)
     elif posts:
         influence = bci(bci_inputs(posts))
-    tier, _big_v = author_tier(author, tiers=tiers, reads=reads)
+    tier, _big_v = author_tier(author, tiers=tiers, reads=reads, upvotes=voteups)
     return tier.value, influence
 
 

@@ -9,12 +9,15 @@ platform  measure                     head        waist      tail      大V (ver
 ========  ==========================  ==========  =========  ========  ===================
 weibo     followers                   1,000,000   100,000    10,000    ≥ 500,000 followers
 wechat    average reads per article   100,000     10,000     1,000     ≥ 50,000 reads
-zhihu     followers                   500,000     50,000     5,000     ≥ 100,000 followers
+zhihu     upvotes (赞同, all answers)     1,000,000   100,000    10,000    ≥ 100,000 upvotes
 forum     followers                   100,000     10,000     1,000     ≥ 50,000 followers
 ========  ==========================  ==========  =========  ========  ===================
 
 WeChat has no public follower count, so its tier reads the account's average reads per article
 (the measure 清博 and 新榜 rank by). "10万+" reads are recorded as 100001 (:func:`parse_reads`).
+Zhihu is graded by the upvotes an account's answers earned (the profile's ``voteup_count``, else
+the upvotes of its collected answers), as the product documents grade it: followers there are
+partly inherited from 知乎's early recommendations and say little about what an answerer carries.
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ DEFAULT_TIERS: dict[str, dict[str, Any]] = {
               "big_v": 500_000},
     "wechat": {"measure": "reads", "head": 100_000, "waist": 10_000, "tail": 1_000,
                "big_v": 50_000},
-    "zhihu": {"measure": "followers", "head": 500_000, "waist": 50_000, "tail": 5_000,
+    "zhihu": {"measure": "upvotes", "head": 1_000_000, "waist": 100_000, "tail": 10_000,
               "big_v": 100_000},
     "forum": {"measure": "followers", "head": 100_000, "waist": 10_000, "tail": 1_000,
               "big_v": 50_000},
@@ -113,22 +116,37 @@ def author_tier(
     *,
     tiers: Mapping[str, Mapping[str, Any]] | None = None,
     reads: float | None = None,
+    upvotes: float | None = None,
 ) -> tuple[Tier, bool]:
     """Tier and 大V flag of ``author`` with its platform's cut-offs.
 
     ``reads`` is the average reads per article, used where the platform's measure is reads
-    (WeChat); elsewhere followers are used. Unknown platforms use the forum cut-offs.
+    (WeChat); ``upvotes`` the upvotes earned, where it is upvotes (Zhihu; default: the
+    profile's ``extra["voteup_count"]``); elsewhere followers are used. Unknown platforms use
+    the forum cut-offs. An unknown measure counts as 0.
 
     >>> author_tier(Author("weibo", "1", followers=800_000, verified=True))
     (<Tier.WAIST: 'waist'>, True)
     >>> author_tier(Author("wechat", "gh_1"), reads=12_000)
     (<Tier.WAIST: 'waist'>, False)
+    >>> author_tier(Author("zhihu", "z", followers=900_000, extra={"voteup_count": 20_000}))
+    (<Tier.TAIL: 'tail'>, False)
     """
     table = tiers if tiers is not None else DEFAULT_TIERS
     cut = table.get(author.platform) or table.get("forum") or DEFAULT_TIERS["forum"]
-    measure = reads if cut.get("measure") == "reads" else author.followers
+    kind = cut.get("measure")
+    if kind == "reads":
+        measure = reads
+    elif kind == "upvotes":
+        measure = upvotes if upvotes is not None else _count(author.extra.get("voteup_count"))
+    else:
+        measure = author.followers
     big_v = is_big_v(measure, author.verified, threshold=cut.get("big_v", math.inf))
     return tier(measure, thresholds=cut), big_v
+
+
+def _count(value: Any) -> int | None:
+    return value if type(value) is int and value >= 0 else None
 
 
 def parse_reads(value: Any) -> int | None:

@@ -59,7 +59,18 @@ def _is_head(author: Author | None, head_tiers: Sequence[str],
     if author.tier in head_tiers:
         return True
     cut = big_v_followers.get(author.platform)
-    return cut is not None and bool(author.verified) and (author.followers or 0) >= cut
+    if cut is not None:
+        return bool(author.verified) and (author.followers or 0) >= cut
+    return _big_v_by_upvotes(author)
+
+
+def _big_v_by_upvotes(author: Author) -> bool:
+    """大V where the platform measures upvotes (Zhihu): verified with the 大V upvote count."""
+    from scoring.influence import DEFAULT_TIERS, author_tier
+
+    if (DEFAULT_TIERS.get(author.platform) or {}).get("measure") != "upvotes":
+        return False
+    return author_tier(author)[1]
 
 
 def _get(obj: Any, name: str) -> Any:
@@ -139,7 +150,8 @@ def snapshot(
     runs : the topic's crawl runs, oldest first, for crawl-health metrics
     head_tiers, big_v_followers : an author is "head" if its tier is in ``head_tiers`` or it is
         verified with at least ``big_v_followers[platform]`` followers (大V; default: the 大V
-        cut-offs of :data:`scoring.influence.DEFAULT_TIERS` for follower-measured platforms)
+        cut-offs of :data:`scoring.influence.DEFAULT_TIERS` for follower-measured platforms;
+        on Zhihu, measured by upvotes, verified with at least its 大V upvote count)
 
     Returns
     -------

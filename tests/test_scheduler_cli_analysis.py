@@ -148,3 +148,32 @@ def test_kol_and_topic_reports_carry_the_why_sections(uri, capsys, tmp_path):
     html = page.read_text(encoding="utf-8")
     assert "为什么" in html and "<script>alert" not in html
     assert html.index("为什么") < html.index("</body>")
+
+
+def test_the_kol_report_shows_influence_indices_with_their_inputs(tmp_path, capsys):
+    uri = f"sqlite:///{tmp_path / 'inf.db'}"
+    with open_store(uri) as store:
+        store.upsert_posts(
+            [Post("weibo", f"w{i}", text=f"品牌A 新品 {i}", topics=["品牌A"], author_id="blogger",
+                  kind="original", repost_count=10 * i, comment_count=i, like_count=100,
+                  created_at=NOW - timedelta(hours=i + 1)) for i in range(4)]
+            + [Post("zhihu", "a1", text="品牌A 值得买吗", topics=["品牌A"], author_id="expert",
+                    kind="answer", like_count=900, created_at=NOW - timedelta(hours=2))])
+        store.upsert_authors([
+            Author("weibo", "blogger", name="数码博主", followers=300_000),
+            # Zhihu grades by upvotes: 900k followers but few upvotes is a tail account.
+            Author("zhihu", "expert", name="=HYPERLINK(\"x\")", followers=900_000,
+                   extra={"voteup_count": 20_000}),
+        ])
+    assert main(["report", "kol", "--topic", "品牌A", "--since", "7d", "--store", uri]) == 0
+    out = capsys.readouterr().out
+    assert "影响力指数（含公式输入）" in out
+    weibo = out[out.index("微博影响力指数"):]
+    assert "BCI" in weibo and "粉丝 300000" in weibo and "originals = 4" in weibo
+    zhihu = out[out.index("知乎影响力指数"):]
+    assert "获得赞同 20000" in zhihu and "尾部" in zhihu.splitlines()[3]
+    assert main(["report", "kol", "--topic", "品牌A", "--since", "7d", "--format", "json",
+                 "--store", uri]) == 0
+    data = json.loads(capsys.readouterr().out)
+    (row,) = data["influence"]["zhihu"]
+    assert (row["index"], row["tier"], row["inputs"]["voteups"]) == ("zhihu", "tail", 20_000)

@@ -61,17 +61,21 @@ def test_head_accounts_joining_for_the_first_time() -> None:
         ("weibo", "bigv"): Author("weibo", "bigv", verified=True, followers=600_000),     # 大V
         ("weibo", "unverified"): Author("weibo", "unverified", verified=False, followers=900_000),
         ("weibo", "veteran"): Author("weibo", "veteran", tier="head", followers=3_000_000),
-        # Zhihu's 大V cut-off is 100k followers.
-        ("zhihu", "zbigv"): Author("zhihu", "zbigv", verified=True, followers=150_000),
+        # Zhihu's 大V cut-off is 100k upvotes (followers do not count there).
+        ("zhihu", "zbigv"): Author("zhihu", "zbigv", verified=True, followers=10,
+                                   extra={"voteup_count": 150_000}),
+        ("zhihu", "zfans"): Author("zhihu", "zfans", verified=True, followers=900_000,
+                                   extra={"voteup_count": 5_000}),
     }
     posts = [
         post("1", 10, author="head"), post("2", 20, author="bigv"),
         post("3", 30, author="unverified"),
         post("4", 30, author="veteran"), post("5", 600, author="veteran"),  # seen hours ago
         post("6", 40, author="zbigv", platform="zhihu"), post("7", 45, author="nobody"),
+        post("8", 50, author="zfans", platform="zhihu"),
     ]
     m = snapshot(posts, authors, None, [], now=NOW, window=HOUR)
-    assert m["authors/active"] == 6 and m["authors/head"] == 4
+    assert m["authors/active"] == 7 and m["authors/head"] == 4
     assert m["authors/head_joined"] == 3
     joined = sorted(k for k in m if k.startswith("authors/head_joined/"))
     assert joined == ["authors/head_joined/weibo/bigv", "authors/head_joined/weibo/head",

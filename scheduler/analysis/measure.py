@@ -10,9 +10,10 @@ from typing import Any
 from crawlers.items import Author, AuthorKey, Post
 from scheduler.analysis.sections import Report, Section
 from scheduler.i18n import Wording
-from scheduler.notify.wording import platform_name
+from scheduler.notify.wording import platform_name, tier_name
 
-__all__ = ["compare_report", "funnel_report", "health_report", "sheets_report"]
+__all__ = ["compare_report", "funnel_report", "health_report", "influence_sections",
+           "sheets_report"]
 
 
 def _(message: str) -> str:  # marks a string for the catalogue; translated where shown
@@ -79,7 +80,7 @@ def health_report(posts: Sequence[Post], authors: Mapping[AuthorKey, Author], *,
     overall = "—" if h.index is None else str(round(h.index))
     comps = Section(w("健康度"), [w("指标"), w("得分"), w("输入"), w("公式")],
                     [[c.label, "—" if c.score is None else f"{c.score:.0f}",
-                      "、".join(f"{k}={'—' if v is None else f'{v:.3g}'}"
+                      w("、").join(f"{k}={'—' if v is None else f'{v:.3g}'}"
                                 for k, v in c.inputs.items()), c.formula]
                      for c in h.components], right={1},
                     notes=[w("综合指数 {index}（0–100）", index=overall)])
@@ -118,7 +119,7 @@ def compare_report(posts_by_brand: Mapping[str, Sequence[Post]],
                                 right={1, 2, 4, 5}))
     sections.append(Section(w("共同 KOL"), [w("平台"), w("账号"), w("品牌")],
                             [[platform_name(k.platform, w), k.name or k.author_id,
-                              "、".join(k.brands)] for k in s.shared_kols]))
+                              w("、").join(k.brands)] for k in s.shared_kols]))
     for brand, kols in s.exclusive_kols.items():
         sections.append(Section(w("独家 KOL：{brand}", brand=brand), [w("平台"), w("账号")],
                                 [[platform_name(k.platform, w), k.name or k.author_id]
@@ -146,10 +147,34 @@ def sheets_report(posts: Sequence[Post], authors: Mapping[AuthorKey, Author], *,
                                 [[k, v] for k, v in values.items()
                                  if isinstance(v, (int, float, str)) or v is None],
                                 right={1}))
-    for platform, rows in m.influence.items():
-        if rows:
-            data = [r.as_dict() for r in rows]
-            keys = [k for k in data[0] if not isinstance(data[0][k], (dict, list))][:6]
-            sections.append(Section(w("{platform}影响力指数", platform=platform_name(platform, w)),
-                                    keys, [[d.get(k) for k in keys] for d in data]))
+    sections += influence_sections(m, w)
     return Report(title, subtitle, sections, m.as_dict(), notes=list(m.notes))
+
+
+def influence_sections(m: Any, w: Wording, *, top: int | None = None) -> list[Section]:
+    """One table per platform of ``m.influence`` (``scoring.measure.sheets.MetricSheets``):
+    each account's index (BCI, WCI, the Zhihu index) with the inputs of its formula, and the
+    measure its tier is judged by (Weibo followers, WeChat reads, Zhihu upvotes)."""
+    sections = []
+    for platform, rows in m.influence.items():
+        if not rows:
+            continue
+        body = [[r.name or r.author_id, r.index, round(r.value, 1), tier_name(r.tier, w),
+                 f"{_measure_name(r.measure.name, w)} "
+                 f"{'—' if r.measure.value is None else round(r.measure.value)}",
+                 ", ".join(f"{k} = {_short(v)}" for k, v in r.inputs.items())]
+                for r in rows[:top]]
+        sections.append(Section(
+            w("{platform}影响力指数", platform=platform_name(platform, w)),
+            [w("账号"), w("指数"), w("数值"), w("层级"), w("层级依据"), w("公式输入")], body,
+            right={2}))
+    return sections
+
+
+def _measure_name(name: str, w: Wording) -> str:
+    names = {"followers": w("粉丝"), "reads": w("篇均阅读"), "upvotes": w("获得赞同")}
+    return names.get(name, name)
+
+
+def _short(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)

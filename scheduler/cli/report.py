@@ -149,16 +149,15 @@ def run_report(args: argparse.Namespace) -> int:
 
 def _with_why(text: str, args: argparse.Namespace, settings: Any, topic: str, since: Any,
               until: Any, post_filter: Any) -> str:
-    """The KOL and topic reports with the why sections: negative drivers, events, regions and
-    emotions of the same window (JSON: a "why" key; CSV stays the account table)."""
+    """The KOL and topic reports with their appendix (scheduler.analysis.appendix): negative
+    drivers, events, regions, emotions and influence indices of the same window (JSON: "why"
+    and "influence" keys; CSV stays the account table)."""
     if args.format == "csv":
         return text
     import json
-    from datetime import timedelta
 
-    from scheduler.analysis import why
-    from scheduler.analysis.sections import Report, _jsonable, html_section
-    from scheduler.analysis.sections import render_table as sections_table
+    from scheduler.analysis.appendix import appendix_html, appendix_table, report_appendix
+    from scheduler.analysis.sections import _jsonable
     from scheduler.i18n import wording_for
 
     w = wording_for(settings)
@@ -167,27 +166,12 @@ def _with_why(text: str, args: argparse.Namespace, settings: Any, topic: str, si
                  if not args.platform or p.platform in args.platform]
         posts = post_filter(posts) if post_filter else posts
         authors = store.authors({(p.platform, p.author_id) for p in posts if p.author_id})
-    try:
-        parts = [why.drivers_report(posts, [], title="", subtitle="", w=w, user_words=[]),
-                 why.events_report(posts, title="", subtitle="", w=w, top=10),
-                 why.regions_report(posts, authors, title="", subtitle="", w=w, top=12),
-                 why.emotions_report(posts, title="", subtitle="", w=w, since=since,
-                                     until=until, bucket=timedelta(days=1))]
-    except Exception:  # noqa: BLE001 - the report stands without its why sections
-        import logging
-
-        logging.getLogger(__name__).exception("why sections failed; report without them")
-        return text
-    keep = {0: [0], 1: [0], 2: [0], 3: [0, 2]}  # drivers, events, regions, emotion mix
-    sections = [r.sections[i] for n, r in enumerate(parts) for i in keep[n]
-                if i < len(r.sections)]
+    appendix = report_appendix(posts, authors, since=since, until=until, w=w)
     if args.format == "json":
         data = json.loads(text)
-        data["why"] = _jsonable({"drivers": parts[0].data, "events": parts[1].data,
-                                 "regions": parts[2].data, "emotions": parts[3].data})
+        data.update(_jsonable(appendix.data))
         return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     if args.format == "html":
-        block = "".join(str(html_section(s)) for s in sections)
-        head = f"<h2 style='margin-top:36px'>{w('为什么')}</h2>" + block
+        head = appendix_html(appendix, w)
         return text.replace("</body>", head + "</body>", 1) if "</body>" in text else text + head
-    return text + "\n" + sections_table(Report(w("为什么"), "", sections, {}))
+    return text + appendix_table(appendix, w)

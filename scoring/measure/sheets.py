@@ -14,9 +14,9 @@ zhihu     upvotes (获得赞同): the profile's        1,000,000   100,000    10
 forum     followers                              100,000     10,000     1,000
 ========  =====================================  ==========  =========  ========
 
-Weibo, WeChat and forum cut-offs are :data:`scoring.influence.DEFAULT_TIERS`; that table judges
-Zhihu by followers, so the upvote cut-offs here are Tingfeng's own (Zhihu publishes none; its most
-upvoted answerers hold millions). Pass ``tiers=`` to :func:`measured_tier` to change them.
+The cut-offs are :data:`scoring.influence.DEFAULT_TIERS`, the same the stored author tiers use
+(the Zhihu upvote cut-offs are Tingfeng's own: Zhihu publishes none; its most upvoted answerers
+hold millions). Pass ``tiers=`` to :func:`measured_tier` to change them.
 
 Totals are the counters as the platforms report them (uncapped; the funnel caps outliers). As in
 the funnel, comments are max(Σ comment_count, comments collected) and reposts max(Σ repost_count
@@ -66,10 +66,7 @@ __all__ = [
     "platform_measure",
 ]
 
-MEASURE_TIERS: dict[str, dict[str, Any]] = {
-    **{p: dict(DEFAULT_TIERS[p]) for p in ("weibo", "wechat", "forum")},
-    "zhihu": {"measure": "upvotes", "head": 1_000_000, "waist": 100_000, "tail": 10_000},
-}
+MEASURE_TIERS: dict[str, dict[str, Any]] = {p: dict(t) for p, t in DEFAULT_TIERS.items()}
 _AUTHOR = operator.attrgetter("author_id")
 _INDEX = {"weibo": "BCI", "wechat": "WCI"}
 _ORG_TYPES = frozenset(str(n) for n in range(1, 8))  # Weibo blue V: government … media … group
