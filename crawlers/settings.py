@@ -284,3 +284,20 @@ RISK_COMPLAINT_WORDS: list[str] = _env_json("TINGFENG_RISK_COMPLAINT_WORDS", [])
 RISK_SENSITIVE_WORDS: list[str] = _env_json("TINGFENG_RISK_SENSITIVE_WORDS", [])  # type: ignore[assignment]
 # Abuse words flagging abusive comments and replies; empty = built-in list, a list replaces it.
 RISK_ABUSE_WORDS: list[str] = _env_json("TINGFENG_RISK_ABUSE_WORDS", [])  # type: ignore[assignment]
+
+# --- MongoDB in production (crawlers/storage/_mongoconf.py) ----------------------------------
+# Each applies when the mongodb:// URI does not set the same option (the URI's w, journal,
+# wtimeoutMS, readPreference, maxPoolSize win). Read from the environment as text and checked
+# (a bad value is refused in one line) when a MongoDB store opens.
+# Write acknowledgement: "majority" (survives a fail-over) or a number of members (≥ 1).
+# Alert claims, dedupe, runs and monitors always use "majority".
+MONGO_WRITE_CONCERN = os.environ.get("TINGFENG_MONGO_WRITE_CONCERN", "majority")
+# Wait for the journal on disk before a write counts as done (false: the server's default).
+MONGO_JOURNAL = os.environ.get("TINGFENG_MONGO_JOURNAL", "true")
+# Milliseconds a write waits for its acknowledgement before failing (then spooled; 0 = no limit).
+MONGO_WTIMEOUT_MS = os.environ.get("TINGFENG_MONGO_WTIMEOUT_MS", "10000")
+# Where posts and authors are read: primary, or secondaryPreferred/nearest… for the web app and
+# reports (they may lag by the replication delay). Claims and run records always read the primary.
+MONGO_READ_PREFERENCE = os.environ.get("TINGFENG_MONGO_READ_PREFERENCE", "primary")
+# Connections per server in each process's pool.
+MONGO_MAX_POOL_SIZE = os.environ.get("TINGFENG_MONGO_MAX_POOL_SIZE", "100")

@@ -43,6 +43,11 @@ CLI = [sys.executable, "-c", "import sys; from scheduler.cli import main; sys.ex
     ({"TINGFENG_STORE": "nosuch://db"}, "store URI 'nosuch://db'"),
     ({"TINGFENG_MAIL_URL": "foo://x"}, "mail URL 'foo://x'"),
     ({"TINGFENG_MAIL_URL": "bogus://alerts:hunter2@mail.example.com"}, "mail URL"),
+    # refused before connecting: no MongoDB server is needed to see the error
+    ({"TINGFENG_STORE": "mongodb://tf:hunter2@127.0.0.1:9/db",
+      "TINGFENG_MONGO_WRITE_CONCERN": "0"}, "MONGO_WRITE_CONCERN"),
+    ({"TINGFENG_STORE": "mongodb://tf:hunter2@127.0.0.1:9/db",
+      "TINGFENG_MONGO_READ_PREFERENCE": "nearest-ish"}, "MONGO_READ_PREFERENCE"),
 ])
 def test_bad_urls_from_the_environment_are_refused(env, needle, tmp_path):
     proc = subprocess.run([*CLI, "monitor", "list"], capture_output=True, text=True, timeout=60,

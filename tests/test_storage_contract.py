@@ -916,3 +916,113 @@ def test_cascade_sizes_count_what_cascade_returns(store):
     assert sizes == {root: len(store.cascade("weibo", root)) - 1 for root in ("r", "s")}
     assert store.cascade_sizes("zhihu", ["r"]) == {"r": 1}
     assert store.cascade_sizes("weibo", []) == {}
+
+
+def test_author_fields_read_a_few_fields_as_authors_would(store):
+    store.upsert_authors([
+        Author("weibo", "a", name="甲", followers=1_200, verified=True, tier="tail"),
+        Author("weibo", "b", name="乙", verified=False, extra={"k": 1}),
+        Author("zhihu", "a", followers=7),
+    ])
+    keys = [("weibo", "a"), ("weibo", "b"), ("zhihu", "a"), ("weibo", "missing")]
+    got = store.author_fields(keys, ("tier", "followers", "verified"))
+    full = store.authors(keys)
+    assert set(got) == set(full) == {("weibo", "a"), ("weibo", "b"), ("zhihu", "a")}
+    for key, fields in got.items():
+        assert fields == {"tier": full[key].tier, "followers": full[key].followers,
+                          "verified": full[key].verified}, key
+    assert got[("weibo", "a")]["verified"] is True and got[("weibo", "b")]["verified"] is False
+    assert store.author_fields([], ("tier",)) == {}
+    with pytest.raises(ValueError, match="unknown author field"):
+        store.author_fields(keys, ("tier", "doc') --"))
+
+
+def test_root_counts_rank_a_windows_cascades_as_posts_would(store):
+    store.upsert_posts([
+        post("r", topics=["t"]), post("c1", 1, root_post_id="r", topics=["t"]),
+        post("c2", 2, root_post_id="r", topics=["t"]), post("c3", 90, root_post_id="r",
+                                                           topics=["t"]),
+        post("s", 3, root_post_id="s", topics=["t"]), post("c4", 4, root_post_id="s"),
+        Post("zhihu", "z", created_at=T0 + timedelta(minutes=5), root_post_id="r",
+             topics=["t"]),  # another platform's r
+        post("lone", 6, topics=["t"]), post("undated", None, topics=["t"]),
+    ])
+    since, until = T0, T0 + timedelta(minutes=60)
+    rows = store.root_counts(topic="t", since=since, until=until)
+    expected: dict[tuple[str, str], int] = {}
+    for p in store.posts(topic="t", since=since, until=until):
+        key = (p.platform, p.root_post_id or p.post_id)
+        expected[key] = expected.get(key, 0) + 1
+    assert rows == [{"platform": "weibo", "root_post_id": "r", "posts": 3},
+                    {"platform": "weibo", "root_post_id": "lone", "posts": 1},
+                    {"platform": "weibo", "root_post_id": "s", "posts": 1},
+                    {"platform": "zhihu", "root_post_id": "r", "posts": 1}]
+    assert {(r["platform"], r["root_post_id"]): r["posts"] for r in rows} == expected
+    assert store.root_counts(topic="t", since=since, until=until, limit=1) == rows[:1]
+    assert store.root_counts(topic="t", since=since, until=until, platform="zhihu") == rows[3:]
+    unbounded = store.root_counts(topic="t")  # undated posts too, as posts() returns them
+    assert {"root_post_id": "undated", "platform": "weibo", "posts": 1} in unbounded
+    assert {"root_post_id": "r", "platform": "weibo", "posts": 4} in unbounded
+    assert store.root_counts(since=until, until=since) == []
+    with pytest.raises(ValueError):
+        store.root_counts(limit=-1)
+
+
+# -- events of a monitor (Store.save_events / Store.events) -------------------------------------
+def story(event_id: str, size: int, members, *, first=0, last=60, updated=120, **data):
+    from crawlers.storage.base import EventRecord
+
+    at = lambda minutes: None if minutes is None else T0 + timedelta(minutes=minutes)  # noqa: E731
+    return EventRecord(event_id, ("weibo", members[0][1] if members else "0"), ("地铁", "停运"),
+                       size, at(first), at(last), at(updated), tuple(members), data)
+
+
+def test_events_round_trip_with_members_and_opaque_data(store):
+    data = {"centroid": [["a.b", 0.5], ["$x", 0.25]], "hours": {"2026-03-01T08:00:00+00:00": 2},
+            "note": "中文"}
+    saved = story("ev-1", 2, [("weibo", "2"), ("weibo", "1")], **data)
+    assert store.save_events("m", [saved]) == 1
+    [got] = store.events("m")
+    assert got == dataclasses.replace(saved, members=(("weibo", "1"), ("weibo", "2")))
+    assert got.first_at.tzinfo is not None and got.updated_at == T0 + timedelta(minutes=120)
+    assert store.events("other") == []
+
+
+def test_saving_events_again_replaces_fields_and_adds_members_once(store):
+    store.save_events("m", [story("ev-1", 1, [("weibo", "1")]),
+                            story("ev-2", 1, [("weibo", "5")])])
+    grown = story("ev-1", 3, [("weibo", "1"), ("weibo", "3"), ("weibo", "5")], last=90)
+    store.save_events("m", [grown])
+    store.save_events("m", [grown])  # a repeated run: nothing doubles
+    by_id = {e.event_id: e for e in store.events("m")}
+    assert sorted(by_id) == ["ev-1", "ev-2"]
+    assert by_id["ev-1"].size == 3 and by_id["ev-1"].last_at == T0 + timedelta(minutes=90)
+    # post 5 was counted in ev-2 first: it stays there
+    assert by_id["ev-1"].members == (("weibo", "1"), ("weibo", "3"))
+    assert by_id["ev-2"].members == (("weibo", "5"),)
+    store.save_events("n", [story("ev-1", 1, [("weibo", "5")])])  # monitors are apart
+    assert [e.members for e in store.events("n")] == [(("weibo", "5"),)]
+
+
+def test_events_since_reads_active_events_largest_first(store):
+    store.save_events("m", [
+        story("ev-old", 9, [("weibo", "1")], first=0, last=10),
+        story("ev-b", 2, [("weibo", "2")], first=50, last=100),
+        story("ev-a", 2, [("weibo", "3")], first=40, last=100),
+        story("ev-undated", 5, [("weibo", "4")], first=None, last=None, updated=200),
+        story("ev-big", 7, [("weibo", "6")], first=30, last=60)])
+    assert [e.event_id for e in store.events("m")] == [
+        "ev-old", "ev-big", "ev-undated", "ev-a", "ev-b"]
+    since = T0 + timedelta(minutes=60)
+    assert [e.event_id for e in store.events("m", since=since)] == [
+        "ev-big", "ev-undated", "ev-a", "ev-b"]
+    assert store.events("m", since=T0 + timedelta(minutes=150)) == store.events(
+        "m", since=T0 + timedelta(minutes=200))
+    assert [e.event_id for e in store.events("m", since=T0 + timedelta(minutes=150))] == [
+        "ev-undated"]
+
+
+def test_events_refuse_data_that_is_not_json(store):
+    with pytest.raises(IntegrityError):
+        store.save_events("m", [story("ev-1", 1, [("weibo", "1")], bad={1, 2})])
+    assert store.events("m") == []

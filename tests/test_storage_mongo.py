@@ -137,6 +137,7 @@ def test_driver_errors_are_translated(store, monkeypatch, error, expected):
 
     monkeypatch.setattr(store._posts, "bulk_write", fail)
     monkeypatch.setattr(store._posts, "find", fail)
+    monkeypatch.setattr(store._post_reads, "find", fail)  # reads follow the read preference
     with pytest.raises(expected) as info:
         store.upsert_posts([Post("weibo", "1")])
     assert info.value.__cause__ is error

@@ -94,7 +94,8 @@ def test_a_version_1_file_is_upgraded_and_its_fields_copied(tmp_path):
                                                                  json.dumps(doc)))
         conn.execute("PRAGMA user_version = 1")
     with SqliteStore(path) as store:
-        assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert SCHEMA_VERSION == max(_sql.MIGRATIONS)  # every migration ran
         indexes = {r[0] for r in store._conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'index'")}
         assert {"posts_authors", "posts_kol", "posts_sentiment"} <= indexes

@@ -21,8 +21,8 @@ from typing import Any
 
 from crawlers.storage import _aggregate as agg
 
-__all__ = ["author_pipeline", "count_groups", "count_pipeline", "decode_label",
-           "sizes_pipeline", "stats_pipeline"]
+__all__ = ["author_pipeline", "count_groups", "count_pipeline", "decode_label", "roots_pipeline",
+           "sizes_pipeline", "stats_pipeline", "stats_total_pipeline"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ENGAGEMENT = {"$add": [{"$ifNull": [f"${name}", 0]}
@@ -102,9 +102,13 @@ _NET_CLASS = {  # $match on the grouped counts: _aggregate.net_class
 _SORT_FIELD = {"platform": "_id.platform"}
 
 
-def stats_pipeline(match: dict[str, Any], request: agg.StatsRequest) -> list[dict[str, Any]]:
+def stats_pipeline(match: dict[str, Any], request: agg.StatsRequest, *, facet: bool = True
+                   ) -> list[dict[str, Any]]:
     """``author_stats`` as one pipeline: group, classify, sort (None last: a 0/1 field first),
-    then a ``$facet`` of the page and the total."""
+    then a ``$facet`` of the page and the total. Without ``facet`` the sorted rows after the
+    offset come back as a cursor: a ``$facet`` is one result document, at most 16 MB (about
+    90,000 authors at 178 BSON bytes a row), so a request for every row must not go through
+    one."""
     polar = {"$add": ["$positive", "$negative"]}
     pipeline: list[dict[str, Any]] = [
         {"$match": {**match, "author_id": {"$ne": None}}},
@@ -130,7 +134,32 @@ def stats_pipeline(match: dict[str, Any], request: agg.StatsRequest) -> list[dic
     page: list[dict[str, Any]] = [{"$sort": sort}, {"$skip": request.offset}]
     if request.limit is not None:  # $limit must be positive: the caller cuts a 0 page
         page.append({"$limit": max(1, request.limit)})
+    if not facet:
+        return pipeline + page
     pipeline.append({"$facet": {"rows": page, "total": [{"$count": "n"}]}})
+    return pipeline
+
+
+def stats_total_pipeline(match: dict[str, Any], request: agg.StatsRequest
+                         ) -> list[dict[str, Any]]:
+    """How many authors ``stats_pipeline`` would rank (one row ``{"n": …}``, none for 0)."""
+    pipeline = stats_pipeline(match, request, facet=False)[:2]  # $match, $group
+    if request.sentiment is not None:
+        pipeline.append({"$match": _NET_CLASS[request.sentiment]})
+    return [*pipeline, {"$count": "n"}]
+
+
+def roots_pipeline(match: dict[str, Any], limit: int | None) -> list[dict[str, Any]]:
+    """Posts per (platform, cascade root), a post without ``root_post_id`` its own root."""
+    pipeline: list[dict[str, Any]] = [
+        {"$match": match},
+        {"$group": {"_id": {"platform": "$platform",
+                            "root": {"$ifNull": ["$root_post_id", "$post_id"]}},
+                    "posts": {"$sum": 1}}},
+        {"$sort": {"posts": -1, "_id.platform": 1, "_id.root": 1}},
+    ]
+    if limit is not None:
+        pipeline.append({"$limit": limit})
     return pipeline
 
 

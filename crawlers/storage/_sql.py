@@ -20,7 +20,7 @@ __all__ = [
     "post_rows",
 ]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Datetime columns hold fixed-width UTC ISO text ('2024-01-02T03:04:05.000000+00:00'), so text
 # order is time order. `doc` is the record as JSON without None fields; posts and authors keep
@@ -119,6 +119,29 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             sentiment_label, created_at, like_count, comment_count, repost_count)""",
         """CREATE INDEX IF NOT EXISTS posts_sentiment ON posts (sentiment_label, created_at,
             platform, post_id)""",
+    ),
+    # Version 4, a monitor's events (stories) kept across runs (Store.save_events / events).
+    # `active_at` is last_at, or updated_at for an undated event: the `since` of events() is one
+    # range of events_active. Members get a table of their own (a story of 100,000 posts is
+    # not one JSON text rewritten on every run): a new member is one INSERT OR IGNORE, and the
+    # UNIQUE key keeps a post in the first event that claimed it (and reads members back
+    # in key order).
+    4: (
+        """CREATE TABLE IF NOT EXISTS events (
+            monitor TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            active_at TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            doc TEXT NOT NULL,
+            PRIMARY KEY (monitor, event_id))""",
+        "CREATE INDEX IF NOT EXISTS events_active ON events (monitor, active_at)",
+        """CREATE TABLE IF NOT EXISTS event_members (
+            monitor TEXT NOT NULL,
+            platform TEXT NOT NULL,
+            post_id TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            UNIQUE (monitor, platform, post_id))""",
+        "CREATE INDEX IF NOT EXISTS event_members_event ON event_members (monitor, event_id)",
     ),
 }
 
@@ -336,3 +359,13 @@ def author_from_row(row: tuple[Any, ...]) -> Author:
         doc["extra"] = json.loads(row[1])
     author: Author = from_dict(Author, doc)
     return author
+
+
+SAVE_EVENT = """INSERT OR REPLACE INTO events (monitor, event_id, active_at, size, doc)
+    VALUES (?, ?, ?, ?, ?)"""
+SAVE_EVENT_MEMBER = """INSERT OR IGNORE INTO event_members (monitor, platform, post_id, event_id)
+    VALUES (?, ?, ?, ?)"""
+EVENTS_SINCE = "SELECT event_id, doc FROM events WHERE monitor = ? AND active_at >= ?"
+EVENT_MEMBERS_SINCE = """SELECT m.event_id, m.platform, m.post_id FROM events AS e
+    JOIN event_members AS m ON m.monitor = e.monitor AND m.event_id = e.event_id
+    WHERE e.monitor = ? AND e.active_at >= ? ORDER BY m.platform, m.post_id"""

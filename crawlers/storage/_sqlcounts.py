@@ -30,7 +30,7 @@ from crawlers.storage._records import utc, utc_text
 if TYPE_CHECKING:
     from crawlers.items import AuthorKey
 
-__all__ = ["author_counts", "is_narrow", "post_counts"]
+__all__ = ["author_counts", "is_narrow", "post_counts", "root_counts"]
 
 _ENGAGEMENT = ("coalesce(p.like_count, 0) + coalesce(p.comment_count, 0)"
                " + coalesce(p.repost_count, 0)")
@@ -212,6 +212,27 @@ def author_counts(
         query += " LIMIT ?"
         params.append(limit)
     return agg.author_rows(conn.execute(query, params))
+
+
+def root_counts(
+    conn: sqlite3.Connection, *, topic: str | None, since: datetime | None,
+    until: datetime | None, platform: str | None, limit: int | None,
+) -> list[dict[str, Any]]:
+    """``Store.root_counts`` on ``conn``: the window as ``author_counts`` reads it (a topic's
+    from ``post_topics_window``), each post's root read by primary key, grouped in SQL."""
+    if limit == 0 or (since is not None and until is not None and utc(since) >= utc(until)):
+        return []
+    k = "k" if topic is not None else "p"
+    where, params = _filters(k, topic=topic, platform=platform, since=since, until=until)
+    source = _TOPIC_SOURCE if topic is not None else "posts AS p"
+    query = f"""SELECT p.platform, coalesce(p.root_post_id, p.post_id) AS root, count(*) AS n
+        FROM {source} {"WHERE " + " AND ".join(where) if where else ""}
+        GROUP BY p.platform, root ORDER BY n DESC, p.platform, root"""
+    if limit is not None:
+        query += " LIMIT ?"
+        params.append(limit)
+    return [{"platform": p, "root_post_id": r, "posts": n}
+            for p, r, n in conn.execute(query, params)]
 
 
 def is_narrow(conn: sqlite3.Connection, since: datetime | None, until: datetime | None) -> bool:

@@ -8,10 +8,11 @@ translated into the ``StoreError`` family of ``crawlers.errors``.
 from __future__ import annotations
 
 import abc
+import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -20,8 +21,23 @@ from crawlers.errors import BackendUnavailable, IntegrityError, StoreError, Unkn
 if TYPE_CHECKING:
     from crawlers.items import Alert, Author, AuthorKey, CrawlRun, Monitor, Post, PostKey, PostScore
 
-__all__ = ["AUTHOR_ORDERS", "NET_CLASSES", "AuthorPage", "BackendUnavailable", "IntegrityError",
-           "PostPage", "Store", "StoreError", "UnknownScheme"]
+__all__ = ["AUTHOR_FIELDS", "AUTHOR_ORDERS", "NET_CLASSES", "AuthorPage", "BackendUnavailable",
+           "EventRecord", "IntegrityError", "PostPage", "Store", "StoreError", "UnknownScheme",
+           "check_author_fields"]
+
+# ``author_fields`` reads these Author fields (the scalar ones).
+AUTHOR_FIELDS = ("name", "url", "followers", "following", "posts", "verified", "verified_type",
+                 "verified_reason", "rank", "description", "region", "gender", "tier",
+                 "influence")
+
+
+def check_author_fields(fields: Sequence[str]) -> tuple[str, ...]:
+    unknown = [f for f in fields if f not in AUTHOR_FIELDS]
+    if unknown:
+        raise ValueError(f"unknown author field {unknown[0]!r}; use some of "
+                         f"{', '.join(AUTHOR_FIELDS)}")
+    return tuple(fields)
+
 
 # ``author_stats`` sorts by one of these; ``sentiment`` keeps one of NET_CLASSES (see there).
 AUTHOR_ORDERS = ("posts", "engagement", "net", "positive", "negative", "neutral", "first_at",
@@ -43,6 +59,76 @@ class AuthorPage:
 
     rows: list[dict[str, Any]] = field(default_factory=list)
     total: int = 0
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """One story of a monitor as the store keeps it between runs (``scoring.why.events.Event``
+    flattened by ``scheduler.analysis.eventstore``; the store knows no scoring type).
+
+    ``event_id`` is the key within a monitor; ``canonical`` the post that started the story;
+    ``size`` its posts; ``first_at``/``last_at`` the hours of its first and last dated posts;
+    ``updated_at`` when a run last grew it. ``members`` are the posts already counted, so a
+    repeated run never counts one twice. ``data`` is the rest (centroid, hours, platforms,
+    sentiment counts, key accounts, representative posts), JSON-compatible, stored as one
+    opaque document.
+    """
+
+    event_id: str
+    canonical: tuple[str, str]
+    label_terms: tuple[str, ...]
+    size: int
+    first_at: datetime | None
+    last_at: datetime | None
+    updated_at: datetime
+    members: tuple[tuple[str, str], ...] = ()
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def event_data_text(event: EventRecord) -> str:
+    """``event.data`` as the JSON text every backend stores (one opaque document, so crawled
+    terms as keys never meet MongoDB's rules on "." and "$").
+
+    :raises IntegrityError: when it is not JSON-compatible.
+    """
+    try:
+        return json.dumps(event.data, ensure_ascii=False, separators=(",", ":"),
+                          allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise IntegrityError(f"event {event.event_id!r} cannot be stored as JSON: {exc}") from exc
+
+
+def event_record(doc: Mapping[str, Any], event_id: str,
+                 members: Iterable[Sequence[str]]) -> EventRecord:
+    """An EventRecord from a backend's document (times as UTC ISO text or datetimes; ``data``
+    as a dict or its JSON text)."""
+
+    def when(value: Any) -> datetime | None:
+        if value is None:
+            return None
+        at = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+        return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+    data = doc.get("data") or {}
+    updated = when(doc["updated_at"]) or datetime.min.replace(tzinfo=UTC)  # always set
+    return EventRecord(
+        event_id=event_id,
+        canonical=(doc["canonical"][0], doc["canonical"][1]),
+        label_terms=tuple(doc.get("label_terms") or ()),
+        size=int(doc["size"]),
+        first_at=when(doc.get("first_at")),
+        last_at=when(doc.get("last_at")),
+        updated_at=updated,
+        members=tuple((m[0], m[1]) for m in members),
+        data=json.loads(data) if isinstance(data, str) else dict(data),
+    )
+
+
+def order_events(events: Iterable[EventRecord]) -> list[EventRecord]:
+    """The order of :meth:`Store.events`: largest first, then earliest ``first_at`` (undated
+    last), then ``event_id``."""
+    far = datetime.max.replace(tzinfo=UTC)
+    return sorted(events, key=lambda e: (-e.size, e.first_at or far, e.event_id))
 
 
 class Store(abc.ABC):
@@ -186,6 +272,36 @@ class Store(abc.ABC):
         none are absent. Counted by the database, for listing cascades without reading them."""
 
     @abc.abstractmethod
+    def author_fields(self, keys: Iterable[AuthorKey], fields: Sequence[str]
+                      ) -> dict[AuthorKey, dict[str, Any]]:
+        """A few profile fields of many stored authors, without building records: ``{key:
+        {field: value}}`` for the stored ones among ``keys`` (a field the profile lacks is
+        None). ``fields`` are names from AUTHOR_FIELDS. For tier splits over every account
+        of a window (57,000 full records cost over a second; three fields, a tenth of it).
+
+        :raises ValueError: for a field outside AUTHOR_FIELDS.
+        """
+
+    @abc.abstractmethod
+    def root_counts(
+        self,
+        *,
+        topic: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        platform: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Posts per cascade over the posts ``posts()`` would return for the same window:
+        rows ``{"platform", "root_post_id", "posts"}``, where a post's cascade is its
+        ``root_post_id`` or, without one, the post itself. Most posts first, then platform and
+        root id ascending; at most ``limit`` rows (all when None). Counted by the database:
+        the cascade explorer ranks a window's cascades without reading its posts.
+
+        :raises ValueError: for a negative ``limit``.
+        """
+
+    @abc.abstractmethod
     def unscored_posts(self, model: str, *, topic: str | None = None) -> Iterator[Post]:
         """Posts whose ``sentiment_model`` differs from ``model`` (never scored included)."""
 
@@ -313,6 +429,20 @@ class Store(abc.ABC):
         :raises ValueError: for an unknown ``order`` or ``sentiment``, a negative ``offset``
             or ``limit``.
         """
+
+    # -- events (stories) of a monitor, kept across runs ----------------------------------------
+    @abc.abstractmethod
+    def save_events(self, monitor: str, events: Iterable[EventRecord]) -> int:
+        """Insert or replace a monitor's events, keyed by (monitor, ``event_id``): every field
+        but ``members`` is the incoming one; ``members`` are added to the stored ones (a post
+        already counted in another event of the monitor stays there). Idempotent: the same
+        events saved twice leave one record each. Returns how many events were written."""
+
+    @abc.abstractmethod
+    def events(self, monitor: str, *, since: datetime | None = None) -> list[EventRecord]:
+        """The monitor's events whose ``last_at`` (``updated_at`` when undated) is at or after
+        ``since`` (all with None), with their members (sorted by platform, then post_id);
+        largest first, then earliest ``first_at`` (undated last), then ``event_id``."""
 
     # -- upsert statistics ------------------------------------------------------------------
     @property

@@ -6,6 +6,8 @@ Plain dicts of documents behind a lock. Nothing persists. Imports no database dr
 from __future__ import annotations
 
 import copy
+import dataclasses
+import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -13,8 +15,16 @@ from typing import TYPE_CHECKING, Any
 
 from crawlers.items import Alert, Author, CrawlRun, Monitor, Post, from_dict
 from crawlers.storage import _aggregate as agg
-from crawlers.storage._records import json_doc, merge_docs, utc_text, window_key
-from crawlers.storage.base import AuthorPage, PostPage, Store
+from crawlers.storage._records import json_doc, merge_docs, utc, utc_text, window_key
+from crawlers.storage.base import (
+    AuthorPage,
+    EventRecord,
+    PostPage,
+    Store,
+    check_author_fields,
+    event_data_text,
+    order_events,
+)
 
 if TYPE_CHECKING:
     from crawlers.items import AuthorKey, PostKey, PostScore
@@ -39,6 +49,8 @@ class MemoryStore(Store):
         self._runs: dict[str, dict[str, Any]] = {}
         self._alerts: dict[str, dict[str, Any]] = {}
         self._monitors: dict[str, dict[str, Any]] = {}
+        self._events: dict[str, dict[str, EventRecord]] = {}  # monitor -> event_id -> record
+        self._event_of: dict[str, dict[PostKey, str]] = {}  # monitor -> member -> event_id
 
     @classmethod
     def from_uri(cls, uri: str) -> MemoryStore:
@@ -230,6 +242,24 @@ class MemoryStore(Store):
         ranked = sorted(totals.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0]))
         return agg.author_rows((p, a, n, e) for (p, a), (n, e) in ranked[:limit])
 
+    def root_counts(
+        self,
+        *,
+        topic: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        platform: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        agg.check_limit(limit)
+        counts: dict[tuple[str, str], int] = {}
+        with self._lock:
+            for doc in self._window(topic, since, until, platform):
+                key = (doc["platform"], doc.get("root_post_id") or doc["post_id"])
+                counts[key] = counts.get(key, 0) + 1
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        return [{"platform": p, "root_post_id": r, "posts": n} for (p, r), n in ranked[:limit]]
+
     def author_stats(
         self,
         *,
@@ -324,6 +354,13 @@ class MemoryStore(Store):
                 for key in wanted if key in self._authors
             }
 
+    def author_fields(self, keys: Iterable[AuthorKey], fields: Sequence[str]
+                      ) -> dict[AuthorKey, dict[str, Any]]:
+        names = check_author_fields(fields)
+        with self._lock:
+            return {key: {n: self._authors[key].get(n) for n in names}
+                    for key in keys if key in self._authors}
+
     def runs(
         self,
         *,
@@ -384,6 +421,36 @@ class MemoryStore(Store):
                 monitors=len(self._monitors),
             )
             return out
+
+    def save_events(self, monitor: str, events: Iterable[EventRecord]) -> int:
+        # through the JSON text the other backends store, so the double stays faithful
+        incoming = [(e, json.loads(event_data_text(e))) for e in events]
+        with self._lock:
+            stored = self._events.setdefault(monitor, {})
+            owner = self._event_of.setdefault(monitor, {})
+            for event, data in incoming:
+                old = stored.get(event.event_id)
+                members = list(old.members) if old else []
+                for key in event.members:
+                    key = (key[0], key[1])
+                    if key not in owner:
+                        owner[key] = event.event_id
+                        members.append(key)
+                stored[event.event_id] = dataclasses.replace(
+                    event, canonical=(event.canonical[0], event.canonical[1]),
+                    label_terms=tuple(event.label_terms), members=tuple(sorted(members)),
+                    data=data,
+                    first_at=event.first_at and utc(event.first_at),
+                    last_at=event.last_at and utc(event.last_at),
+                    updated_at=utc(event.updated_at))
+        return len(incoming)
+
+    def events(self, monitor: str, *, since: datetime | None = None) -> list[EventRecord]:
+        with self._lock:
+            found = [e for e in self._events.get(monitor, {}).values()
+                     if since is None or (e.last_at or e.updated_at) >= since]
+            out = [dataclasses.replace(e, data=copy.deepcopy(e.data)) for e in found]
+        return order_events(out)
 
 
 _ALERT_STATUS_FIELDS = ("status", "attempts", "sent_at", "last_error", "deliveries", "claimed_by",

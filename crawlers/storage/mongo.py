@@ -12,22 +12,43 @@ from typing import TYPE_CHECKING, Any, overload
 
 try:
     from bson.errors import BSONError
-    from pymongo import ASCENDING, DESCENDING, MongoClient, ReturnDocument, UpdateOne
+    from pymongo import (
+        ASCENDING,
+        DESCENDING,
+        IndexModel,
+        MongoClient,
+        ReplaceOne,
+        ReturnDocument,
+        UpdateOne,
+    )
     from pymongo.errors import (
         BulkWriteError,
         ConnectionFailure,
         DuplicateKeyError,
         PyMongoError,
     )
+    from pymongo.read_preferences import Primary, make_read_preference, read_pref_mode_from_name
+    from pymongo.write_concern import WriteConcern
 except ImportError as exc:  # pragma: no cover - exercised only without pymongo
     raise ImportError("MongoStore requires pymongo: pip install pymongo") from exc
 
 from crawlers.errors import BackendUnavailable, IntegrityError, StoreError
 from crawlers.items import Alert, Author, CrawlRun, Monitor, Post, from_dict
 from crawlers.storage import _aggregate as agg
+from crawlers.storage import _mongoindexes as ix
 from crawlers.storage import _pipelines
+from crawlers.storage._mongoconf import MongoOptions, mongo_options, uri_option_names
 from crawlers.storage._records import batched, keeps_stored_text, record_doc, utc, window_key
-from crawlers.storage.base import AuthorPage, PostPage, Store
+from crawlers.storage.base import (
+    AuthorPage,
+    EventRecord,
+    PostPage,
+    Store,
+    check_author_fields,
+    event_data_text,
+    event_record,
+    order_events,
+)
 
 if TYPE_CHECKING:
     from pymongo.collection import Collection
@@ -38,6 +59,9 @@ __all__ = ["MongoStore"]
 
 _NO_ID = {"_id": False}
 _KEYS_PER_QUERY = 500
+# Documents per getMore of a streamed read: a window of a million posts arrives in pieces of
+# about 1-2 MB, and the first posts reach the caller before the rest has left the server.
+_READ_BATCH = 1000
 
 
 class MongoStore(Store):
@@ -53,9 +77,19 @@ class MongoStore(Store):
     (``_pipelines``) run with ``allowDiskUse``. Datetimes are BSON dates, so they keep
     millisecond precision; they come back as aware UTC.
 
+    Reads and writes are split by purpose. Reads of posts and authors (reports, the web app,
+    analyses) follow the read preference; writes use the write concern (w, j, wtimeout). Alerts,
+    runs and monitors (claims, dedupe, run records) and the stored-text read before an upsert
+    always read the primary and write with ``w="majority"``: a claim a fail-over rolls back, or
+    a read from a lagging secondary, would deliver an alert twice or let an older text win.
+    See ``_mongoconf`` for the precedence of URI options over settings.
+
     Settings:
-        STORE_URI: ``mongodb://host:port/dbname`` or ``mongodb+srv://…``.
+        STORE_URI: ``mongodb://host:port/dbname`` or ``mongodb+srv://…``; its own options
+            (``w``, ``journal``, ``wtimeoutMS``, ``readPreference``, ``maxPoolSize``) win.
         STORE_BATCH_SIZE: records per ``bulk_write`` (``batch_size``).
+        MONGO_WRITE_CONCERN, MONGO_JOURNAL, MONGO_WTIMEOUT_MS, MONGO_READ_PREFERENCE,
+            MONGO_MAX_POOL_SIZE: ``options`` (``from_uri`` reads them).
     """
 
     def __init__(
@@ -66,26 +100,37 @@ class MongoStore(Store):
         database: str | None = None,
         batch_size: int = 500,
         server_selection_timeout_ms: int = 5000,
+        options: MongoOptions | None = None,
     ) -> None:
         if (uri is None) == (client is None):
             raise ValueError("MongoStore needs exactly one of uri= and client=")
         self.batch_size = max(1, batch_size)
+        self.options = options = options or MongoOptions()
+        in_uri = uri_option_names(uri) if uri is not None else set()
         self._owns_client = client is None
         if client is None:
-            options: dict[str, Any] = {"tz_aware": True}
-            if "serverselectiontimeoutms" not in uri.lower():  # type: ignore[union-attr]
-                options["serverSelectionTimeoutMS"] = server_selection_timeout_ms
+            kwargs: dict[str, Any] = {"tz_aware": True}
+            if "serverselectiontimeoutms" not in in_uri:
+                kwargs["serverSelectionTimeoutMS"] = server_selection_timeout_ms
+            if "maxpoolsize" not in in_uri:
+                kwargs["maxPoolSize"] = options.max_pool_size
             with self._errors("connect"):
-                client = MongoClient(uri, **options)
+                client = MongoClient(uri, **kwargs)
         self._client = client
+        written, majority = _write_concerns(client, options)
         with self._errors("connect"):
-            db = client[database] if database else client.get_default_database("tingfeng")
+            name = database or client.get_default_database("tingfeng").name
+            db = client.get_database(name, write_concern=written, read_preference=Primary())
         self.database_name: str = db.name
-        self._posts: Collection[Any] = db["posts"]
-        self._authors: Collection[Any] = db["authors"]
-        self._runs: Collection[Any] = db["runs"]
-        self._alerts: Collection[Any] = db["alerts"]
-        self._monitors: Collection[Any] = db["monitors"]
+        reads = _read_preference(client, options, uri_given="readpreference" in in_uri)
+        # Collection-level too: an injected client's get_database may ignore write_concern.
+        self._posts: Collection[Any] = db["posts"].with_options(write_concern=written)
+        self._authors: Collection[Any] = db["authors"].with_options(write_concern=written)
+        self._post_reads: Collection[Any] = self._posts.with_options(read_preference=reads)
+        self._author_reads: Collection[Any] = self._authors.with_options(read_preference=reads)
+        self._runs: Collection[Any] = db["runs"].with_options(write_concern=majority)
+        self._alerts: Collection[Any] = db["alerts"].with_options(write_concern=majority)
+        self._monitors: Collection[Any] = db["monitors"].with_options(write_concern=majority)
         try:
             self.ensure_indexes()
         except BaseException:
@@ -93,11 +138,21 @@ class MongoStore(Store):
             raise
 
     @classmethod
-    def from_uri(cls, uri: str) -> MongoStore:
-        return cls(uri)
+    def from_uri(cls, uri: str, settings: Mapping[str, Any] | Any = None) -> MongoStore:
+        """Open ``uri`` with the MONGO_* values of ``settings``; without, those of
+        ``crawlers.settings`` (their environment variables), since ``open_store`` passes only
+        the URI. ``crawlers.settings`` imports nothing but the standard library.
+
+        :raises ConfigError: for a bad MONGO_* value, before connecting.
+        """
+        if settings is None:
+            import crawlers.settings as project
+
+            settings = vars(project)
+        return cls(uri, options=mongo_options(settings))
 
     def ensure_indexes(self) -> None:
-        """Create the unique keys and the query indexes (a no-op when they exist).
+        """Create every index of ``_mongoindexes.INDEXES`` (a no-op for those that exist).
 
         Windows of posts, and the ``$match`` of the aggregates, use (topics, created_at,
         platform, post_id) with a topic and (created_at, platform, post_id) without; the
@@ -109,23 +164,29 @@ class MongoStore(Store):
         need no index of their own. (A database made before 2026-12 also keeps its older
         (topics, created_at) index, a prefix of the new one; it may be dropped.)
         """
-        asc = ASCENDING
         with self._errors("create indexes"):
-            self._posts.create_index([("platform", asc), ("post_id", asc)], unique=True)
-            self._posts.create_index([("topics", asc), ("created_at", asc), ("platform", asc),
-                                      ("post_id", asc)])
-            self._posts.create_index([("platform", asc), ("root_post_id", asc)])
-            self._posts.create_index([("created_at", asc), ("platform", asc), ("post_id", asc)])
-            self._posts.create_index([("sentiment_label", asc), ("created_at", asc),
-                                      ("platform", asc), ("post_id", asc)])
-            self._posts.create_index([("platform", asc), ("author_id", asc),
-                                      ("created_at", asc)])
-            self._authors.create_index([("platform", asc), ("author_id", asc)], unique=True)
-            self._runs.create_index("run_id", unique=True)
-            self._runs.create_index("started_at")
-            self._alerts.create_index("alert_id", unique=True)
-            self._alerts.create_index("created_at")
-            self._monitors.create_index("name", unique=True)
+            for name, coll in self._named().items():
+                models = [IndexModel(list(spec.keys), name=spec.name, unique=spec.unique)
+                          if spec.unique else IndexModel(list(spec.keys), name=spec.name)
+                          for spec in ix.indexes_of(name)]
+                coll.create_indexes(models)
+
+    def extra_indexes(self) -> list[tuple[str, str, list[tuple[str, Any]]]]:
+        """(collection, name, keys) of each index the database holds beyond ``_id`` and
+        ``INDEXES``: an earlier release's, or an operator's (``tingfeng store indexes``)."""
+        ours = {(spec.collection, spec.name) for spec in ix.INDEXES}
+        out = []
+        with self._errors("list indexes"):
+            for coll_name, coll in self._named().items():
+                for name, info in sorted(coll.index_information().items()):
+                    if name != "_id_" and (coll_name, name) not in ours:
+                        out.append((coll_name, name, [tuple(k) for k in info["key"]]))
+        return out
+
+    def _named(self) -> dict[str, Collection[Any]]:
+        """The collections ``_mongoindexes`` names, by name (their write handles)."""
+        return {"posts": self._posts, "authors": self._authors, "runs": self._runs,
+                "alerts": self._alerts, "monitors": self._monitors}
 
     def close(self) -> None:
         if self._owns_client and getattr(self, "_client", None) is not None:
@@ -316,21 +377,27 @@ class MongoStore(Store):
         platform: str | None = None,
     ) -> Iterator[Post]:
         query = _window_match(topic, since, until, platform)
-        return self._ordered(self._posts, query, "created_at", ("platform", "post_id"), Post)
+        return self._ordered(self._post_reads, query, "created_at", ("platform", "post_id"),
+                             Post, hint=_window_index(topic))
 
     def unscored_posts(self, model: str, *, topic: str | None = None) -> Iterator[Post]:
         query: dict[str, Any] = {"sentiment_model": {"$ne": model}}
         if topic is not None:
             query["topics"] = topic
-        return self._ordered(self._posts, query, "created_at", ("platform", "post_id"), Post)
+        # Not an index on sentiment_model: "$ne" selects most posts; the window index keeps
+        # the scan in the order asked for (no sort of the whole collection in memory).
+        return self._ordered(self._post_reads, query, "created_at", ("platform", "post_id"),
+                             Post, hint=_window_index(topic))
 
     def _ordered(
         self, coll: Collection[Any], query: dict[str, Any], when: str, keys: tuple[str, ...],
-        cls: type[Any],
+        cls: type[Any], *, hint: ix.Keys | None = None,
     ) -> Iterator[Any]:
         """Oldest first by ``when`` then ``keys``; undated last unless ``when`` is bounded.
 
         MongoDB sorts missing values first, so dated and undated records are two queries.
+        A streamed cursor (``_READ_BATCH`` documents per round trip) on the ``hint`` index,
+        whose order is the sort's for both queries.
         """
         order = [(when, ASCENDING), *((k, ASCENDING) for k in keys)]
         if when in query:
@@ -342,7 +409,9 @@ class MongoStore(Store):
             ]
         for part, sort in parts:
             with self._errors("read"):
-                cursor = coll.find(part, _NO_ID, sort=sort)
+                cursor = coll.find(part, _NO_ID, sort=sort).batch_size(_READ_BATCH)
+                if hint is not None:
+                    cursor = cursor.hint(list(hint))
             try:
                 while True:
                     with self._errors("read"):
@@ -375,13 +444,17 @@ class MongoStore(Store):
         if sentiment is not None:
             query["sentiment_label"] = None if sentiment == "unscored" else sentiment
         order = [("created_at", DESCENDING), ("platform", DESCENDING), ("post_id", DESCENDING)]
+        # Walked backwards from the newest: the topic's or label's window index gives the
+        # order; one account's index gives created_at, the tie-breakers sort skip+limit posts.
+        hint = ix.AUTHOR_WINDOW if author is not None else _window_index(
+            topic, sentiment=sentiment)
         with self._errors("read a page of posts"):
-            docs = list(self._posts.find(query, _NO_ID, sort=order, skip=offset,
-                                         limit=limit)) if limit else []
+            docs = list(self._post_reads.find(query, _NO_ID, sort=order, skip=offset,
+                                              limit=limit).hint(list(hint))) if limit else []
             if offset == 0 and len(docs) < limit:
                 total = len(docs)
             else:
-                total = self._posts.count_documents(query)
+                total = self._post_reads.count_documents(query)
         return PostPage([_record_out(Post, d) for d in docs], total)
 
     def cascade_sizes(self, platform: str, root_post_ids: Iterable[str]) -> dict[str, int]:
@@ -394,14 +467,14 @@ class MongoStore(Store):
         return sizes
 
     def get_posts(self, keys: Iterable[PostKey]) -> dict[PostKey, Post]:
-        docs = self._by_keys(self._posts, keys, "post_id")
+        docs = self._by_keys(self._post_reads, keys, "post_id")
         return {(d["platform"], d["post_id"]): _record_out(Post, d) for d in docs}
 
     def cascade(self, platform: str, root_post_id: str) -> list[Post]:
         query = {"platform": platform,
                  "$or": [{"post_id": root_post_id}, {"root_post_id": root_post_id}]}
-        with self._errors("read cascade"):
-            docs = list(self._posts.find(query, _NO_ID))
+        with self._errors("read cascade"):  # the $or's branches: the post key, the cascade's
+            docs = list(self._post_reads.find(query, _NO_ID))
         docs.sort(key=lambda d: (
             d["post_id"] != root_post_id,
             window_key(d.get("created_at"), d["platform"], d["post_id"]),
@@ -411,13 +484,21 @@ class MongoStore(Store):
     def authors(self, keys: Iterable[AuthorKey] | None = None) -> dict[AuthorKey, Author]:
         if keys is None:
             with self._errors("read authors"):
-                docs = list(self._authors.find({}, _NO_ID))
+                docs = list(self._author_reads.find({}, _NO_ID).batch_size(_READ_BATCH))
         else:
-            docs = self._by_keys(self._authors, keys, "author_id")
+            docs = self._by_keys(self._author_reads, keys, "author_id")
         return {(d["platform"], d["author_id"]): _record_out(Author, d) for d in docs}
 
+    def author_fields(self, keys: Iterable[AuthorKey], fields: Sequence[str]
+                      ) -> dict[AuthorKey, dict[str, Any]]:
+        names = check_author_fields(fields)
+        projection = {"_id": 0, "platform": 1, "author_id": 1, **dict.fromkeys(names, 1)}
+        docs = self._by_keys(self._author_reads, keys, "author_id", projection)
+        return {(d["platform"], d["author_id"]): {n: d.get(n) for n in names} for d in docs}
+
     def _by_keys(
-        self, coll: Collection[Any], keys: Iterable[tuple[str, str]], id_field: str
+        self, coll: Collection[Any], keys: Iterable[tuple[str, str]], id_field: str,
+        projection: Mapping[str, Any] = _NO_ID,
     ) -> list[dict[str, Any]]:
         by_platform: dict[str, list[str]] = {}
         for platform, record_id in keys:
@@ -426,7 +507,8 @@ class MongoStore(Store):
         for platform, ids in by_platform.items():
             for chunk in batched(dict.fromkeys(ids), _KEYS_PER_QUERY):
                 with self._errors("read by key"):
-                    docs += coll.find({"platform": platform, id_field: {"$in": chunk}}, _NO_ID)
+                    docs += coll.find({"platform": platform, id_field: {"$in": chunk}},
+                                      projection)
         return docs
 
     def runs(
@@ -521,6 +603,22 @@ class MongoStore(Store):
             for row in self._aggregate(pipeline)
         )
 
+    def root_counts(
+        self,
+        *,
+        topic: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        platform: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        agg.check_limit(limit)
+        if limit == 0 or (since is not None and until is not None and utc(since) >= utc(until)):
+            return []
+        pipeline = _pipelines.roots_pipeline(_window_match(topic, since, until, platform), limit)
+        return [{"platform": row["_id"]["platform"], "root_post_id": row["_id"]["root"],
+                 "posts": row["posts"]} for row in self._aggregate(pipeline)]
+
     def author_stats(
         self,
         *,
@@ -548,24 +646,32 @@ class MongoStore(Store):
                 return AuthorPage([], 0)
             match["$or"] = [{"platform": p, "author_id": {"$in": list(dict.fromkeys(a))}}
                             for p, a in ids.items()]
-        [out] = self._aggregate(_pipelines.stats_pipeline(match, request))
-        rows = out["rows"] if limit is None else out["rows"][:limit]
+        if limit is None:  # every row: a cursor, as one $facet document is capped at 16 MB
+            rows = self._aggregate(_pipelines.stats_pipeline(match, request, facet=False))
+            if rows or not offset:
+                total = offset + len(rows)
+            else:  # the offset is past the end: only the server knows how far
+                counted = self._aggregate(_pipelines.stats_total_pipeline(match, request))
+                total = counted[0]["n"] if counted else 0
+        else:
+            [out] = self._aggregate(_pipelines.stats_pipeline(match, request))
+            rows, total = out["rows"][:limit], out["total"][0]["n"] if out["total"] else 0
         return AuthorPage(
             [agg.stats_row(r["_id"]["platform"], r["_id"]["author_id"], r["posts"],
                            r["engagement"], r["positive"], r["negative"], r["neutral"],
                            r.get("first_at"), r.get("last_at")) for r in rows],
-            out["total"][0]["n"] if out["total"] else 0)
+            total)
 
     def _aggregate(self, pipeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
         with self._errors("aggregate posts"):
-            return list(self._posts.aggregate(pipeline, allowDiskUse=True))
+            return list(self._post_reads.aggregate(pipeline, allowDiskUse=True))
 
     def _stored_time(self, direction: int) -> datetime | None:
         """The first (ASCENDING) or last (DESCENDING) stored created_at: one index lookup."""
         with self._errors("read the stored time span"):
-            found = self._posts.find_one({"created_at": {"$ne": None}},
-                                         {"_id": False, "created_at": True},
-                                         sort=[("created_at", direction)])
+            found = self._post_reads.find_one({"created_at": {"$ne": None}},
+                                              {"_id": False, "created_at": True},
+                                              sort=[("created_at", direction)])
         return None if found is None else utc(found["created_at"])
 
     def counts(self) -> dict[str, int]:
@@ -577,6 +683,73 @@ class MongoStore(Store):
                                ("alerts", self._alerts), ("monitors", self._monitors)):
                 out[name] = coll.count_documents({})
         return out
+
+    # -- events of a monitor ----------------------------------------------------------------
+    def _event_collections(self) -> tuple[Collection[Any], Collection[Any]]:
+        """``events`` (one document per story, ``data`` as JSON text: crawled terms as keys
+        would meet MongoDB's rules on "." and "$") and ``event_members`` (one document per
+        counted post: a story of 100,000 posts stays far from the 16 MB document limit). Their
+        indexes are made on first use: (monitor, event_id) unique, (monitor, active_at) for
+        ``since``, (monitor, platform, post_id) unique so a post stays in the first event
+        that claimed it, (monitor, event_id) for reading members back."""
+        colls: tuple[Collection[Any], Collection[Any]] | None = getattr(self, "_event_colls",
+                                                                         None)
+        if colls is None:
+            db = self._posts.database
+            colls = (db["events"], db["event_members"])
+            asc = ASCENDING
+            with self._errors("create event indexes"):
+                colls[0].create_index([("monitor", asc), ("event_id", asc)], unique=True)
+                colls[0].create_index([("monitor", asc), ("active_at", asc)])
+                colls[1].create_index([("monitor", asc), ("platform", asc), ("post_id", asc)],
+                                      unique=True)
+                colls[1].create_index([("monitor", asc), ("event_id", asc)])
+            self._event_colls = colls
+        return colls
+
+    def save_events(self, monitor: str, events: Iterable[EventRecord]) -> int:
+        stories, members = self._event_collections()
+        ops, adds = [], []
+        for e in events:
+            doc = {"monitor": monitor, "event_id": e.event_id, "canonical": list(e.canonical),
+                   "label_terms": list(e.label_terms), "size": e.size,
+                   "first_at": e.first_at and utc(e.first_at),
+                   "last_at": e.last_at and utc(e.last_at), "updated_at": utc(e.updated_at),
+                   "active_at": utc(e.last_at or e.updated_at), "data": event_data_text(e)}
+            ops.append(ReplaceOne({"monitor": monitor, "event_id": e.event_id}, doc,
+                                  upsert=True))
+            adds += [UpdateOne({"monitor": monitor, "platform": platform, "post_id": post_id},
+                               {"$setOnInsert": {"event_id": e.event_id}}, upsert=True)
+                     for platform, post_id in e.members]
+        # Members first: a save cut short between the two leaves posts counted nowhere or in
+        # an event whose size does not show them yet, never a post counted twice on a re-run.
+        with self._errors("save events"):
+            for batch in batched(adds, self.batch_size):
+                try:
+                    members.bulk_write(batch, ordered=False)
+                except BulkWriteError as exc:  # two writers upserting one member: it is there
+                    if any(err.get("code") != 11000 for err in exc.details.get("writeErrors", [])):
+                        raise
+            if ops:
+                stories.bulk_write(ops, ordered=False)
+        return len(ops)
+
+    def events(self, monitor: str, *, since: datetime | None = None) -> list[EventRecord]:
+        stories, members = self._event_collections()
+        query: dict[str, Any] = {"monitor": monitor}
+        if since is not None:
+            query["active_at"] = {"$gte": utc(since)}
+        with self._errors("read events"):
+            docs = list(stories.find(query, _NO_ID))
+            ids = [d["event_id"] for d in docs]
+            of: dict[str, list[tuple[str, str]]] = {i: [] for i in ids}
+            for batch in batched(ids, _KEYS_PER_QUERY):
+                for m in members.find({"monitor": monitor, "event_id": {"$in": batch}},
+                                      {"_id": False, "event_id": True, "platform": True,
+                                       "post_id": True}):
+                    of[m["event_id"]].append((m["platform"], m["post_id"]))
+        return order_events(event_record(d, d["event_id"], sorted(of[d["event_id"]]))
+                            for d in docs)
 
 
 def _doc(record: Any) -> dict[str, Any]:
@@ -612,6 +785,32 @@ def _window_match(topic: str | None, since: datetime | None, until: datetime | N
     if window:
         query["created_at"] = window
     return query
+
+
+def _write_concerns(client: Any, options: MongoOptions) -> tuple[WriteConcern, WriteConcern]:
+    """The data write concern (settings, then each of w/j/wtimeout the client's URI gives on
+    top) and the coordination one (the same with w="majority", whatever the URI says)."""
+    given = getattr(client, "write_concern", None)  # mongomock has none
+    uri_parts = given.document if isinstance(given, WriteConcern) else {}
+    data = {**options.write_concern(), **uri_parts}
+    return WriteConcern(**data), WriteConcern(**{**data, "w": "majority"})
+
+
+def _read_preference(client: Any, options: MongoOptions, *, uri_given: bool) -> Any:
+    """The read preference of post and author reads: the URI's (with its tags and staleness)
+    or an injected client's own non-primary one, else MONGO_READ_PREFERENCE."""
+    own = getattr(client, "read_preference", None)
+    if uri_given or (own is not None and getattr(own, "mode", 0) != 0):
+        return own
+    return make_read_preference(read_pref_mode_from_name(options.read_preference), None)
+
+
+def _window_index(topic: str | None, *, sentiment: str | None = None) -> ix.Keys:
+    """The index whose order is a window's (created_at, platform, post_id) under the
+    equality filters given: the topic's, else the sentiment label's, else time alone."""
+    if topic is not None:
+        return ix.TOPIC_WINDOW
+    return ix.SENTIMENT_WINDOW if sentiment is not None else ix.TIME_WINDOW
 
 
 def _upsert_op(doc: dict[str, Any], key: tuple[str, str]) -> UpdateOne:

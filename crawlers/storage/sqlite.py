@@ -29,7 +29,16 @@ from crawlers.storage._records import (
     utc_text,
     window_key,
 )
-from crawlers.storage.base import AuthorPage, PostPage, Store
+from crawlers.storage.base import (
+    AuthorPage,
+    EventRecord,
+    PostPage,
+    Store,
+    check_author_fields,
+    event_data_text,
+    event_record,
+    order_events,
+)
 
 if TYPE_CHECKING:
     from crawlers.items import AuthorKey, PostKey, PostScore
@@ -405,6 +414,20 @@ class SqliteStore(Store):
         with self._session() as conn:
             return _sqlreads.cascade_sizes(conn, platform, root_post_ids)
 
+    def root_counts(
+        self,
+        *,
+        topic: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        platform: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        agg.check_limit(limit)
+        with self._session() as conn:
+            return _sqlcounts.root_counts(conn, topic=topic, since=since, until=until,
+                                          platform=platform, limit=limit)
+
     def get_posts(self, keys: Iterable[PostKey]) -> dict[PostKey, Post]:
         found: dict[PostKey, Post] = {}
         for chunk in batched(dict.fromkeys(keys), _KEYS_PER_QUERY):
@@ -432,6 +455,24 @@ class SqliteStore(Store):
                 with self._session() as conn:
                     rows += conn.execute(query, [p for key in chunk for p in key]).fetchall()
         return {(row[2], row[3]): sql.author_from_row(row) for row in rows}
+
+    def author_fields(self, keys: Iterable[AuthorKey], fields: Sequence[str]
+                      ) -> dict[AuthorKey, dict[str, Any]]:
+        names = check_author_fields(fields)
+        # names are AUTHOR_FIELDS (checked above), never input: safe inside the JSON paths
+        columns = "".join(f", json_extract(a.doc, '$.{n}')" for n in names)
+        found: dict[AuthorKey, dict[str, Any]] = {}
+        for chunk in batched(dict.fromkeys(keys), _KEYS_PER_QUERY):
+            query = (f"WITH k(platform, author_id) AS (VALUES "
+                     f"{', '.join(['(?, ?)'] * len(chunk))}) SELECT a.platform, a.author_id"
+                     f"{columns} FROM k CROSS JOIN authors AS a ON a.platform = k.platform "
+                     f"AND a.author_id = k.author_id")
+            with self._session() as conn:
+                for row in conn.execute(query, [p for key in chunk for p in key]):
+                    found[(row[0], row[1])] = {
+                        n: (bool(v) if n == "verified" and v is not None else v)
+                        for n, v in zip(names, row[2:], strict=True)}
+        return found
 
     def runs(
         self,
@@ -533,3 +574,30 @@ class SqliteStore(Store):
             for table in ("authors", "runs", "alerts", "monitors"):
                 out[table] = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         return out
+
+    # -- events of a monitor ----------------------------------------------------------------
+    def save_events(self, monitor: str, events: Iterable[EventRecord]) -> int:
+        rows, members = [], []
+        for e in events:
+            doc = {"canonical": list(e.canonical), "label_terms": list(e.label_terms),
+                   "size": e.size, "first_at": e.first_at and utc_text(e.first_at),
+                   "last_at": e.last_at and utc_text(e.last_at),
+                   "updated_at": utc_text(e.updated_at)}
+            text = json_text(doc)[:-1] + ',"data":' + event_data_text(e) + "}"
+            rows.append((monitor, e.event_id, doc["last_at"] or doc["updated_at"], e.size, text))
+            members += [(monitor, platform, post_id, e.event_id) for platform, post_id in e.members]
+        with self._session(write=True) as conn:
+            conn.executemany(sql.SAVE_EVENT, rows)
+            conn.executemany(sql.SAVE_EVENT_MEMBER, members)
+        return len(rows)
+
+    def events(self, monitor: str, *, since: datetime | None = None) -> list[EventRecord]:
+        low = utc_text(since) if since else ""
+        with self._session() as conn:
+            docs = conn.execute(sql.EVENTS_SINCE, (monitor, low)).fetchall()
+            members: dict[str, list[tuple[str, str]]] = {}
+            for event_id, platform, post_id in conn.execute(sql.EVENT_MEMBERS_SINCE,
+                                                            (monitor, low)):
+                members.setdefault(event_id, []).append((platform, post_id))
+        return order_events(event_record(json.loads(doc), event_id, members.get(event_id, ()))
+                            for event_id, doc in docs)

@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "scheduler.cli.serve",  # serve (the web app)
     "scheduler.cli.user",  # user add|list|passwd|role|token|remove (web app accounts)
     "scheduler.cli.worker",  # worker (distributed crawling on Redis)
+    "scheduler.cli.store",  # store indexes (MongoDB)
 )
 
 DESCRIPTION = """\

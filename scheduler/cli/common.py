@@ -165,6 +165,10 @@ def check_settings(settings: Any) -> list[str]:
     if base and urlsplit(base).scheme not in ("http", "https"):
         raise ConfigError(f"WEB_BASE_URL={base!r} (TINGFENG_WEB_BASE_URL) must be an http(s) "
                           "address such as https://tingfeng.example.com")
+    if parts.scheme.lower().startswith("mongodb"):
+        from crawlers.storage._mongoconf import mongo_options
+
+        mongo_options(settings)  # MONGO_* settings refused before any work, not at connect
     from crawlers.config import dispatch_mode
 
     dispatch_mode(settings)
