@@ -150,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
 
     seconds: dict[str, float] = {}
     cpu: dict[str, float] = {}
-    result = timed("negative_drivers(window)", lambda: negative_drivers(posts[0](), k=50),
+    result = timed("negative_drivers(window, previous)",
+                   lambda: negative_drivers(posts[0](), k=50, previous_posts=posts[1]()),
                    seconds, cpu)
     hot = timed("hot_terms(window, previous)", lambda: hot_terms(posts[0](), posts[1](), k=50),
                 seconds, cpu)
@@ -160,6 +161,10 @@ def main(argv: list[str] | None = None) -> int:
           f"other texts used, skipped {dict(result.skipped)}; note {result.note!r}")
     print("  top: " + ", ".join(f"{d.term} ({d.count}, z {d.z:.1f})" for d in result.drivers[:8]))
     print(f"  injected: {ranks([d.term for d in result.drivers])}")
+    print("emerging (this window's negative posts against the previous window's): "
+          + ", ".join(f"{d.term} ({d.other_count}→{d.count}, z {d.z:.1f})"
+                      for d in result.emerging[:8]))
+    print(f"  injected: {ranks([d.term for d in result.emerging])} (target: top 5)")
     print("hot_terms top: " + ", ".join(f"{h.term} ({h.previous_count}→{h.count}, z {h.z:.1f})"
                                        for h in hot[:8]))
     print(f"  injected: {ranks([h.term for h in hot])}")

@@ -157,6 +157,10 @@ def _run(monitor: Monitor, store: Store, settings: Any, now: datetime,
     health = _guarded(run, "health", say, lambda: _health_metrics(posts, authors, now, run.window,
                                                                   start))
     run.metrics.update(health or {})
+    from scheduler.analysis.eventstore import record_events  # stories keep their ids
+
+    _guarded(run, "events", say, lambda: record_events(store, monitor, posts, now=now,
+                                                       window=run.window, start=start))
     history = monitor_history(store, name, now, conf)
     run.results = _name_accounts(evaluate(DEFAULT_RULES, run.metrics, conf, history), authors)
     if any(r.fired and r.rule in NEGATIVE_RULES for r in run.results):

@@ -287,3 +287,42 @@ def test_a_100_kb_post_traditional_and_english_posts_in_a_window() -> None:
     posts += _labelled([f"My phone battery swelling again, 第{i}次" for i in range(5)])
     result = negative_drivers(posts)
     assert result.posts_used > 1500 and result.note is None
+
+
+def _window(tag: str, complaint: str | None, n: int = 300) -> list[Post]:
+    """Negative reviews that always say 太差/失望, positive ones; ``complaint`` (a new theme)
+    in one negative post in twenty; a 新款 craze that is only positive."""
+    rnd = random.Random(tag)
+    posts = []
+    for i in range(n):
+        neg = i % 2 == 0
+        base = rnd.choice(["质量太差 很失望", "太差了 失望透顶", "体验太差"]) if neg else \
+            rnd.choice(["很好用 推荐", "满意 好评", "物流快 不错"])
+        if neg and complaint and i % 40 == 0:
+            base += f" {complaint}"
+        if not neg and tag == "now" and i % 10 == 1:
+            base += " 新款配色好看"
+        posts.append(Post("weibo", f"{tag}{i}", text=f"{base} 第{i}单",
+                          sentiment_label="negative" if neg else "positive", like_count=i))
+    return posts
+
+
+def test_emerging_drivers_find_the_new_complaint_the_standing_ones_hide():
+    from scoring.why.drivers import negative_drivers
+
+    result = negative_drivers(_window("now", "电池鼓包"), k=10,
+                              previous_posts=_window("before", None))
+    standing = [d.term for d in result.drivers]
+    assert standing[0] in ("太差", "失望", "差")  # the standing complaint leads the drivers
+    emerging = [d.term for d in result.emerging]
+    assert emerging[0] == "电池鼓包", emerging
+    top = result.emerging[0]
+    assert (top.count, top.other_count) == (8, 0) and top.examples  # 0 before, with examples
+    assert "新款配色好看" not in " ".join(emerging)  # rising, but not in negative posts
+    assert not {"太差", "失望"} & set(emerging)  # as negative before as now
+    assert result.previous_negative_posts > 100
+    # too little previous data: no emerging list, the drivers unchanged
+    short = negative_drivers(_window("now", "电池鼓包"), k=10,
+                             previous_posts=_window("before", None, n=10))
+    assert short.emerging == [] and [d.term for d in short.drivers] == standing
+    assert negative_drivers(_window("now", "电池鼓包"), k=10).emerging == []

@@ -5,12 +5,15 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crawlers.items import Author, AuthorKey, Post
 from scheduler.analysis.sections import Report, Section
 from scheduler.i18n import Wording
 from scheduler.notify.wording import platform_name
+
+if TYPE_CHECKING:
+    from scoring.why.events import Event
 
 __all__ = ["emotions_report", "regions_report", "waterarmy_report"]
 
@@ -156,7 +159,7 @@ def drivers_report(posts: Sequence[Post], previous: Sequence[Post], *, title: st
                    subtitle: str, w: Wording, user_words: Sequence[str]) -> Report:
     from scoring.why.drivers import hot_terms, negative_drivers
 
-    result = negative_drivers(posts, k=15, user_words=user_words)
+    result = negative_drivers(posts, k=15, user_words=user_words, previous_posts=previous)
     rows = [[d.term, d.count, d.other_count, f"{d.z:.1f}",
              " / ".join((e.text or "")[:40] for e in d.examples[:2])] for d in result.drivers]
     notes = [w("负面帖子 {n} 条，其他帖子 {m} 条", n=w.number(result.negative_posts),
@@ -165,6 +168,13 @@ def drivers_report(posts: Sequence[Post], previous: Sequence[Post], *, title: st
         notes.append(result.note)
     drivers = Section(w("负面驱动词"), [w("词"), w("负面帖子"), w("其他帖子"), "z",
                                         w("例子")], rows, right={1, 2, 3}, notes=notes)
+    emerging = Section(
+        w("新增负面驱动（与上一时段的负面帖子相比）"),
+        [w("词"), w("负面帖子"), w("上一时段负面帖子"), "z", w("例子")],
+        [[d.term, d.count, d.other_count, f"{d.z:.1f}",
+          " / ".join((e.text or "")[:40] for e in d.examples[:2])] for d in result.emerging],
+        right={1, 2, 3}, notes=[w("上一时段负面帖子 {n} 条", n=w.number(
+            result.previous_negative_posts))])
     hot = hot_terms(posts, previous, k=20, user_words=user_words)
     hot_section = Section(w("热词（与上一时段相比）"), [w("词"), w("帖子"), w("上一时段"), "z"],
                           [[h.term, h.count, h.previous_count, f"{h.z:.1f}"] for h in hot],
@@ -174,25 +184,41 @@ def drivers_report(posts: Sequence[Post], previous: Sequence[Post], *, title: st
                         for d in result.drivers],
             "hot_terms": [{"term": h.term, "count": h.count, "previous_count": h.previous_count,
                            "z": h.z} for h in hot],
+            "emerging": [{"term": d.term, "count": d.count, "previous_count": d.other_count,
+                          "z": d.z, "examples": [e._asdict() for e in d.examples]}
+                         for d in result.emerging],
             "note": result.note, "skipped": dict(result.skipped)}
-    return Report(title, subtitle, [drivers, hot_section], data)
+    return Report(title, subtitle, [drivers, hot_section, emerging], data)
 
 
 def events_report(posts: Sequence[Post], *, title: str, subtitle: str, w: Wording,
-                  top: int = 20) -> Report:
-    from scoring.why.events import find_events
+                  top: int = 20, stored: Sequence[Event] | None = None) -> Report:
+    """The window's stories. With ``stored`` (a monitor's events kept by its runs,
+    ``scheduler.analysis.eventstore.stored_events``) the window's posts join them, so each
+    story shows the id and the whole size the monitor's runs gave it (stable from run to run);
+    only stories with a post in the window are listed."""
+    from scoring.why.events import assign_events, find_events
 
-    events = sorted(find_events(posts), key=lambda e: -e.size)[:top]
+    if stored is None:
+        found = find_events(posts)
+    else:
+        keys = {p.key for p in posts}
+        found = [e for e in assign_events(posts, stored) if not keys.isdisjoint(e.members)]
+    events = sorted(found, key=lambda e: -e.size)[:top]
     rows = []
     for e in events:
         net = (e.positive - e.negative) / e.labelled if e.labelled else None
         lead = e.representatives[0].text[:40] if e.representatives else ""
         rows.append(["、".join(e.label_terms[:4]), e.size, len(e.accounts),
                      w.time(e.peak_hour), "、".join(platform_name(p, w) for p in e.platforms),
-                     _net(net), lead])
+                     _net(net), lead] + ([e.event_id] if stored is not None else []))
+    notes = [w("近似重复的帖子合并为一条计数，最早的一条为代表")]
+    if stored is not None:
+        notes.append(w("事件编号跨监测运行保持不变；帖子数含此前运行计入的帖子"))
     section = Section(w("事件"), [w("关键词"), w("帖子"), w("账号"), w("高峰"), w("平台"),
-                                  w("净情感"), w("代表帖子")], rows, right={1, 2, 5},
-                      notes=[w("近似重复的帖子合并为一条计数，最早的一条为代表")])
+                                  w("净情感"), w("代表帖子")]
+                      + ([w("编号")] if stored is not None else []), rows, right={1, 2, 5},
+                      notes=notes)
     data = {"events": [{"event_id": e.event_id, "label_terms": list(e.label_terms),
                         "size": e.size, "accounts": len(e.accounts),
                         "first_hour": e.first_hour, "last_hour": e.last_hour,

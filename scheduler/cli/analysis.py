@@ -165,6 +165,13 @@ def run_analysis(args: argparse.Namespace) -> int:
         print(f"tingfeng: reading the window for {args.monitor or args.topic!r}…",
               file=sys.stderr, flush=True)
         win = _load(args, store)
+        stored = None
+        if args.analysis == "events" and args.monitor:  # the ids monitor runs keep
+            from scheduler.analysis.eventstore import ACTIVE_FOR, stored_events
+
+            # a story stays open ACTIVE_FOR after its last post, as monitor runs keep it
+            stored = stored_events(store, win.topic,
+                                   win.since - ACTIVE_FOR if win.since else None)
     topic, posts, authors, since, until = win.topic, win.posts, win.authors, win.since, win.until
     titles = {"drivers": w("负面驱动与热词"), "events": w("事件"), "regions": w("地域报告"),
               "emotions": w("情绪报告"), "waterarmy": w("水军排查"),
@@ -176,7 +183,7 @@ def run_analysis(args: argparse.Namespace) -> int:
         report = why.drivers_report(posts, win.previous, title=title, subtitle=subtitle, w=w,
                                     user_words=win.user_words)
     elif args.analysis == "events":
-        report = why.events_report(posts, title=title, subtitle=subtitle, w=w)
+        report = why.events_report(posts, title=title, subtitle=subtitle, w=w, stored=stored)
     elif args.analysis == "regions":
         report = why.regions_report(posts, authors, title=title, subtitle=subtitle, w=w)
     elif args.analysis in ("funnel", "health", "sheets"):

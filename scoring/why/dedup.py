@@ -24,6 +24,7 @@ from datasketch import MinHash, MinHashLSH  # type: ignore[import-untyped, unuse
 from crawlers.items import AuthorKey, Post, PostKey
 
 __all__ = [
+    "NUM_PERM",
     "DupGroup",
     "lsh_bands",
     "match_text",
@@ -38,6 +39,11 @@ TRIGRAMS_FROM = 24
 """Pairs whose shorter text has at least this many characters compare 3-grams, others 2-grams."""
 MAX_CHARS = 10_000
 """Only the first MAX_CHARS cleaned characters of a post are compared (100 KB posts stay cheap)."""
+NUM_PERM = 64
+"""MinHash permutations. 64 finds the pairs 128 did at half the hashing: pair precision 1.000
+and recall 0.993 on the labelled set with 32, 64 and 128 alike, and on bench_why.py's
+100,000-post window 32,942 posts in groups against 32,943 with 128 (near-duplicates 0.9 s
+instead of 1.4 s); every candidate pair is confirmed on its exact Jaccard."""
 MAX_CHECKS = 16
 """In one LSH bucket a text is checked against at most this many earlier members (a 10,000-copy
 campaign costs 10,000 × MAX_CHECKS checks, not 50 million)."""
@@ -47,7 +53,12 @@ _CHAIN = r"(?://|回复)\s*@[^\s:：@/]{1,30}\s*[:：]?"
 _MENTION = r"@[^\s:@,。!?;/、()（）\[\]【】\"“”'‘’<>《》]{1,30}"
 _BRACKETS = r"\[[^\[\]\s]{1,10}\]"
 _BOILERPLATE = r"转发微博|轉發微博|网页链接|展开全文|收起全文|分享图片|\brepost\b"
-_NOISE = re.compile("|".join((_URL, _CHAIN, _MENTION, _BRACKETS, _BOILERPLATE)), re.I)
+# The noise is removed in two passes: the marked patterns only on texts with their marks (most
+# have none), then the boilerplate. No boilerplate word holds a mark, so this removes what one
+# alternation of all five would (checked on the 176,000 texts of the shared corpora).
+_MARKED = re.compile("|".join((_URL, _CHAIN, _MENTION, _BRACKETS)), re.I)
+_MARKS = ("@", "[", "://", "www.", "t.cn/")
+_BOILER = re.compile(_BOILERPLATE, re.I)
 _NOT_REACTION = re.compile("|".join((_URL, _CHAIN, _MENTION, _BOILERPLATE)), re.I)
 _NON_WORD = re.compile(r"[\W_]+")
 _FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
@@ -69,7 +80,9 @@ def match_text(text: str) -> str:
     ''
     """
     text = _nfkc(text[: 4 * MAX_CHARS]).lower()
-    return _NON_WORD.sub("", _NOISE.sub(" ", text))[:MAX_CHARS]
+    if any(mark in text for mark in _MARKS):
+        text = _MARKED.sub(" ", text)
+    return _NON_WORD.sub("", _BOILER.sub(" ", text))[:MAX_CHARS]
 
 
 def _nfkc(text: str) -> str:
@@ -343,7 +356,7 @@ def near_duplicates(
     posts: Iterable[Post],
     *,
     threshold: float = 0.7,
-    num_perm: int = 128,
+    num_perm: int = NUM_PERM,
     seed: int = 1,
     min_size: int = 2,
     lsh_threshold: float | None = None,

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from scoring.why.gcpause import gc_paused
+from scoring.why.termindex import doc_frequencies
 from scoring.why.words import CACHE_CHARS, clean, term_set
 
 if TYPE_CHECKING:
@@ -37,7 +39,6 @@ __all__ = [
 ]
 
 _FLOOR = 0.01  # pseudo-count of a term the prior never saw (and of an empty "all other terms")
-_MAX_TERMS = 2_000_000  # distinct terms held per group before rare ones are pruned (~350 MB)
 _PRIOR_SHARE = 0.1  # default alpha0 as a share of the data's term total (see log_odds)
 _RESIDUAL_Z = 1.96  # a fragment must stay this significant without its phrase's posts
 _EXAMPLE_CHARS = 140
@@ -92,6 +93,10 @@ class DriversResult:
     other_posts: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     note: str | None = None
+    # With the previous window: the drivers that rose, ranked by the z of this window's
+    # negative posts against the previous window's (``other_count`` is then the count there).
+    emerging: list[Driver] = field(default_factory=list)
+    previous_negative_posts: int = 0
 
 
 def log_odds(
@@ -174,6 +179,7 @@ def _scores(
     return delta, z
 
 
+@gc_paused
 def hot_terms(
     window_posts: Iterable[Post],
     previous_posts: Iterable[Post],
@@ -230,13 +236,13 @@ def hot_terms(
     negative_drivers, log_odds
     """
     words = tuple(user_words)
-    a, n_a, _ = _doc_frequencies(_unique_texts(window_posts), words, max_n)
-    cand = {t for t, c in a.items() if c >= min_count}
+    # the rare terms are dropped before counting the other groups
+    a, n_a, _ = doc_frequencies(_unique_texts(window_posts), words, max_n, min_count=min_count)
+    cand = set(a)
     if not cand:
         return []
-    a = Counter({t: a[t] for t in cand})  # drop the rare terms before counting the other groups
-    b, n_b, _ = _doc_frequencies(_unique_texts(previous_posts), words, max_n, only=cand)
-    base, n_base, _ = _doc_frequencies(_unique_texts(baseline_posts), words, max_n, only=cand)
+    b, n_b, _ = doc_frequencies(_unique_texts(previous_posts), words, max_n, only=cand)
+    base, n_base, _ = doc_frequencies(_unique_texts(baseline_posts), words, max_n, only=cand)
     t = _Table.build(sorted(cand), a, b, base, n_a, n_b, n_a + n_b + n_base)
     return [
         HotTerm(t.order[i], int(t.ya[i]), float(t.z[i]), float(t.delta[i]), int(t.yb[i]))
@@ -244,6 +250,7 @@ def hot_terms(
     ]
 
 
+@gc_paused
 def negative_drivers(
     window_posts: Iterable[Post],
     *,
@@ -254,8 +261,15 @@ def negative_drivers(
     user_words: Iterable[str] = (),
     examples: int = 3,
     max_n: int = 4,
+    previous_posts: Iterable[Post] | None = None,
 ) -> DriversResult:
     """The terms most over-represented in a window's negative posts against its other posts.
+
+    With ``previous_posts`` (the window before, scored) the result also ranks the **emerging**
+    drivers: the terms significantly over-represented in this window's negative posts (as
+    above, z ≥ ``min_z``) that rose most against the previous window's negative posts. A theme
+    that has always been negative (差, 失望 in reviews) leads ``drivers``; the complaint that
+    turned the opinion this week leads ``emerging`` even where it is 1 % of the negative posts.
 
     A post is negative when ``sentiment_label == "negative"``; positive and neutral posts are
     the comparison; unlabelled posts are skipped and counted. Never raises on odd input: an
@@ -280,12 +294,16 @@ def negative_drivers(
         comments + likes.
     max_n : int
         Longest phrase in tokens.
+    previous_posts : iterable of Post, optional
+        The previous window, scored; read once. Fewer than ``min_posts`` negative posts
+        there: no ``emerging`` list.
 
     Returns
     -------
     DriversResult
         ``drivers`` ranked by z (redundant fragments and phrases left out, as in
-        :func:`hot_terms`), with the counts of what was used and skipped.
+        :func:`hot_terms`), with the counts of what was used and skipped; ``emerging`` with
+        ``previous_posts``.
 
     Examples
     --------
@@ -313,10 +331,10 @@ def negative_drivers(
         result.note = _short_note(min_posts, "negative posts", len(negative), skipped)
         return result
     words = tuple(user_words)
-    a, n_a, docs_a = _doc_frequencies((d.text for d in negative), words, max_n)
-    cand = {t for t, c in a.items() if c >= min_count}
-    a = Counter({t: a[t] for t in cand})
-    b, n_b, docs_b = _doc_frequencies((d.text for d in other), words, max_n, only=cand)
+    a, n_a, docs_a = doc_frequencies((d.text for d in negative), words, max_n,
+                                     min_count=min_count)
+    cand = set(a)
+    b, n_b, docs_b = doc_frequencies((d.text for d in other), words, max_n, only=cand)
     if len(docs) - docs_a - docs_b:
         skipped["no_terms"] += len(docs) - docs_a - docs_b
     result.negative_posts, result.other_posts = docs_a, docs_b
@@ -335,8 +353,29 @@ def negative_drivers(
     if not result.drivers:
         result.note = (f"no term is over-represented in negative posts "
                        f"(min_count={min_count}, min_z={min_z})")
-    _attach_examples(result.drivers, negative, words, max_n, examples)
+    if previous_posts is not None:
+        result.emerging = _emerging(t, previous_posts, words, max_n, min_z, min_posts, k,
+                                    result)
+    _attach_examples(result.drivers + result.emerging, negative, words, max_n, examples)
     return result
+
+
+def _emerging(t: _Table, previous_posts: Iterable[Post], words: tuple[str, ...], max_n: int,
+              min_z: float, min_posts: int, k: int, result: DriversResult) -> list[Driver]:
+    """The window's negative-over-other terms (``t``) ranked by how much they rose against
+    the previous window's negative posts (the same weighted log-odds, pooled prior)."""
+    previous = [d for d in _labelled_docs(previous_posts, Counter()) if d.negative]
+    significant = {term for term, z in zip(t.order, t.z.tolist(), strict=True) if z >= min_z}
+    c, n_c, docs_c = doc_frequencies((d.text for d in previous), words, max_n,
+                                     only=significant)
+    result.previous_negative_posts = docs_c
+    if docs_c < min_posts or not significant:
+        return []
+    a = {term: int(t.ya[i]) for i, term in enumerate(t.order) if term in significant}
+    rise = _Table.build(sorted(significant), a, c, Counter(), t.totals[0], n_c,
+                        t.totals[0] + n_c)
+    return [Driver(rise.order[i], int(rise.ya[i]), float(rise.z[i]), float(rise.delta[i]),
+                   int(rise.yb[i])) for i in _select(rise, min_z, k)]
 
 
 class _Doc:
@@ -420,33 +459,6 @@ def _labelled_docs(posts: Iterable[Post], skipped: Counter[str]) -> list[_Doc]:
         if negative and doc.negative and _engagement(post) > doc.engagement:
             doc.engagement, doc.source = _engagement(post), _source(post)
     return docs
-
-
-def _doc_frequencies(
-    texts: Iterable[str], words: tuple[str, ...], max_n: int, only: set[str] | None = None
-) -> tuple[Counter[str], int, int]:
-    """Posts per term, the total of those counts (the n of the log-odds) and the number of
-    texts with any term. ``only`` restricts what is kept (not the totals).
-
-    Past ``_MAX_TERMS`` distinct terms the rarest are pruned (lossy counting, Manku & Motwani
-    2002): a pruned term may later be undercounted by a few posts, never overcounted, and only
-    terms far below any top-k count are ever pruned. Below the cap, counts are exact.
-    """
-    counts: Counter[str] = Counter()
-    total = docs = 0
-    floor = 1
-    for text in texts:
-        found = term_set(text, user_words=words, max_n=max_n)
-        if not found:
-            continue
-        docs += 1
-        total += len(found)
-        counts.update(found if only is None else only & found)
-        if len(counts) > _MAX_TERMS:
-            counts = Counter({t: c for t, c in counts.items() if c > floor})
-            if len(counts) > _MAX_TERMS // 2:
-                floor += 1
-    return counts, total, docs
 
 
 def _vector(counts: Mapping[str, int], order: Sequence[str]) -> npt.NDArray[np.float64]:

@@ -39,7 +39,15 @@ import scipy.sparse as sp
 
 from crawlers.items import AuthorKey, Post, PostKey
 from scoring.netsentiment import post_label
-from scoring.why.dedup import _partition, _shingle_codes, _UnionFind, match_text, ordered_posts
+from scoring.why.dedup import (
+    NUM_PERM,
+    _partition,
+    _shingle_codes,
+    _UnionFind,
+    match_text,
+    ordered_posts,
+)
+from scoring.why.gcpause import gc_paused
 
 __all__ = [
     "STOP_BIGRAMS",
@@ -190,6 +198,7 @@ def find_events(
                          min_size=min_size)
 
 
+@gc_paused
 def assign_events(
     new_posts: Iterable[Post],
     previous_events: Iterable[Event] = (),
@@ -324,7 +333,7 @@ def _items(
         else:
             free.append(i)
     groups = _partition([posts[i] for i in free], [texts[i] for i in free],
-                        threshold=dup_threshold, num_perm=128, seed=seed)
+                        threshold=dup_threshold, num_perm=NUM_PERM, seed=seed)
     for group in groups:
         for n in group[1:]:
             uf.union(free[group[0]], free[n])
@@ -617,6 +626,8 @@ def _top_terms(sums: sp.csr_matrix, idf: np.ndarray, k: int) -> tuple[np.ndarray
 def _summary(items: list[list[Post]], centroid: dict[str, float]) -> Event:
     """The Event of one cluster's new items (each a list of posts, canonical first);
     ``centroid`` holds its heaviest terms, heaviest first."""
+    if len(items) == 1 and len(items[0]) == 1:
+        return _single(items[0][0], centroid)
     posts = items[0] if len(items) == 1 else [p for item in items for p in item]
     counts: dict[int, int] = {}
     labels = {"positive": 0, "negative": 0, "neutral": 0, None: 0}
@@ -648,6 +659,35 @@ def _summary(items: list[list[Post]], centroid: dict[str, float]) -> Event:
             [_representative(items[n]) for n in ranked[:REPRESENTATIVES]]),
         members=tuple(p.key for p in members),
         hours=hours,
+        centroid=centroid,
+    )
+
+
+def _single(p: Post, centroid: dict[str, float]) -> Event:
+    """:func:`_summary` of a story of one post, without its loops (two events in three of a
+    window are a single post: bench/bench_why.py)."""
+    hour = (None if p.created_at is None
+            else datetime.fromtimestamp(3600 * (int(p.created_at.timestamp()) // 3600), UTC))
+    label = post_label(p)
+    engagement = _engagement(p)
+    return Event(
+        event_id=event_id(p.key),
+        canonical=p.key,
+        label_terms=_label_terms(centroid, [_surface(p)]),
+        size=1,
+        accounts=((p.platform, p.author_id),) if p.author_id else (),
+        first_hour=hour,
+        last_hour=hour,
+        peak_hour=hour,
+        platforms=Counter({p.platform: 1}),
+        positive=int(label == "positive"),
+        negative=int(label == "negative"),
+        labelled=int(label in ("positive", "negative", "neutral")),
+        key_accounts=((KeyAccount(p.platform, p.author_id, p.author_name, 1, engagement),)
+                      if p.author_id else ()),
+        representatives=(_representative([p]),),
+        members=(p.key,),
+        hours={hour: 1} if hour is not None else {},
         centroid=centroid,
     )
 

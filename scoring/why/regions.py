@@ -38,6 +38,7 @@ from crawlers.items import Author, AuthorKey, Post
 from scoring.baseline import poisson_sf
 from scoring.influence import author_tier
 from scoring.netsentiment import net_score, post_label
+from scoring.why.gcpause import gc_paused
 
 __all__ = [
     "FOLLOWER_BANDS",
@@ -328,6 +329,7 @@ def _author_index(authors: Mapping[AuthorKey, Author] | Iterable[Author] | None
     return {a.key: a for a in authors if isinstance(a, Author)}
 
 
+@gc_paused
 def region_breakdown(
     posts: Iterable[Post],
     authors: Mapping[AuthorKey, Author] | Iterable[Author] | None = None,

@@ -110,13 +110,23 @@ def clean(text: str) -> str:
     text = _WIDE_PUNCT.sub("\n", text)
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
-    text = _CHAIN.sub("", _URL.sub("\n", text.casefold()))
-    for pattern in (_MENTION, _EMOTICON, _BOILERPLATE):
-        text = pattern.sub("\n", text)
+    # Each pattern runs only where its mark is (most posts have no URL, chain, @ or [): the
+    # checks are what the patterns need to match, so the result is the same, in less time.
+    text = text.casefold()
+    if "://" in text or "www." in text:
+        text = _URL.sub("\n", text)
+    if "//" in text:
+        text = _CHAIN.sub("", text)
+    if "@" in text:
+        text = _MENTION.sub("\n", text)
+    if "[" in text:
+        text = _EMOTICON.sub("\n", text)
+    text = _BOILERPLATE.sub("\n", text)
     text = _BREAK.sub("\n", text)
-    if " " in text:
-        text = _HARD_SPACE.sub("\n", _SPACES.sub(" ", text))
-    return "\n".join(s for s in (seg.strip(" ") for seg in text.split("\n")) if s)
+    if " " not in text:
+        return "\n".join(filter(None, text.split("\n")))
+    text = _HARD_SPACE.sub("\n", _SPACES.sub(" ", text))
+    return "\n".join(filter(None, [seg.strip(" ") for seg in text.split("\n")]))
 
 
 def terms(
