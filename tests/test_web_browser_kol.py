@@ -5,7 +5,6 @@ it back; hostile names and text stay text and no injected script runs."""
 from __future__ import annotations
 
 import io
-import os
 import threading
 import time
 from pathlib import Path
@@ -23,7 +22,6 @@ pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).exists(),
                        reason="needs Debian's chromium (apt-get install chromium)"),
 ]
-SHOTS = Path(os.environ.get("TINGFENG_KOL_SCREENSHOTS", "/tmp/helpers"))
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +45,6 @@ def base_url(tmp_path_factory):
 
 def _shot(page, shots, name):  # noqa: F811 - the fixture, passed in
     page.screenshot(path=shots / name, full_page=True)
-    if SHOTS.is_dir():
-        page.screenshot(path=SHOTS / name, full_page=True)
 
 
 def test_sort_open_an_account_and_download(page, shots):  # noqa: F811

@@ -274,3 +274,25 @@ def test_auto_range_falls_back_to_all_time_like_the_dashboard(app, viewer):
     assert viewer.get(_api()).json()["range"] == "30d"
     dashboard = viewer.get(f"/api/monitors/{quote('旧监测', safe='')}/series").json()
     assert dashboard["range"] == auto["range"]
+
+
+def test_tiers_of_agrees_with_the_tier_each_profile_shows():
+    from crawlers.items import Author
+    from crawlers.storage.memory import MemoryStore
+    from web.data.series import _tier_of, tiers_of
+
+    store = MemoryStore()
+    profiles = [
+        Author("weibo", "scored", followers=10, tier="head"),     # the stored tier wins
+        Author("weibo", "fans", followers=150_000),                # from followers: waist
+        Author("weibo", "nobody"),                                 # no followers: unknown
+        Author("forum", "f", followers=20_000),                    # forum cut-offs: waist
+        Author("zhihu", "z", followers=900_000, extra={"voteup_count": 20_000}),  # upvotes
+        Author("wechat", "gh"),                                    # judged by reads: unknown
+    ]
+    store.upsert_authors(profiles)
+    keys = [a.key for a in profiles] + [("weibo", "missing")]
+    got = tiers_of(store, keys)
+    assert got == {a.key: _tier_of(store.authors([a.key])[a.key]) for a in profiles}
+    assert [got[a.key] for a in profiles] == ["head", "waist", "unknown", "waist", "tail",
+                                              "unknown"]

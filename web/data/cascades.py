@@ -8,7 +8,6 @@ reads the window's posts once; only the top few are then read whole from the sto
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -30,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["MAX_NODES", "TOP", "cascade_detail", "cascade_posts", "top_cascades"]
 
 TOP = 20  # cascades listed
+RANKED = 5000  # cascades of the window, busiest first, looked through for the TOP
 MAX_NODES = 500  # nodes drawn; ECharts stays responsive and a reader can still follow it
 EXCERPT = 80
 
@@ -69,11 +69,12 @@ def _tree(posts: list[Post], root_post_id: str) -> nx.DiGraph:
 def top_cascades(store: Store, topic: str, win: Window, *, w: Wording,
                  limit: int = TOP) -> list[dict[str, Any]]:
     """The ``limit`` cascades with the most posts of ``topic`` in the window, largest first,
-    each measured over the whole stored cascade (its reposts outside the window included)."""
-    counts: Counter[tuple[str, str]] = Counter()
-    for p in store.posts(topic=topic, since=win.since, until=win.until):
-        counts[(p.platform, p.root_post_id or p.post_id)] += 1
-    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    each measured over the whole stored cascade (its reposts outside the window included).
+    The window's posts per cascade are counted by the store (``root_counts``); its ``RANKED``
+    busiest are checked for reposts in turn until ``limit`` cascades are found (lone posts
+    rank last among equals only by id, so a window of mostly lone posts may list fewer)."""
+    ranked = [((r["platform"], r["root_post_id"]), r["posts"]) for r in store.root_counts(
+        topic=topic, since=win.since, until=win.until, limit=RANKED)]
     rows: list[dict[str, Any]] = []
     for (platform, root_id), in_window in _with_reposts(store, ranked):
         if len(rows) >= limit:

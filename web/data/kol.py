@@ -21,7 +21,7 @@ from crawlers.storage.base import NET_CLASSES
 from scheduler.notify.wording import platform_name, tier_name
 from scheduler.reports.markup import safe_url
 from scoring.netsentiment import net_score
-from web.data.series import TIERS, _tier_of, resolve_window
+from web.data.series import TIERS, _tier_of, resolve_window, tiers_of
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -93,12 +93,10 @@ def _window_rows(store: Store, topic: str, win: Window, q: KolQuery, offset: int
         found = store.author_stats(**args, offset=offset, limit=limit)
         return found.rows, found.total, _profiles(store, found.rows)
     every = store.author_stats(**args).rows  # sorted by the store; one row per account
-    profiles = _profiles(store, every)
-    kept = [r for r in every
-            if _tier_of(profiles.get((r["platform"], r["author_id"]))) == q.tier]
+    tiers = tiers_of(store, [(r["platform"], r["author_id"]) for r in every])
+    kept = [r for r in every if tiers.get((r["platform"], r["author_id"]), "unknown") == q.tier]
     page = kept[offset:offset + limit]
-    return page, len(kept), {k: v for k, v in profiles.items()
-                             if k in {(r["platform"], r["author_id"]) for r in page}}
+    return page, len(kept), _profiles(store, page)
 
 
 def _posted_name(store: Store, topic: str, key: tuple[str, str]) -> str | None:

@@ -174,13 +174,21 @@ def previous_window(store: Store, win: AnalysisWindow) -> list[Post]:
 
 
 def fingerprint(store: Store, topic: str, since: datetime | None) -> tuple[Any, ...]:
-    """What the store says about a window, cheaply (one GROUP BY): posts and engagement per
-    sentiment label and emotion from ``since`` on. A new post, a rescored one or new
-    counters change it."""
+    """What the store says about a window, cheaply (one GROUP BY on a covering index): posts
+    and engagement per sentiment label from ``since`` on. A new post, a relabelled one or new
+    counters change it (an emotion alone changing waits for the TTL)."""
     rows = post_counts(store, topic=topic, since=since, until=None, bucket=None,
-                       by=("sentiment_label", "emotion"))
-    return tuple((r.get("sentiment_label"), r.get("emotion"), r["posts"], r["engagement"])
-                 for r in rows)
+                       by=("sentiment_label",))
+    return tuple((r.get("sentiment_label"), r["posts"], r["engagement"]) for r in rows)
+
+
+def volume_mark(store: Store, topic: str, since: datetime | None) -> tuple[Any, ...]:
+    """Cheaper still (an index count and its newest entry): how many dated posts ``topic``
+    holds from ``since`` on and the newest. Share of voice keys the other monitors on this,
+    one count each instead of a GROUP BY each; their relabelling waits for the TTL."""
+    page = store.newest_posts(topic=topic, since=since, limit=1)
+    newest = page.posts[0] if page.posts else None
+    return (page.total, newest.key if newest else None)
 
 
 def _post(p: Any, w: Wording, **extra: Any) -> dict[str, Any]:
@@ -205,7 +213,8 @@ def drivers_panel(win: AnalysisWindow, w: Wording, previous: Sequence[Post] = ()
     window: ``report drivers``' figures (k=15 and k=20, the monitor's terms kept whole)."""
     from scoring.why.drivers import hot_terms, negative_drivers
 
-    result = negative_drivers(win.posts, k=15, user_words=win.user_words)
+    result = negative_drivers(win.posts, k=15, user_words=win.user_words,
+                              previous_posts=previous)
     hot = hot_terms(win.posts, previous, k=20, user_words=win.user_words)
     empty = None
     if not win.posts:
@@ -218,6 +227,9 @@ def drivers_panel(win: AnalysisWindow, w: Wording, previous: Sequence[Post] = ()
                     for d in result.drivers],
         "hot_terms": [{"term": h.term, "count": h.count, "previous_count": h.previous_count,
                        "z": h.z} for h in hot],
+        "emerging": [{"term": d.term, "count": d.count, "previous_count": d.other_count,
+                      "z": d.z, "examples": [_post(e, w) for e in d.examples]}
+                     for d in result.emerging],
         "negative_posts": result.negative_posts, "other_posts": result.other_posts,
         "note": result.note, "empty": empty}
 
@@ -390,7 +402,7 @@ def panels(store: Store, monitor: Monitor, names: Sequence[str], *, now: datetim
         others = [m for m in store.monitors() if m.name != monitor.name] \
             if name == "share" else []
         key = (name, monitor.name, monitor.query, used, since, w.lang, fp,
-               tuple((m.name, m.query, fingerprint(store, m.name, since)) for m in others))
+               tuple((m.name, m.query, volume_mark(store, m.name, since)) for m in others))
 
         def compute(name: str = name, others: list[Monitor] = others) -> dict[str, Any]:
             win: AnalysisWindow = caches.windows.get(

@@ -10,16 +10,17 @@ without that method. Buckets are hours or days of the reader's zone (``MONITOR_T
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from crawlers.items import Author
 from scheduler.notify.wording import platform_name, tier_name
 
 if TYPE_CHECKING:
-    from crawlers.items import Author, Post
+    from crawlers.items import Post
     from crawlers.storage import Store
     from scheduler.i18n import Wording
 
@@ -275,22 +276,46 @@ def _tier_of(author: Author | None) -> str:
     return author.tier or default_tier_of(author) or "unknown"
 
 
+def tiers_of(store: Store, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """``_tier_of`` of many accounts, reading only what it needs: the stored tier, else the
+    followers where the platform is judged by them (``Store.author_fields``, no record built:
+    a window has tens of thousands of accounts); the few untiered accounts of platforms
+    judged by another measure (Zhihu upvotes) are read whole. Unknown accounts: "unknown"."""
+    from scoring.influence import DEFAULT_TIERS, tier
+
+    fields = store.author_fields(keys, ("tier", "followers"))
+    out: dict[tuple[str, str], str] = {}
+    whole = []
+    for key, f in fields.items():
+        cut = DEFAULT_TIERS.get(key[0]) or DEFAULT_TIERS["forum"]
+        if f["tier"]:
+            out[key] = str(f["tier"])
+        elif cut.get("measure") != "followers":
+            whole.append(key)
+        else:
+            out[key] = "unknown" if f["followers"] is None else tier(
+                f["followers"], thresholds=cut).value
+    for key, author in (store.authors(whole) if whole else {}).items():
+        out[key] = _tier_of(author)
+    return out
+
+
 def tier_split(store: Store, topic: str, win: Window, *, w: Wording) -> dict[str, Any]:
     """Posts and accounts per influence tier among the window's authors. The store counts
-    posts per author (``author_counts``); only the accounts it returns are read, for their
-    tier. Posts without an author id are counted apart (``no_author``)."""
+    posts per author (``author_counts``); only the accounts it returns are read, and only
+    what their tier needs (:func:`tiers_of`). Posts without an author id are counted
+    apart (``no_author``)."""
     rows = store.author_counts(topic=topic, since=win.since, until=win.until)
-    authors = store.authors({(r["platform"], r["author_id"]) for r in rows})
+    tiers_by_key = tiers_of(store, [(r["platform"], r["author_id"]) for r in rows])
     posts: Counter[str] = Counter()
     accounts: Counter[str] = Counter()
     for row in rows:
-        tier = _tier_of(authors.get((row["platform"], row["author_id"])))
+        tier = tiers_by_key.get((row["platform"], row["author_id"]), "unknown")
         posts[tier] += int(row["posts"])
         accounts[tier] += 1
     order = {t: i for i, t in enumerate(TIERS)}
     tiers = sorted(posts, key=lambda t: (t == "unknown", order.get(t, len(TIERS)), t))
-    total = sum(r["posts"] for r in post_counts(store, topic=topic, since=win.since,
-                                                until=win.until, bucket=None, by=("platform",)))
+    total = store.newest_posts(topic=topic, since=win.since, until=win.until, limit=0).total
     attributed = sum(posts.values())
     return {**_head(topic, win),
             "tiers": [{"tier": t, "name": tier_name(t, w), "posts": posts[t],

@@ -170,6 +170,14 @@
       hot.appendChild(el("strong", tingfeng.fill(labels.label, {label: box.dataset.hot, value: ""})));
       d.hot_terms.forEach(function (h) { hot.appendChild(el("span", h.term + " " + h.count, "badge")); });
     }
+    const rising = box.querySelector(".emerging");
+    rising.replaceChildren();
+    if (d.emerging && d.emerging.length) {
+      rising.appendChild(el("strong", tingfeng.fill(labels.label, {label: box.dataset.emerging, value: ""})));
+      d.emerging.forEach(function (h) {
+        rising.appendChild(el("span", h.term + " " + h.previous_count + "→" + h.count, "badge"));
+      });
+    }
     if (d.empty) { setState(box, "empty", d.empty); return; }
     const body = show(box, "table").querySelector("tbody");
     body.replaceChildren();
