@@ -41,6 +41,7 @@ __all__ = [
     "bci_inputs",
     "is_big_v",
     "parse_reads",
+    "tier_measure",
     "tier",
     "wci_inputs",
     "wci_v2",
@@ -132,17 +133,37 @@ def author_tier(
     >>> author_tier(Author("zhihu", "z", followers=900_000, extra={"voteup_count": 20_000}))
     (<Tier.TAIL: 'tail'>, False)
     """
-    table = tiers if tiers is not None else DEFAULT_TIERS
-    cut = table.get(author.platform) or table.get("forum") or DEFAULT_TIERS["forum"]
-    kind = cut.get("measure")
-    if kind == "reads":
-        measure = reads
-    elif kind == "upvotes":
-        measure = upvotes if upvotes is not None else _count(author.extra.get("voteup_count"))
-    else:
-        measure = author.followers
+    measure, cut = tier_measure(author.platform, followers=author.followers,
+                                    extra=author.extra, tiers=tiers, reads=reads,
+                                    upvotes=upvotes)
     big_v = is_big_v(measure, author.verified, threshold=cut.get("big_v", math.inf))
     return tier(measure, thresholds=cut), big_v
+
+
+def tier_measure(
+    platform: str,
+    *,
+    followers: int | None,
+    extra: Mapping[str, Any] | None = None,
+    tiers: Mapping[str, Mapping[str, Any]] | None = None,
+    reads: float | None = None,
+    upvotes: float | None = None,
+) -> tuple[float | None, Mapping[str, Any]]:
+    """(the value an account of ``platform`` is tiered by, the platform's cut-offs), as
+    :func:`author_tier` reads them, from a profile's fields (no record needed).
+
+    >>> tier_measure("zhihu", followers=9, extra={"voteup_count": 12})[0]
+    12
+    """
+    table = tiers if tiers is not None else DEFAULT_TIERS
+    cut = table.get(platform) or table.get("forum") or DEFAULT_TIERS["forum"]
+    kind = cut.get("measure")
+    if kind == "reads":
+        return reads, cut
+    if kind == "upvotes":
+        return (upvotes if upvotes is not None
+                else _count((extra or {}).get("voteup_count"))), cut
+    return followers, cut
 
 
 def _count(value: Any) -> int | None:

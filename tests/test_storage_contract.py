@@ -925,12 +925,13 @@ def test_author_fields_read_a_few_fields_as_authors_would(store):
         Author("zhihu", "a", followers=7),
     ])
     keys = [("weibo", "a"), ("weibo", "b"), ("zhihu", "a"), ("weibo", "missing")]
-    got = store.author_fields(keys, ("tier", "followers", "verified"))
+    got = store.author_fields(keys, ("tier", "followers", "verified", "extra"))
     full = store.authors(keys)
     assert set(got) == set(full) == {("weibo", "a"), ("weibo", "b"), ("zhihu", "a")}
     for key, fields in got.items():
         assert fields == {"tier": full[key].tier, "followers": full[key].followers,
-                          "verified": full[key].verified}, key
+                          "verified": full[key].verified, "extra": full[key].extra}, key
+    assert got[("weibo", "b")]["extra"] == {"k": 1}
     assert got[("weibo", "a")]["verified"] is True and got[("weibo", "b")]["verified"] is False
     assert store.author_fields([], ("tier",)) == {}
     with pytest.raises(ValueError, match="unknown author field"):

@@ -25,10 +25,10 @@ __all__ = ["AUTHOR_FIELDS", "AUTHOR_ORDERS", "NET_CLASSES", "AuthorPage", "Backe
            "EventRecord", "IntegrityError", "PostPage", "Store", "StoreError", "UnknownScheme",
            "check_author_fields"]
 
-# ``author_fields`` reads these Author fields (the scalar ones).
+# ``author_fields`` reads these Author fields (the scalar ones, and ``extra`` as a dict).
 AUTHOR_FIELDS = ("name", "url", "followers", "following", "posts", "verified", "verified_type",
                  "verified_reason", "rank", "description", "region", "gender", "tier",
-                 "influence")
+                 "influence", "extra")
 
 
 def check_author_fields(fields: Sequence[str]) -> tuple[str, ...]:

@@ -358,7 +358,8 @@ class MemoryStore(Store):
                       ) -> dict[AuthorKey, dict[str, Any]]:
         names = check_author_fields(fields)
         with self._lock:
-            return {key: {n: self._authors[key].get(n) for n in names}
+            return {key: {n: (copy.deepcopy(self._authors[key].get(n) or {}) if n == "extra"
+                              else self._authors[key].get(n)) for n in names}
                     for key in keys if key in self._authors}
 
     def runs(

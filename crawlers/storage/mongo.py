@@ -494,7 +494,8 @@ class MongoStore(Store):
         names = check_author_fields(fields)
         projection = {"_id": 0, "platform": 1, "author_id": 1, **dict.fromkeys(names, 1)}
         docs = self._by_keys(self._author_reads, keys, "author_id", projection)
-        return {(d["platform"], d["author_id"]): {n: d.get(n) for n in names} for d in docs}
+        return {(d["platform"], d["author_id"]): {
+            n: (d.get(n) or {}) if n == "extra" else d.get(n) for n in names} for d in docs}
 
     def _by_keys(
         self, coll: Collection[Any], keys: Iterable[tuple[str, str]], id_field: str,

@@ -460,7 +460,8 @@ class SqliteStore(Store):
                       ) -> dict[AuthorKey, dict[str, Any]]:
         names = check_author_fields(fields)
         # names are AUTHOR_FIELDS (checked above), never input: safe inside the JSON paths
-        columns = "".join(f", json_extract(a.doc, '$.{n}')" for n in names)
+        columns = "".join(", a.extra" if n == "extra" else f", json_extract(a.doc, '$.{n}')"
+                          for n in names)
         found: dict[AuthorKey, dict[str, Any]] = {}
         for chunk in batched(dict.fromkeys(keys), _KEYS_PER_QUERY):
             query = (f"WITH k(platform, author_id) AS (VALUES "
@@ -470,8 +471,7 @@ class SqliteStore(Store):
             with self._session() as conn:
                 for row in conn.execute(query, [p for key in chunk for p in key]):
                     found[(row[0], row[1])] = {
-                        n: (bool(v) if n == "verified" and v is not None else v)
-                        for n, v in zip(names, row[2:], strict=True)}
+                        n: _field(n, v) for n, v in zip(names, row[2:], strict=True)}
         return found
 
     def runs(
@@ -601,3 +601,10 @@ class SqliteStore(Store):
                 members.setdefault(event_id, []).append((platform, post_id))
         return order_events(event_record(json.loads(doc), event_id, members.get(event_id, ()))
                             for event_id, doc in docs)
+
+
+def _field(name: str, value: Any) -> Any:
+    """An ``author_fields`` value as the record holds it (JSON booleans come back as 0/1)."""
+    if name == "extra":
+        return json.loads(value) if value else {}
+    return bool(value) if name == "verified" and value is not None else value

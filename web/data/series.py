@@ -277,26 +277,21 @@ def _tier_of(author: Author | None) -> str:
 
 
 def tiers_of(store: Store, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """``_tier_of`` of many accounts, reading only what it needs: the stored tier, else the
-    followers where the platform is judged by them (``Store.author_fields``, no record built:
-    a window has tens of thousands of accounts); the few untiered accounts of platforms
-    judged by another measure (Zhihu upvotes) are read whole. Unknown accounts: "unknown"."""
-    from scoring.influence import DEFAULT_TIERS, tier
+    """``_tier_of`` of many accounts, reading only what it needs (``Store.author_fields``:
+    no record built, a window has tens of thousands of accounts): the stored tier, else the
+    platform's measure (followers; Zhihu upvotes from the profile) against its cut-offs, as
+    ``default_tier_of`` decides. Accounts without a stored profile: "unknown"."""
+    from scoring.influence import tier, tier_measure
 
-    fields = store.author_fields(keys, ("tier", "followers"))
     out: dict[tuple[str, str], str] = {}
-    whole = []
-    for key, f in fields.items():
-        cut = DEFAULT_TIERS.get(key[0]) or DEFAULT_TIERS["forum"]
+    for key, f in store.author_fields(keys, ("tier", "followers", "extra")).items():
         if f["tier"]:
             out[key] = str(f["tier"])
-        elif cut.get("measure") != "followers":
-            whole.append(key)
+        elif f["followers"] is None or key[0] == "wechat":  # as default_tier_of: untiered
+            out[key] = "unknown"
         else:
-            out[key] = "unknown" if f["followers"] is None else tier(
-                f["followers"], thresholds=cut).value
-    for key, author in (store.authors(whole) if whole else {}).items():
-        out[key] = _tier_of(author)
+            measure, cut = tier_measure(key[0], followers=f["followers"], extra=f["extra"])
+            out[key] = tier(measure, thresholds=cut).value
     return out
 
 
