@@ -284,14 +284,22 @@ def tiers_of(store: Store, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, s
     from scoring.influence import tier, tier_measure
 
     out: dict[tuple[str, str], str] = {}
-    for key, f in store.author_fields(keys, ("tier", "followers", "extra")).items():
+    extra: list[tuple[str, str]] = []  # untiered accounts whose measure lives in ``extra``
+    fields = store.author_fields(keys, ("tier", "followers"))
+    for key, f in fields.items():
         if f["tier"]:
             out[key] = str(f["tier"])
         elif f["followers"] is None or key[0] == "wechat":  # as default_tier_of: untiered
             out[key] = "unknown"
-        else:
-            measure, cut = tier_measure(key[0], followers=f["followers"], extra=f["extra"])
+        elif tier_measure(key[0], followers=0)[1].get("measure") == "followers":
+            measure, cut = tier_measure(key[0], followers=f["followers"])
             out[key] = tier(measure, thresholds=cut).value
+        else:
+            extra.append(key)
+    for key, f in (store.author_fields(extra, ("extra",)) if extra else {}).items():
+        measure, cut = tier_measure(key[0], followers=fields[key]["followers"],
+                                    extra=f["extra"])
+        out[key] = tier(measure, thresholds=cut).value
     return out
 
 
