@@ -10,8 +10,6 @@ the browser suite's."""
 
 from __future__ import annotations
 
-import threading
-import time
 from urllib.parse import quote
 
 import pytest
@@ -20,7 +18,7 @@ from crawlers.items import Monitor, utcnow
 from crawlers.storage.sqlite import SqliteStore
 from tests.test_web_browser import _login, _not_pwned, page, shots  # noqa: F401
 from tests.test_web_dashboard import BRAND, LAUNCH, fill_panels
-from tests.web_support import HOSTILE_MONITOR, HOSTILE_TEXT, make_app
+from tests.web_support import HOSTILE_MONITOR, HOSTILE_TEXT, make_app, served
 
 pytestmark = pytest.mark.slow
 CHARTS = ("chart-emotions", "chart-tiers", "chart-regions", "chart-funnel", "chart-health",
@@ -30,24 +28,13 @@ PANELS = ("drivers", "events", "regions", "funnel", "health", "share")
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory):
-    import uvicorn
-
     folder = tmp_path_factory.mktemp("web-dash")
     store = SqliteStore(folder / "store.db")
     fill_panels(store, utcnow())
     store.save_monitor(Monitor(HOSTILE_MONITOR, "品牌B", ["weibo"], every=3600))
     app = make_app(folder, store=store, fill=False)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with served(app) as url:
+        yield url
 
 
 DRAWN = """ids => ids.map(id => {

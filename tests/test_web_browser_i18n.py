@@ -5,16 +5,13 @@ separator, state lines) and the cascade explorer's node list, over the ASCII-onl
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 
 from crawlers.items import utcnow
 from crawlers.storage.sqlite import SqliteStore
 from tests.test_web_browser import _login, _not_pwned, page, shots  # noqa: F401
 from tests.test_web_i18n import CJK, M, fill_ascii
-from tests.web_support import make_app
+from tests.web_support import make_app, served
 
 pytestmark = pytest.mark.slow
 PANELS = ("drivers", "events", "regions", "funnel", "health", "share")
@@ -22,23 +19,12 @@ PANELS = ("drivers", "events", "regions", "funnel", "health", "share")
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory):
-    import uvicorn
-
     folder = tmp_path_factory.mktemp("web-en")
     store = SqliteStore(folder / "store.db")
     fill_ascii(store, utcnow())
     app = make_app(folder, settings={"LANGUAGE": "en"}, store=store, fill=False)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with served(app) as url:
+        yield url
 
 
 def _shown_cjk(browser_page) -> list[str]:

@@ -5,8 +5,6 @@ it back; hostile names and text stay text and no injected script runs."""
 from __future__ import annotations
 
 import io
-import threading
-import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -15,7 +13,7 @@ import pytest
 from crawlers.items import utcnow
 from tests.test_web_browser import CHROMIUM, _login, _not_pwned, page, shots  # noqa: F401
 from tests.test_web_kol import EVIL_NAME, KM, fill_kol
-from tests.web_support import HOSTILE_TEXT, make_app
+from tests.web_support import HOSTILE_TEXT, make_app, served
 
 pytestmark = [
     pytest.mark.slow,
@@ -26,21 +24,10 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory):
-    import uvicorn
-
     app = make_app(tmp_path_factory.mktemp("web"))
     fill_kol(app.state.ctx.store, utcnow())
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with served(app) as url:
+        yield url
 
 
 def _shot(page, shots, name):  # noqa: F811 - the fixture, passed in

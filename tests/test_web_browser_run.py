@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import re
-import threading
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -15,7 +14,7 @@ import pytest
 from crawlers.items import Monitor, utcnow
 from crawlers.storage.sqlite import SqliteStore
 from tests.test_web_browser import CHROMIUM, _login, _not_pwned, page, shots  # noqa: F401
-from tests.web_support import make_accounts
+from tests.web_support import make_accounts, served
 
 pytestmark = [
     pytest.mark.slow,
@@ -27,8 +26,6 @@ NAME = "浏览器运行"
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory, fixture_server):
-    import uvicorn
-
     from crawlers.config import load_settings
     from web.app import create_app
 
@@ -41,19 +38,10 @@ def base_url(tmp_path_factory, fixture_server):
         "AUTOTHROTTLE_ENABLED": False, "CRAWL_BACKOFF_BASE": 0,
         "MAIL_URL": f"file://{tmp / 'outbox'}"})
     app = create_app(settings, store=store, accounts=make_accounts(tmp / "web.db"))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    for handle in app.state.runs.runs(NAME):  # never leave a crawl running behind the test
-        app.state.runs.wait(handle.run_id, 240)
-    server.should_exit = True
-    thread.join(10)
+    with served(app) as url:
+        yield url
+        for handle in app.state.runs.runs(NAME):  # never leave a crawl running behind the test
+            app.state.runs.wait(handle.run_id, 240)
 
 
 def test_run_now_from_the_browser_records_the_crawl(page, shots):  # noqa: F811

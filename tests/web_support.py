@@ -4,6 +4,10 @@ and helpers to sign in with the framework's TestClient."""
 from __future__ import annotations
 
 import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +19,7 @@ from crawlers.storage import Store
 from web.accounts import Accounts
 
 __all__ = ["HOSTILE_MONITOR", "HOSTILE_TEXT", "HOSTILE_URL", "MONITOR", "PASSWORD", "csrf_of",
-           "fill_store", "login", "make_accounts", "make_app", "route_paths"]
+           "fill_store", "login", "make_accounts", "make_app", "route_paths", "served"]
 
 PASSWORD = "correct horse battery"
 MONITOR = "品牌A"
@@ -133,3 +137,23 @@ def route_paths() -> list[tuple[str, str]]:
             path = re.sub(r"\{[^}]+\}", "x", path)
             out += [(m, path) for m in sorted(route.methods)]
     return out
+
+
+@contextmanager
+def served(app: Any) -> Iterator[str]:
+    """``app`` under uvicorn on a free loopback port, for a real browser: yields its base URL
+    and stops the server afterwards."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
