@@ -154,7 +154,7 @@ def test_the_store_counts_when_it_can(tmp_path):
         def post_counts(self, *, topic, since, until, bucket, by, tz, **rest):
             calls.append((topic, bucket, by, tz))
             return [{"bucket": utcnow().replace(minute=0, second=0, microsecond=0),
-                     by[0]: "weibo" if by == ("platform",) else "negative", "posts": 7,
+                     "sentiment_label": "negative", "platform": "weibo", "posts": 7,
                      "engagement": 70}]
 
         def posts(self, **kwargs):  # pragma: no cover - must not be needed
@@ -165,9 +165,10 @@ def test_the_store_counts_when_it_can(tmp_path):
     with TestClient(make_app(tmp_path, store=store, fill=False)) as client:
         login(client, "vic")
         data = client.get(f"/api/monitors/{MONITOR}/series", params={"range": "1d"}).json()
-    assert calls == [(MONITOR, "hour", ("sentiment_label",), "Asia/Shanghai"),
-                     (MONITOR, "hour", ("platform",), "Asia/Shanghai")]
+    # one GROUP BY gives both the sentiment and the platform views
+    assert calls == [(MONITOR, "hour", ("sentiment_label", "platform"), "Asia/Shanghai")]
     assert data["totals"] == {"posts": 7, "engagement": 70, "negative_share": 1.0}
+    assert [(p["platform"], p["posts"]) for p in data["platforms"]] == [("weibo", 7)]
 
 
 class _PostsOnly:

@@ -187,15 +187,14 @@ def dashboard_series(store: Store, topic: str, *, now: datetime, choice: str = "
     tries = ["30d", "all"] if choice == "auto" else [choice]
     for used in tries:
         win = _window(used, now)
+        # one GROUP BY for both views: (bucket, label, platform) rows, summed each way
         by_sentiment = [r for r in post_counts(store, topic=topic, since=win.since,
                                                until=win.until, bucket=win.bucket,
-                                               by=("sentiment_label",), tz=tz)
+                                               by=("sentiment_label", "platform"), tz=tz)
                         if r.get("bucket") is not None]
         if by_sentiment or used == tries[-1]:
             break
-    by_platform = [r for r in post_counts(store, topic=topic, since=win.since, until=win.until,
-                                          bucket=win.bucket, by=("platform",), tz=tz)
-                   if r.get("bucket") is not None]
+    by_platform = by_sentiment
     volume: dict[datetime, list[int]] = {}
     sentiment: dict[str, dict[datetime, int]] = {s: {} for s in SENTIMENTS}
     for row in by_sentiment:
