@@ -164,8 +164,10 @@ def _run(monitor: Monitor, store: Store, settings: Any, now: datetime,
     history = monitor_history(store, name, now, conf)
     run.results = _name_accounts(evaluate(DEFAULT_RULES, run.metrics, conf, history), authors)
     if any(r.fired and r.rule in NEGATIVE_RULES for r in run.results):
-        window_posts = [p for p in posts if p.created_at and p.created_at >= now - run.window]
-        drivers = _guarded(run, "drivers", say, lambda: _drivers(window_posts, monitor))
+        cut = now - run.window
+        window_posts = [p for p in posts if p.created_at and p.created_at >= cut]
+        before = [p for p in posts if p.created_at and p.created_at < cut]  # the lookback
+        drivers = _guarded(run, "drivers", say, lambda: _drivers(window_posts, monitor, before))
         if drivers:  # the alert says why: the terms behind the negative posts
             run.results = [dataclasses.replace(r, details={**r.details, "drivers": drivers})
                            if r.fired and r.rule in NEGATIVE_RULES else r for r in run.results]
@@ -325,14 +327,23 @@ def _health_metrics(posts: Sequence[Post], authors: Mapping[AuthorKey, Author], 
 NEGATIVE_RULES = frozenset({"negative_spike", "negative_share", "risk_words"})
 
 
-def _drivers(posts: Sequence[Post], monitor: Monitor) -> list[dict[str, Any]]:
-    """The window's top negative drivers (term, negative posts using it, z); empty when there
-    is not enough data — an alert never waits for them. The query's terms stay whole words."""
+def _drivers(posts: Sequence[Post], monitor: Monitor, before: Sequence[Post] = ()
+             ) -> list[dict[str, Any]]:
+    """The window's top negative drivers (term, negative posts using it, z), the emerging
+    ones first (risen against the lookback's negative posts: what turned opinion now, marked
+    ``new``); empty when there is not enough data — an alert never waits for them. The
+    query's terms stay whole words."""
     from scoring.why.drivers import negative_drivers
 
     words = sorted({t for kw in parse_query(monitor.query).keywords(16) for t in kw.split()})
-    result = negative_drivers(posts, k=5, user_words=words, min_posts=8)
-    return [{"term": d.term, "count": d.count, "z": round(d.z, 2)} for d in result.drivers[:5]]
+    result = negative_drivers(posts, k=5, user_words=words, min_posts=8,
+                              previous_posts=before)
+    out = [{"term": d.term, "count": d.count, "z": round(d.z, 2), "new": True,
+            "before": d.other_count} for d in result.emerging[:3]]
+    seen = {d["term"] for d in out}
+    out += [{"term": d.term, "count": d.count, "z": round(d.z, 2)}
+            for d in result.drivers if d.term not in seen]
+    return out[:5]
 
 
 def escalate(store: Store, monitor: Monitor, results: Sequence[RuleResult], conf: Mapping[str, Any],

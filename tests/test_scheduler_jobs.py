@@ -486,3 +486,28 @@ def test_suspected_water_army_can_be_left_out_of_metrics_and_alerts_and_says_so(
     assert cleaned.metrics["waterarmy/excluded_accounts"] >= 25
     assert cleaned.metrics["posts/negative"] < kept.metrics["posts/negative"]
     assert "negative_share" not in [a.rule for a in cleaned.new_alerts]
+
+
+def test_alert_drivers_put_the_emerging_complaint_first() -> None:
+    from crawlers.items import Alert
+    from crawlers.items import Post as P
+    from scheduler.jobs import _drivers
+    from scheduler.notify.wording import explain
+
+    def text(i, complaint):
+        if i % 2:
+            return f"品牌A 不错 满意 第{i}单"
+        return f"品牌A 太差了 失望 {complaint if i % 4 == 0 else ''} 第{i}单"
+
+    def posts(tag, n, complaint):
+        return [P("weibo", f"{tag}{i}", text=text(i, complaint), topics=["品牌A"],
+                  sentiment_label="negative" if i % 2 == 0 else "positive") for i in range(n)]
+
+    monitor = Monitor("品牌A", "品牌A", ["weibo"], every=1800)
+    drivers = _drivers(posts("now", 80, "电池鼓包"), monitor, before=posts("old", 160, ""))
+    assert drivers[0]["term"] == "电池鼓包" and drivers[0]["new"] and drivers[0]["before"] == 0
+    assert any(not d.get("new") for d in drivers)  # the standing ones follow
+    assert [d["term"] for d in _drivers(posts("now", 80, "电池鼓包"), monitor)][0] != "电池鼓包"
+    alert = Alert("a", "品牌A", "negative_share", "warning", "x", details={"drivers": drivers})
+    lines = explain(alert)
+    assert any(line.startswith("新增负面驱动：电池鼓包") and "此前 0 条" in line for line in lines)

@@ -241,7 +241,11 @@ def explain(alert: Alert, w: Wording | None = None) -> list[str]:
         out.append(w("已排除 {n} 个疑似水军账号的 {m} 条帖子", n=w.number(d["excluded_accounts"]),
                      m=w.number(d.get("excluded_posts", 0))))
     for driver in (d.get("drivers") or [])[:5]:  # negative drivers, when the analysis gave them
-        if isinstance(driver, Mapping):
+        if isinstance(driver, Mapping) and driver.get("new"):
+            out.append(w("新增负面驱动：{term}（{count} 条负面帖子，此前 {before} 条）",
+                         term=str(driver.get("term")), count=w.number(driver.get("count")),
+                         before=w.number(driver.get("before", 0))))
+        elif isinstance(driver, Mapping):
             out.append(w("负面驱动词：{term}（{count} 条负面帖子）", term=str(driver.get("term")),
                          count=w.number(driver.get("count"))))
         else:
