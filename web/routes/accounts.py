@@ -9,22 +9,19 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.responses import Response
 
 from crawlers.items import utcnow
-from web.accounts import User
-from web.auth import viewer
 from web.context import get_ctx
 from web.data.accounts import account_detail, account_series
 from web.data.series import RANGES, resolve_range
 from web.render import render
+from web.routes.common import RangeChoice, Viewer, monitor_or_404
 
 __all__ = ["router"]
 
 router = APIRouter()
-Viewer = Annotated[User, Depends(viewer)]
-RangeChoice = Annotated[str, Query(alias="range", pattern="^(auto|" + "|".join(RANGES) + ")$")]
 MonitorName = Annotated[str, Query(alias="monitor", max_length=200,
                                    description="监测名；省略时按全部帖子统计")]
 Page = Annotated[int, Query(ge=1, le=100000)]
@@ -33,8 +30,8 @@ Page = Annotated[int, Query(ge=1, le=100000)]
 def _detail(request: Request, platform: str, author_id: str, monitor: str, choice: str,
             page: int, *, series: bool = True) -> dict[str, Any]:
     ctx = get_ctx(request)
-    if monitor and ctx.store.get_monitor(monitor) is None:
-        raise HTTPException(404, "没有这个监测")
+    if monitor:
+        monitor_or_404(ctx, monitor)
     data = account_detail(ctx.store, monitor or None, (platform, author_id), now=utcnow(),
                           choice=choice, page=page, w=ctx.words, tz=ctx.timezone,
                           series=series)
@@ -75,8 +72,8 @@ def account_api(request: Request, platform: str, author_id: str, user: Viewer,
 def account_series_api(request: Request, platform: str, author_id: str, user: Viewer,
                        monitor: MonitorName = "", choice: RangeChoice = "auto") -> dict[str, Any]:
     ctx = get_ctx(request)
-    if monitor and ctx.store.get_monitor(monitor) is None:
-        raise HTTPException(404, "没有这个监测")
+    if monitor:
+        monitor_or_404(ctx, monitor)
     data = account_series(ctx.store, monitor or None, (platform, author_id), now=utcnow(),
                           choice=choice, w=ctx.words, tz=ctx.timezone)
     if data is None:

@@ -5,37 +5,28 @@ its posts carry: another monitor's cascade id answers 404, like an unknown one."
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Request
 from starlette.responses import Response
 
-from crawlers.items import Monitor, utcnow
-from web.accounts import User
-from web.auth import viewer
-from web.context import WebContext, get_ctx
+from crawlers.items import utcnow
+from web.context import get_ctx
 from web.data.cascades import MAX_NODES, cascade_detail, cascade_posts, top_cascades
 from web.data.series import RANGES, resolve_range, resolve_window
 from web.render import render
+from web.routes.common import RangeChoice, Viewer, monitor_or_404
 
 __all__ = ["router"]
 
 router = APIRouter()
-RangeChoice = Annotated[str, Query(alias="range", pattern="^(auto|" + "|".join(RANGES) + ")$")]
-Viewer = Annotated[User, Depends(viewer)]
 
-
-def _monitor(ctx: WebContext, name: str) -> Monitor:
-    m, w = ctx.store.get_monitor(name), ctx.words
-    if m is None:
-        raise HTTPException(404, w("没有这个监测"))
-    return m
 
 
 def _list(request: Request, name: str, choice: str) -> dict[str, Any]:
     ctx = get_ctx(request)
-    m = _monitor(ctx, name)
+    m = monitor_or_404(ctx, name)
     win = resolve_window(ctx.store, m.name, now=utcnow(), choice=choice, tz=ctx.timezone)
     rows = top_cascades(ctx.store, m.name, win, w=ctx.words)
     return {"topic": m.name, "range": win.used,
@@ -45,7 +36,7 @@ def _list(request: Request, name: str, choice: str) -> dict[str, Any]:
 
 def _detail(request: Request, name: str, platform: str, root_post_id: str) -> dict[str, Any]:
     ctx = get_ctx(request)
-    m, w = _monitor(ctx, name), ctx.words
+    m, w = monitor_or_404(ctx, name), ctx.words
     posts = cascade_posts(ctx.store, m.name, platform, root_post_id)
     if not posts:
         raise HTTPException(404, w("该监测下没有这条传播链"))

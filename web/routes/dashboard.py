@@ -10,16 +10,14 @@ by one (``panels/{panel}``) after its charts are drawn, and shows each as it arr
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Request
 from starlette.responses import Response
 
-from crawlers.items import Monitor, utcnow
-from web.accounts import User
-from web.auth import viewer
-from web.context import WebContext, get_ctx
+from crawlers.items import utcnow
+from web.context import get_ctx
 from web.data.alerts import alert_rows
 from web.data.monitors import monitor_row
 from web.data.panels import MEASURE, PANELS, WHY, panels, tiers
@@ -31,19 +29,12 @@ from web.data.series import (
     resolve_window,
 )
 from web.render import render
+from web.routes.common import RangeChoice, Viewer, monitor_or_404
 
 __all__ = ["router"]
 
 router = APIRouter()
-RangeChoice = Annotated[str, Query(alias="range", pattern="^(auto|" + "|".join(RANGES) + ")$")]
-Viewer = Annotated[User, Depends(viewer)]
 
-
-def _monitor(ctx: WebContext, name: str) -> Monitor:
-    m, w = ctx.store.get_monitor(name), ctx.words
-    if m is None:
-        raise HTTPException(404, w("没有这个监测"))
-    return m
 
 
 @router.get("/monitors/{name}", include_in_schema=False)
@@ -51,7 +42,7 @@ def _monitor(ctx: WebContext, name: str) -> Monitor:
 def dashboard_page(request: Request, name: str, user: Viewer,
                    choice: RangeChoice = "auto") -> Response:
     ctx = get_ctx(request)
-    m = _monitor(ctx, name)
+    m = monitor_or_404(ctx, name)
     now = utcnow()
     row = monitor_row(ctx.store, m, now, ctx.words, ctx.timezone)
     alerts = alert_rows(ctx.store, ctx.words, now=now, monitor=m.name, days=30)[:10]
@@ -69,7 +60,7 @@ def dashboard_page(request: Request, name: str, user: Viewer,
 def series(request: Request, name: str, user: Viewer,
            choice: RangeChoice = "auto") -> dict[str, Any]:
     ctx = get_ctx(request)
-    _monitor(ctx, name)
+    monitor_or_404(ctx, name)
     return dashboard_series(ctx.store, name, now=utcnow(), choice=choice, w=ctx.words,
                             tz=ctx.timezone)
 
@@ -79,7 +70,7 @@ def series(request: Request, name: str, user: Viewer,
 def emotions(request: Request, name: str, user: Viewer,
              choice: RangeChoice = "auto") -> dict[str, Any]:
     ctx = get_ctx(request)
-    _monitor(ctx, name)
+    monitor_or_404(ctx, name)
     win = resolve_window(ctx.store, name, now=utcnow(), choice=choice, tz=ctx.timezone)
     return emotion_series(ctx.store, name, win, w=ctx.words, tz=ctx.timezone)
 
@@ -89,7 +80,7 @@ def emotions(request: Request, name: str, user: Viewer,
 def tier_counts(request: Request, name: str, user: Viewer,
                 choice: RangeChoice = "auto") -> dict[str, Any]:
     ctx = get_ctx(request)
-    _monitor(ctx, name)
+    monitor_or_404(ctx, name)
     win = resolve_window(ctx.store, name, now=utcnow(), choice=choice, tz=ctx.timezone)
     return tiers(ctx.store, name, win, w=ctx.words)
 
@@ -126,6 +117,6 @@ def one_panel(request: Request, name: str, panel: str, user: Viewer,
 def _panels(request: Request, name: str, names: tuple[str, ...], choice: str
             ) -> dict[str, Any]:
     ctx = get_ctx(request)
-    m = _monitor(ctx, name)
+    m = monitor_or_404(ctx, name)
     return panels(ctx.store, m, names, now=utcnow(), choice=choice, w=ctx.words,
                   tz=ctx.timezone)

@@ -9,12 +9,13 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from starlette.responses import Response
 
-from crawlers.items import Monitor, utcnow
+from crawlers.items import utcnow
 from web.accounts import User
 from web.auth import viewer
-from web.context import WebContext, get_ctx
+from web.context import get_ctx
 from web.exports import DEFAULT_RANGE, FORMATS, KINDS, RANGES, content_disposition, export_report
 from web.render import render
+from web.routes.common import monitor_or_404
 
 __all__ = ["router"]
 
@@ -26,16 +27,10 @@ Why = Annotated[int, Query(ge=0, le=1,
                            description="1: 附「为什么」部分（默认）；0: 不附，长时间范围快得多")]
 
 
-def _monitor(ctx: WebContext, name: str) -> Monitor:
-    m, w = ctx.store.get_monitor(name), ctx.words
-    if m is None:
-        raise HTTPException(404, w("没有这个监测"))
-    return m
-
 
 @router.get("/monitors/{name}/export", include_in_schema=False)
 def export_page(request: Request, name: str, user: Annotated[User, Depends(viewer)]) -> Response:
-    m = _monitor(get_ctx(request), name)
+    m = monitor_or_404(get_ctx(request), name)
     return render(request, "export.html", monitor=m.name, ranges=list(RANGES),
                   default_range=DEFAULT_RANGE, kinds=list(KINDS), formats=list(FORMATS),
                   action=f"/api/monitors/{quote(m.name, safe='')}/report",
@@ -53,7 +48,7 @@ def report(request: Request, name: str, user: Annotated[User, Depends(viewer)],
     from web.exports.pdf import PdfUnavailable
 
     ctx = get_ctx(request)
-    m = _monitor(ctx, name)
+    m = monitor_or_404(ctx, name)
     try:
         out = export_report(ctx.store, m, fmt=fmt, kind=kind, choice=choice, now=utcnow(),
                             w=ctx.words, why=bool(why))

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from crawlers.items import Monitor, utcnow
 from scheduler.monitors import PLATFORMS
-from web.accounts import User
-from web.auth import viewer
 from web.context import WebContext, get_ctx
 from web.data.kol import (
     EXPORT_CAP,
@@ -27,12 +25,11 @@ from web.data.kol import (
 from web.data.series import RANGES, Window, resolve_range
 from web.exports import FORMATS, KINDS, content_disposition, filename
 from web.render import render
+from web.routes.common import RangeChoice, Viewer, monitor_or_404
 
 __all__ = ["router"]
 
 router = APIRouter()
-Viewer = Annotated[User, Depends(viewer)]
-RangeChoice = Annotated[str, Query(alias="range", pattern="^(auto|" + "|".join(RANGES) + ")$")]
 Order = Annotated[str, Query(pattern="^(" + "|".join(ORDERS) + ")$",
                              description="排序列：" + "、".join(ORDERS))]
 Desc = Annotated[int, Query(ge=0, le=1, description="1: 从大到小（默认）；0: 从小到大")]
@@ -45,12 +42,6 @@ Sentiment = Annotated[str, Query(pattern="^(|" + "|".join(SENTIMENT_CHOICES) + "
 Page = Annotated[int, Query(ge=1, le=100000)]
 CSV_TYPE = "text/csv; charset=utf-8"
 
-
-def _monitor(ctx: WebContext, name: str) -> Monitor:
-    m = ctx.store.get_monitor(name)
-    if m is None:
-        raise HTTPException(404, "没有这个监测")
-    return m
 
 
 def _query(order: str, desc: int, platform: str, tier: str, sentiment: str,
@@ -65,7 +56,7 @@ def _window(ctx: WebContext, m: Monitor, choice: str) -> Window:
 
 def _table(request: Request, name: str, choice: str, q: KolQuery) -> dict[str, Any]:
     ctx = get_ctx(request)
-    m = _monitor(ctx, name)
+    m = monitor_or_404(ctx, name)
     return kol_page(ctx.store, m.name, _window(ctx, m, choice), q, w=ctx.words,
                     choice=resolve_range(choice))
 
@@ -105,7 +96,7 @@ def _download(request: Request, name: str, choice: str, q: KolQuery, fmt: str) -
     from web.exports.kol_table import kol_csv, kol_xlsx
 
     ctx = get_ctx(request)
-    m = _monitor(ctx, name)
+    m = monitor_or_404(ctx, name)
     rows, total = kol_rows(ctx.store, m.name, _window(ctx, m, choice), q, w=ctx.words,
                            choice=resolve_range(choice))
     now = utcnow()

@@ -27,6 +27,7 @@ from web.data.monitors import (
     split_recipients,
 )
 from web.render import render
+from web.routes.common import monitor_or_404
 from web.schemas import MonitorIn
 from web.security import safe_next
 
@@ -35,12 +36,6 @@ __all__ = ["router"]
 router = APIRouter()
 _FIELDS = ("query", "platforms", "every", "cron", "recipients", "thresholds", "paused")
 
-
-def _monitor(ctx: WebContext, name: str) -> Monitor:
-    m, w = ctx.store.get_monitor(name), ctx.words
-    if m is None:
-        raise HTTPException(404, w("没有这个监测"))
-    return m
 
 
 def _changes(before: Monitor | None, after: Monitor) -> dict[str, Any]:
@@ -60,7 +55,7 @@ def _save(ctx: WebContext, user: User, existing: Monitor | None, draft: Monitor)
 
 
 def _set_paused(ctx: WebContext, user: User, name: str, paused: bool) -> Monitor:
-    m = dataclasses.replace(_monitor(ctx, name), paused=paused, updated_at=utcnow())
+    m = dataclasses.replace(monitor_or_404(ctx, name), paused=paused, updated_at=utcnow())
     ctx.store.save_monitor(m)
     ctx.accounts.audit(user.username, "monitor.pause" if paused else "monitor.resume", name)
     return m
@@ -111,7 +106,7 @@ def new_monitor(request: Request, user: Annotated[User, Depends(analyst)]) -> Re
 @router.get("/monitors/{name}/edit", include_in_schema=False)
 def edit_monitor(request: Request, name: str,
                  user: Annotated[User, Depends(analyst)]) -> Response:
-    m = _monitor(get_ctx(request), name)
+    m = monitor_or_404(get_ctx(request), name)
     return _form_page(request, m, _form_values(m))
 
 
@@ -156,7 +151,7 @@ def update_monitor(request: Request, name: str, user: Annotated[User, Depends(an
                    schedule: FormText = "every", every: FormText = "", cron: FormText = "",
                    recipients: FormText = "", quiet_hours: FormText = "",
                    paused: FormText = "") -> Response:
-    existing = _monitor(get_ctx(request), name)
+    existing = monitor_or_404(get_ctx(request), name)
     return _submit(request, user, existing, {
         "name": name, "query": query, "platforms": platforms or [], "schedule": schedule,
         "every": every, "cron": cron, "recipients": recipients, "quiet_hours": quiet_hours,
@@ -195,7 +190,7 @@ def list_monitors(request: Request,
 def get_monitor(request: Request, name: str,
                 user: Annotated[User, Depends(viewer)]) -> dict[str, Any]:
     ctx = get_ctx(request)
-    return monitor_row(ctx.store, _monitor(ctx, name), utcnow(), ctx.words, ctx.timezone)
+    return monitor_row(ctx.store, monitor_or_404(ctx, name), utcnow(), ctx.words, ctx.timezone)
 
 
 def _api_save(request: Request, user: User, existing: Monitor | None,
@@ -221,7 +216,7 @@ def api_create(request: Request, body: MonitorIn,
 @router.put("/api/monitors/{name}", tags=["监测"], summary="修改监测（名称不变）")
 def api_update(request: Request, name: str, body: MonitorIn,
                user: Annotated[User, Depends(analyst)]) -> dict[str, Any]:
-    return _api_save(request, user, _monitor(get_ctx(request), name), body)
+    return _api_save(request, user, monitor_or_404(get_ctx(request), name), body)
 
 
 @router.post("/api/monitors/{name}/pause", tags=["监测"], summary="暂停监测")

@@ -18,6 +18,7 @@ from web.context import WebContext, get_ctx
 from web.data.posts import post_page
 from web.data.series import RANGES, SENTIMENTS
 from web.render import render
+from web.routes.common import RangeChoice
 
 __all__ = ["router"]
 
@@ -25,7 +26,6 @@ router = APIRouter()
 Topic = Annotated[str, Query(max_length=64)]
 Platform = Annotated[str, Query(max_length=32)]
 Sentiment = Annotated[str, Query(pattern="^(|" + "|".join(SENTIMENTS) + ")$")]
-Choice = Annotated[str, Query(alias="range", pattern="^(auto|" + "|".join(RANGES) + ")$")]
 Day = Annotated[date | None, Query(description="北京时间的日期 YYYY-MM-DD")]
 Page = Annotated[int, Query(ge=1, le=100000)]
 
@@ -49,7 +49,7 @@ def _page(request: Request, topic: str, platform: str, sentiment: str, choice: s
 
 @router.get("/posts", include_in_schema=False)
 def posts_page(request: Request, user: Annotated[User, Depends(viewer)], topic: Topic = "",
-               platform: Platform = "", sentiment: Sentiment = "", choice: Choice = "auto",
+               platform: Platform = "", sentiment: Sentiment = "", choice: RangeChoice = "auto",
                since: Day = None, until: Day = None, page: Page = 1) -> Response:
     result = _page(request, topic, platform, sentiment, choice, since, until, page)
     filters = {"topic": topic, "platform": platform, "sentiment": sentiment, "range": choice,
@@ -65,6 +65,6 @@ def posts_page(request: Request, user: Annotated[User, Depends(viewer)], topic: 
 @router.get("/api/posts", tags=["帖子"],
             summary="帖子（新的在前），按主题、平台、情感、时间筛选，分页")
 def list_posts(request: Request, user: Annotated[User, Depends(viewer)], topic: Topic = "",
-               platform: Platform = "", sentiment: Sentiment = "", choice: Choice = "auto",
+               platform: Platform = "", sentiment: Sentiment = "", choice: RangeChoice = "auto",
                since: Day = None, until: Day = None, page: Page = 1) -> dict[str, Any]:
     return _page(request, topic, platform, sentiment, choice, since, until, page)

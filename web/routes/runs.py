@@ -11,12 +11,12 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from crawlers.items import Monitor
 from web.accounts import User
 from web.auth import analyst, viewer
-from web.context import WebContext, get_ctx
+from web.context import get_ctx
 from web.data.runs import RunHandle, RunRefused, RunRegistry, run_history
 from web.render import render
+from web.routes.common import monitor_or_404
 
 __all__ = ["registry", "router"]
 
@@ -37,16 +37,10 @@ def registry(request: Request) -> RunRegistry:
     return found
 
 
-def _monitor(ctx: WebContext, name: str) -> Monitor:
-    m, w = ctx.store.get_monitor(name), ctx.words
-    if m is None:
-        raise HTTPException(404, w("没有这个监测"))
-    return m
-
 
 def _start(request: Request, user: User, name: str) -> tuple[RunHandle, bool]:
     ctx = get_ctx(request)
-    m = _monitor(ctx, name)
+    m = monitor_or_404(ctx, name)
     handle, started = registry(request).start(m.name, user.username)
     if started:
         ctx.accounts.audit(user.username, "monitor.run", m.name, {"run_id": handle.run_id})
@@ -55,7 +49,7 @@ def _start(request: Request, user: User, name: str) -> tuple[RunHandle, bool]:
 
 def _history(request: Request, name: str, page: int, days: int) -> dict[str, Any]:
     ctx = get_ctx(request)
-    m = _monitor(ctx, name)
+    m = monitor_or_404(ctx, name)
     manual = registry(request).runs(m.name)
     data = run_history(ctx.store, m.name, ctx.words, page=page, days=days or None, manual=manual)
     running = next((h for h in manual if h.running), None)
