@@ -279,7 +279,7 @@ def test_auto_range_falls_back_to_all_time_like_the_dashboard(app, viewer):
 def test_tiers_of_agrees_with_the_tier_each_profile_shows():
     from crawlers.items import Author
     from crawlers.storage.memory import MemoryStore
-    from web.data.series import _tier_of, tiers_of
+    from web.data.series import tier_of, tiers_of
 
     store = MemoryStore()
     profiles = [
@@ -293,6 +293,6 @@ def test_tiers_of_agrees_with_the_tier_each_profile_shows():
     store.upsert_authors(profiles)
     keys = [a.key for a in profiles] + [("weibo", "missing")]
     got = tiers_of(store, keys)
-    assert got == {a.key: _tier_of(store.authors([a.key])[a.key]) for a in profiles}
+    assert got == {a.key: tier_of(store.authors([a.key])[a.key]) for a in profiles}
     assert [got[a.key] for a in profiles] == ["head", "waist", "unknown", "waist", "tail",
                                               "unknown"]

@@ -205,13 +205,13 @@ def test_the_run_environment_carries_overrides_and_cookies_not_argv():
     from crawlers.config import load_settings
 
     settings = load_settings({"DOWNLOAD_DELAY": 0, "PLATFORM_BASE_URLS": {"weibo": "http://x"},
-                              "WEIBO_COOKIE": "SUB=secret-cookie"})
+                              "WEIBO_COOKIE": "SUB=made-up-test-value"})
     env = child_environment(settings)
     overrides = __import__("json").loads(env[OVERRIDES_ENV])
     assert overrides["DOWNLOAD_DELAY"] == 0
     assert overrides["PLATFORM_BASE_URLS"] == {"weibo": "http://x"}
     assert "ROBOTSTXT_OBEY" not in overrides  # unchanged settings are left to the child
-    assert env["WEIBO_COOKIE"] == "SUB=secret-cookie"
+    assert env["WEIBO_COOKIE"] == "SUB=made-up-test-value"
 
 
 def _crawl(run_id, platform, start, reason="finished", items=None, **extra):

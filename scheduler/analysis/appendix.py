@@ -35,6 +35,11 @@ class Appendix:
     influence: list[Section] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
 
+    def parts(self, w: Wording) -> list[tuple[str, list[Section]]]:
+        """(heading, sections) of each part that has sections, in reading order."""
+        return [(title, sections) for title, sections in (
+            (w("为什么"), self.why), (w("影响力指数（含公式输入）"), self.influence)) if sections]
+
 
 def report_appendix(posts: Sequence[Post], authors: Mapping[AuthorKey, Author], *,
                     since: datetime | None, until: datetime | None, w: Wording) -> Appendix:
@@ -73,13 +78,9 @@ def appendix_html(appendix: Appendix, w: Wording) -> str:
     """The appendix as HTML blocks (crawled text escaped by ``html_section``)."""
     from scheduler.analysis.sections import html_section
 
-    head = ""
-    for title, sections in ((w("为什么"), appendix.why),
-                            (w("影响力指数（含公式输入）"), appendix.influence)):
-        if sections:
-            head += (f"<h2 style='margin-top:36px'>{title}</h2>"
-                     + "".join(str(html_section(s)) for s in sections))
-    return head
+    return "".join(f"<h2 style='margin-top:36px'>{title}</h2>"
+                   + "".join(str(html_section(s)) for s in sections)
+                   for title, sections in appendix.parts(w))
 
 
 def appendix_table(appendix: Appendix, w: Wording) -> str:
@@ -87,9 +88,5 @@ def appendix_table(appendix: Appendix, w: Wording) -> str:
     from scheduler.analysis.sections import Report
     from scheduler.analysis.sections import render_table as sections_table
 
-    text = ""
-    for title, sections in ((w("为什么"), appendix.why),
-                            (w("影响力指数（含公式输入）"), appendix.influence)):
-        if sections:
-            text += "\n" + sections_table(Report(title, "", sections, {}))
-    return text
+    return "".join("\n" + sections_table(Report(title, "", sections, {}))
+                   for title, sections in appendix.parts(w))

@@ -25,10 +25,10 @@ from web.data.series import (
     Window,
     _aware,
     _axis,
-    _tier_of,
     resolve_range,
     resolve_window,
     sentiment_name,
+    tier_of,
 )
 
 if TYPE_CHECKING:
@@ -173,7 +173,7 @@ def influence_detail(author: Author | None, posts: list[Post], *, days: float,
 
 
 def _profile(author: Author | None, key: AuthorKey, name: str, w: Wording) -> dict[str, Any]:
-    tier = _tier_of(author)
+    tier = tier_of(author)
     a = author
     return {"platform": key[0], "platform_name": platform_name(key[0], w), "author_id": key[1],
             "name": name, "tier": tier, "tier_name": tier_name(tier, w),

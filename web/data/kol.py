@@ -21,10 +21,9 @@ from crawlers.storage.base import NET_CLASSES
 from scheduler.notify.wording import platform_name, tier_name
 from scheduler.reports.markup import safe_url
 from scoring.netsentiment import net_score
-from web.data.series import TIERS, _tier_of, resolve_window, tiers_of
+from web.data.series import TIERS, tier_of, tiers_of
 
 if TYPE_CHECKING:
-    from datetime import datetime
 
     from crawlers.items import Author
     from crawlers.storage import Store
@@ -32,7 +31,7 @@ if TYPE_CHECKING:
     from web.data.series import Window
 
 __all__ = ["EXPORT_CAP", "ORDERS", "PAGE_SIZE", "TIER_CHOICES", "KolQuery", "account_url",
-           "kol_page", "kol_rows", "kol_window"]
+           "kol_page", "kol_rows"]
 
 PAGE_SIZE = 50
 EXPORT_CAP = 10_000  # rows in a CSV/xlsx download; Excel stays quick and the file small
@@ -63,12 +62,6 @@ class KolQuery:
         values.update({k: str(v) for k, v in change.items()})
         defaults = {"order": "posts", "desc": "1", "page": "1"}
         return urlencode({k: v for k, v in values.items() if v and defaults.get(k) != v})
-
-
-def kol_window(store: Store, topic: str, *, now: datetime, choice: str,
-               tz: str = "Asia/Shanghai") -> Window:
-    """The dashboard's window (:func:`web.data.series.resolve_window`), so both show one period."""
-    return resolve_window(store, topic, now=now, choice=choice, tz=tz)
 
 
 def account_url(platform: str, author_id: str, topic: str | None, choice: str = "auto") -> str:
@@ -113,7 +106,7 @@ def kol_row(store: Store, topic: str, stats: dict[str, Any], author: Author | No
     name = (author.name if author else None) or _posted_name(store, topic, key) or key[1]
     positive, negative, neutral = stats["positive"], stats["negative"], stats["neutral"]
     scored = positive + negative + neutral
-    tier = _tier_of(author)
+    tier = tier_of(author)
     return {
         "platform": key[0], "platform_name": platform_name(key[0], w), "author_id": key[1],
         "name": name, "tier": tier, "tier_name": tier_name(tier, w),

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from scheduler.i18n import Wording
 
 __all__ = ["GRAIN", "RANGES", "SENTIMENTS", "TIERS", "Window", "dashboard_series", "emotion_series",
-           "post_counts", "resolve_range", "resolve_window", "sentiment_name", "tier_split"]
+           "post_counts", "resolve_range", "resolve_window", "sentiment_name", "tier_of",
+           "tier_split", "tiers_of"]
 
 # Range choices of the dashboard and post browser: days back (None = everything).
 RANGES: dict[str, int | None] = {"1d": 1, "7d": 7, "30d": 30, "90d": 90, "365d": 365,
@@ -266,7 +267,7 @@ def emotion_series(store: Store, topic: str, win: Window, *, w: Wording,
 TIERS = ("kol", "head", "waist", "tail", "amateur")  # display order; then others, unknown last
 
 
-def _tier_of(author: Author | None) -> str:
+def tier_of(author: Author | None) -> str:
     """The stored tier, else one from followers (as reports tier accounts not scored yet)."""
     from scheduler.reports.assemble import default_tier_of
 
@@ -276,28 +277,22 @@ def _tier_of(author: Author | None) -> str:
 
 
 def tiers_of(store: Store, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """``_tier_of`` of many accounts, reading only what it needs (``Store.author_fields``:
+    """``tier_of`` of many accounts, reading only what it needs (``Store.author_fields``:
     no record built, a window has tens of thousands of accounts): the stored tier, else the
     platform's measure (followers; Zhihu upvotes from the profile) against its cut-offs, as
     ``default_tier_of`` decides. Accounts without a stored profile: "unknown"."""
-    from scoring.influence import tier, tier_measure
+    from scoring.influence import DEFAULT_TIERS, tier, tier_measure
 
-    out: dict[tuple[str, str], str] = {}
-    extra: list[tuple[str, str]] = []  # untiered accounts whose measure lives in ``extra``
     fields = store.author_fields(keys, ("tier", "followers"))
-    for key, f in fields.items():
-        if f["tier"]:
-            out[key] = str(f["tier"])
-        elif f["followers"] is None or key[0] == "wechat":  # as default_tier_of: untiered
-            out[key] = "unknown"
-        elif tier_measure(key[0], followers=0)[1].get("measure") == "followers":
-            measure, cut = tier_measure(key[0], followers=f["followers"])
-            out[key] = tier(measure, thresholds=cut).value
-        else:
-            extra.append(key)
-    for key, f in (store.author_fields(extra, ("extra",)) if extra else {}).items():
+    out = {key: str(f["tier"] or "unknown") for key, f in fields.items()}
+    untiered = [key for key, f in fields.items()  # wechat: as default_tier_of, untiered
+                if not f["tier"] and f["followers"] is not None and key[0] != "wechat"]
+    by_extra = [key for key in untiered  # Zhihu's upvotes live in the profile's ``extra``
+                if (DEFAULT_TIERS.get(key[0]) or DEFAULT_TIERS["forum"])["measure"] != "followers"]
+    extras = store.author_fields(by_extra, ("extra",))
+    for key in untiered:
         measure, cut = tier_measure(key[0], followers=fields[key]["followers"],
-                                    extra=f["extra"])
+                                    extra=extras.get(key, {}).get("extra"))
         out[key] = tier(measure, thresholds=cut).value
     return out
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from scheduler.analysis.appendix import Appendix
 from scheduler.notify.wording import platform_name, tier_name
 from scheduler.reports.render_table import clean
 
@@ -222,10 +223,8 @@ def render_pdf(data: ReportData, w: Wording) -> bytes:
     _charts(doc, data)
     _accounts(doc, data, w)
     _cascades(doc, data, w)
-    if data.why:
-        _why(doc, data.why, w, w("为什么"))
-    if data.influence:
-        _why(doc, data.influence, w, w("影响力指数（含公式输入）"))
+    for title, sections in Appendix(data.why, data.influence).parts(w):
+        _why(doc, sections, w, title)
     for note in r.notes:
         doc.line(w.label(w("注"), _text(note)), size=8, grey=True, height=5)
     return bytes(doc.pdf.output())

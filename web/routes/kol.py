@@ -20,9 +20,8 @@ from web.data.kol import (
     KolQuery,
     kol_page,
     kol_rows,
-    kol_window,
 )
-from web.data.series import RANGES, Window, resolve_range
+from web.data.series import RANGES, Window, resolve_range, resolve_window
 from web.exports import FORMATS, KINDS, content_disposition, filename
 from web.render import render
 from web.routes.common import RangeChoice, Viewer, monitor_or_404
@@ -51,7 +50,7 @@ def _query(order: str, desc: int, platform: str, tier: str, sentiment: str,
 
 
 def _window(ctx: WebContext, m: Monitor, choice: str) -> Window:
-    return kol_window(ctx.store, m.name, now=utcnow(), choice=choice, tz=ctx.timezone)
+    return resolve_window(ctx.store, m.name, now=utcnow(), choice=choice, tz=ctx.timezone)
 
 
 def _table(request: Request, name: str, choice: str, q: KolQuery) -> dict[str, Any]:
