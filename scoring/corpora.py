@@ -72,12 +72,15 @@ MIN_SENTENCE = 8  # the shared files drop rows sharing a sentence this long with
 @dataclass(frozen=True)
 class Row:
     """One labelled text: ``label`` is 1/0 for polarity corpora, an emotion name for emotion
-    corpora, 1/0 (offensive/safe) for abuse."""
+    corpora, 1/0 (offensive/safe) for abuse. ``group`` is the row's category within its
+    corpus where the file names one (the review file's ``cat``: 酒店, 手机…), else empty;
+    training balances classes within each group (:func:`scoring.training.train`)."""
 
     text: str
     label: int | str
     domain: str
     corpus: str
+    group: str = ""
 
 
 @dataclass(frozen=True)
@@ -152,7 +155,7 @@ def load_corpus(data_dir: str | Path, name: str) -> list[Row]:
                 continue
         else:
             label = int(str(raw["label"]))
-        out.append(Row(str(raw["text"]), label, corpus.domain, name))
+        out.append(Row(str(raw["text"]), label, corpus.domain, name, str(raw.get("cat") or "")))
     return out
 
 

@@ -22,12 +22,14 @@ from scoring.features import Normalized, featurize, normalize
 __all__ = [
     "DEFAULT_MODEL_PATH",
     "EMOTIONS",
+    "EMOTION_POLARITY",
     "LEGACY_EMOTION",
     "NLPCC_EMOTIONS",
     "SentimentModel",
     "SentimentResult",
     "SnowNLPModel",
     "TingfengModel",
+    "fuse_emotions",
     "label_for",
     "load_model",
     "score_texts",
@@ -46,7 +48,33 @@ LEGACY_EMOTION: dict[str, str] = {
     "like": "gratitude", "happiness": "optimism", "disgust": "disgust", "sadness": "sadness",
     "surprise": "surprise", "anger": "anger", "fear": "fear",
 }
+# The polarity an emotion implies (+1, -1; 0 for surprise, either way): what ties the emotion
+# head to the far larger polarity model (TingfengModel ``emotion_polarity_power``).
+EMOTION_POLARITY: dict[str, int] = {
+    "like": 1, "happiness": 1, "optimism": 1, "gratitude": 1, "surprise": 0,
+    "disgust": -1, "sadness": -1, "anger": -1, "fear": -1,
+}
 DEFAULT_MODEL_PATH = Path(__file__).with_name("models") / "tingfeng-sentiment.json"
+
+
+def fuse_emotions(probs: np.ndarray, positive: np.ndarray, emotions: Sequence[str],
+                  power: float) -> np.ndarray:
+    """Emotion probabilities ``(n, K)`` reweighted by the polarity model: each emotion's
+    column times ``p**power`` (positive emotions), ``(1 - p)**power`` (negative) or
+    ``0.5**power`` (surprise), rows renormalised. ``power`` 0 leaves them as they are.
+
+    >>> out = fuse_emotions(np.array([[0.5, 0.5]]), np.array([0.9]), ["like", "anger"], 1.0)
+    >>> [round(float(v), 2) for v in out[0]]
+    [0.9, 0.1]
+    """
+    if not power:
+        return probs
+    sign = np.array([EMOTION_POLARITY.get(e, 0) for e in emotions])
+    pos = np.clip(positive, 1e-6, 1 - 1e-6)[:, None]
+    factor = np.where(sign > 0, pos**power, np.where(sign < 0, (1 - pos)**power, 0.5**power))
+    fused = probs * factor
+    out: np.ndarray = fused / np.maximum(fused.sum(axis=1, keepdims=True), 1e-300)
+    return out
 
 
 @dataclass(frozen=True)
@@ -117,6 +145,13 @@ class TingfengModel:
     domains, domain_w, domain_b, gate_w, gate_b, domain_bits, gate_bits : the domain mixture
         (``domain_w`` is ``(D, 2**domain_bits)``, ``gate_w`` ``(2**gate_bits, D)``)
     calibration : ``(a, c)``
+    emotion_polarity_power : how much the polarity score reweights emotions
+        (:func:`fuse_emotions`; chosen by cross-validation at training, 0 = not at all)
+    emotion_polarity_weight : the other way round: how much the emotion head's positive
+        against negative mass moves the polarity of Weibo-like texts without emoticons
+        (chosen on dev at training, 0 = not at all)
+    domain_bands : ``{domain: (low, high)}``, the neutral band of texts the gate reads as that
+        domain (chosen per domain on dev data); ``neutral_band`` elsewhere
     """
 
     def __init__(
@@ -141,6 +176,9 @@ class TingfengModel:
         domain_bits: int | None = None,
         gate_bits: int | None = None,
         calibration: tuple[float, float] = (1.0, 0.0),
+        domain_bands: dict[str, tuple[float, float]] | None = None,
+        emotion_polarity_power: float = 0.0,
+        emotion_polarity_weight: float = 0.0,
     ) -> None:
         self.polarity_w = np.asarray(polarity_w, dtype=np.float32)
         self.polarity_b = float(polarity_b)
@@ -161,6 +199,9 @@ class TingfengModel:
         self.domain_bits = domain_bits or bits
         self.gate_bits = gate_bits or bits
         self.calibration = (float(calibration[0]), float(calibration[1]))
+        self.domain_bands = {k: (float(v[0]), float(v[1])) for k, v in (domain_bands or {}).items()}
+        self.emotion_polarity_power = float(emotion_polarity_power)
+        self.emotion_polarity_weight = float(emotion_polarity_weight)
 
     def __repr__(self) -> str:
         return f"<TingfengModel {self.version}>"
@@ -190,9 +231,17 @@ class TingfengModel:
 
     def logits(self, texts: Sequence[str | Normalized]) -> tuple[np.ndarray, np.ndarray]:
         """Uncalibrated polarity logits ``(n,)`` and emotion probabilities ``(n, K)``."""
+        z, probs, _ = self._forward(texts)
+        return z, probs
+
+    def _forward(self, texts: Sequence[str | Normalized]
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Polarity logits, emotion probabilities and the domain gate ``(n, D)`` (None without
+        a domain mixture), from one featurisation."""
         n = len(texts)
         doc, idx, val = featurize(texts, bits=self.bits)
         z = np.bincount(doc, weights=self.polarity_w[idx] * val, minlength=n) + self.polarity_b
+        gate = None
         if self.domain_w is not None and self.gate_w is not None and self.domain_b is not None:
             gate = self._gate(doc, idx, val, n)
             offsets = self._sums(doc, idx, val, n, self.domain_w.T, self.domain_bits)
@@ -203,7 +252,7 @@ class TingfengModel:
             probs = e / e.sum(axis=1, keepdims=True)
         else:
             probs = 1.0 / (1.0 + np.exp(-e))
-        return z, probs
+        return z, probs, gate
 
     def decision(self, texts: Sequence[str | Normalized]) -> tuple[np.ndarray, np.ndarray]:
         """Calibrated polarity probabilities ``(n,)`` and emotion probabilities ``(n, K)``.
@@ -211,16 +260,53 @@ class TingfengModel:
         With one-vs-rest emotions each column is that emotion against all others (they need not
         sum to 1), so a text with no clear emotion has every column low and gets no emotion.
         """
-        z, probs = self.logits(texts)
+        pos, probs, _ = self._decide(texts)
+        return pos, probs
+
+    def _decide(self, texts: Sequence[str | Normalized]
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        norms = [t if isinstance(t, Normalized) else normalize(t) for t in texts]
+        z, probs, gate = self._forward(norms)
         a, c = self.calibration
-        return 1.0 / (1.0 + np.exp(-np.clip(a * z + c, -50, 50))), probs
+        z = a * z + c
+        if self.emotion_softmax and self.emotion_polarity_weight and gate is not None:
+            z = z + self._emotion_vote(norms, probs, gate)
+        pos = 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+        if self.emotion_softmax and self.emotion_polarity_power:
+            probs = fuse_emotions(probs, pos, self.emotions, self.emotion_polarity_power)
+        return pos, probs, gate
+
+    def _emotion_vote(self, norms: Sequence[Normalized], probs: np.ndarray,
+                      gate: np.ndarray) -> np.ndarray:
+        """The emotion head's say in polarity: ``weight · p(weibo|x) · log(Σ positive
+        emotions / Σ negative)`` (:data:`EMOTION_POLARITY`), for texts without emoticons
+        only: where the author's own emoticons speak, they decide. The head learnt from
+        human-labelled Weibo emotions (NLPCC, COVID) what the polarity corpora teach least."""
+        sign = np.array([EMOTION_POLARITY.get(e, 0) for e in self.emotions])
+        positive = probs[:, sign > 0].sum(axis=1)
+        negative = probs[:, sign < 0].sum(axis=1)
+        vote = np.log(positive + 1e-6) - np.log(negative + 1e-6)
+        plain = np.array([0.0 if n.emoticons else 1.0 for n in norms])
+        weibo = gate[:, self.domains.index("weibo")] if "weibo" in self.domains else 0.0
+        out: np.ndarray = self.emotion_polarity_weight * weibo * plain * vote
+        return out
+
+    def bands(self, gate: np.ndarray | None, n: int) -> list[tuple[float, float]]:
+        """The neutral band of each of ``n`` texts: its likeliest domain's band
+        (``domain_bands``, chosen per domain on dev data at training) where the model has
+        them, else ``neutral_band``."""
+        if gate is None or not self.domain_bands:
+            return [self.neutral_band] * n
+        per = [self.domain_bands.get(d, self.neutral_band) for d in self.domains]
+        return [per[k] for k in gate.argmax(axis=1)]
 
     def score(self, texts: Sequence[str]) -> list[SentimentResult]:
         """Score ``texts``; an empty text (nothing left after normalisation) scores 0.5, neutral."""
         norms = [normalize(t or "") for t in texts]
         if not norms:
             return []
-        pos, probs = self.decision(norms)
+        pos, probs, gate = self._decide(norms)
+        bands = self.bands(gate, len(norms))
         top = probs.argmax(axis=1)
         out = []
         for i, norm in enumerate(norms):
@@ -230,7 +316,7 @@ class TingfengModel:
             s = float(pos[i])
             p = float(probs[i, top[i]])
             emo = self.emotions[top[i]] if p >= self.emotion_threshold else None
-            out.append(SentimentResult(s, label_for(s, self.neutral_band), emo,
+            out.append(SentimentResult(s, label_for(s, bands[i]), emo,
                                        round(p, 4) if emo else None))
         return out
 
@@ -258,6 +344,12 @@ class TingfengModel:
             options["emotion_threshold"] = float(meta["emotion_threshold"])
         if "neutral_band" in meta:
             options["neutral_band"] = tuple(meta["neutral_band"])
+        for key in ("emotion_polarity_power", "emotion_polarity_weight"):
+            if meta.get(key):
+                options[key] = float(meta[key])
+        if meta.get("domain_bands") and kwargs.get("neutral_band") is None:
+            # a band set by the user (SENTIMENT_NEUTRAL_LOW/HIGH) holds for every domain
+            options["domain_bands"] = {k: tuple(v) for k, v in meta["domain_bands"].items()}
         if "gate_w" in arrays:
             options.update(domains=meta["domains"], domain_w=arrays["domain_w"],
                            domain_b=arrays["domain_b"], gate_w=arrays["gate_w"],

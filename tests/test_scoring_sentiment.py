@@ -74,6 +74,86 @@ def test_neutral_band_reaches_the_labels():
     assert [r.label for r in model.score(["[哈哈]", "[怒]"])] == ["neutral", "neutral"]
 
 
+def _gated_toy(**kwargs) -> TingfengModel:
+    """Two domains, told apart by the [赞] cue: texts with it go to "review" (gate logit +20),
+    the rest to "weibo"; no domain offsets. NLPCC emotions with equal weights."""
+    gate = np.zeros((2**BITS, 2), np.float32)
+    gate[_cue_index("E:赞"), 1] = 20.0
+    pw = np.zeros(2**BITS, np.float32)
+    pw[_cue_index("E:哈哈")] = 3.0
+    pw[_cue_index("E:怒")] = -3.0
+    return TingfengModel(pw, 0.0, np.zeros((2**EBITS, 7), np.float32), np.zeros(7),
+                         version="toy-gated", bits=BITS, emotion_bits=EBITS,
+                         emotions=NLPCC_EMOTIONS, emotion_softmax=True,
+                         domains=("weibo", "review"), domain_w=np.zeros((2, 2**BITS)),
+                         domain_b=np.zeros(2), gate_w=gate, gate_b=np.zeros(2),
+                         domain_bits=BITS, gate_bits=BITS, **kwargs)
+
+
+def test_each_domain_labels_with_its_own_neutral_band():
+    model = _gated_toy(neutral_band=(0.45, 0.55),
+                       domain_bands={"weibo": (0.5, 0.5), "review": (0.01, 0.99)})
+    # the same score (sigmoid(3) ≈ 0.95) is positive on Weibo, neutral in a review's wide band
+    weibo, review = model.score(["[哈哈]", "[哈哈][赞]"])
+    assert weibo.score == pytest.approx(review.score)
+    assert (weibo.label, review.label) == ("positive", "neutral")
+    # without per-domain bands the model's one band holds everywhere
+    plain = _gated_toy(neutral_band=(0.45, 0.55))
+    assert [r.label for r in plain.score(["[哈哈]", "[哈哈][赞]"])] == ["positive", "positive"]
+
+
+def test_domain_bands_load_from_metadata_unless_the_user_sets_a_band(tmp_path):
+    toy = _gated_toy()
+    np.savez_compressed(
+        tmp_path / "g.npz", polarity_w=toy.polarity_w, polarity_b=np.float32(0),
+        emotion_w=toy.emotion_w, emotion_b=toy.emotion_b, domain_w=toy.domain_w,
+        domain_b=toy.domain_b, gate_w=toy.gate_w, gate_b=toy.gate_b)
+    (tmp_path / "g.json").write_text(json.dumps({
+        "version": "toy-gated", "weights": "g.npz", "bits": BITS, "emotion_bits": EBITS,
+        "domain_bits": BITS, "gate_bits": BITS, "domains": ["weibo", "review"],
+        "emotions": list(NLPCC_EMOTIONS), "emotion_softmax": True, "neutral_band": [0.45, 0.55],
+        "domain_bands": {"weibo": [0.5, 0.5], "review": [0.01, 0.99]},
+        "emotion_polarity_power": 2.0}), encoding="utf-8")
+    loaded = TingfengModel.load(tmp_path / "g.json")
+    assert loaded.domain_bands == {"weibo": (0.5, 0.5), "review": (0.01, 0.99)}
+    assert loaded.emotion_polarity_power == 2.0
+    assert loaded.score(["[哈哈][赞]"])[0].label == "neutral"
+    mine = TingfengModel.load(tmp_path / "g.json", neutral_band=(0.4, 0.6))
+    assert mine.domain_bands == {} and mine.score(["[哈哈][赞]"])[0].label == "positive"
+
+
+def test_polarity_reweights_emotions_by_the_power_chosen_at_training():
+    flat = _gated_toy(emotion_threshold=0.0)
+    tied = _gated_toy(emotion_threshold=0.0, emotion_polarity_power=1.0)
+    # equal emotion logits: the head alone ties (argmax takes the first, like), polarity decides
+    assert flat.score(["[怒]"])[0].emotion == "like"
+    angry = tied.score(["[怒]"])[0]
+    assert angry.emotion in {"disgust", "sadness", "anger", "fear"}
+    # four negative emotions share (1 - p) ≈ 0.95, two positive share p ≈ 0.05, surprise 0.5
+    p = 1 / (1 + math.exp(3))
+    total = 2 * p + 4 * (1 - p) + 0.5
+    assert angry.confidence == pytest.approx((1 - p) / total, abs=1e-4)
+    assert tied.score(["[哈哈]"])[0].emotion in {"like", "happiness"}
+
+
+def test_the_emotion_head_votes_on_polarity_only_where_no_emoticon_speaks():
+    angry = np.zeros(7)
+    angry[NLPCC_EMOTIONS.index("anger")] = 3.0  # every text reads as anger to the head
+    plain_model = _gated_toy()
+    voting = _gated_toy(emotion_polarity_weight=1.0)
+    voting.emotion_b = plain_model.emotion_b = angry.astype(np.float32)
+    calm, happy = voting.score(["平常的一天", "平常的一天[哈哈]"])
+    assert plain_model.score(["平常的一天"])[0].score == pytest.approx(0.5)
+    # p(weibo) = 0.5 without [赞]; vote = 0.5 · log(Σ like, happiness / Σ negative)
+    e = np.exp(angry) / np.exp(angry).sum()
+    vote = 0.5 * math.log(e[:2].sum() / e[[2, 3, 5, 6]].sum())
+    assert calm.score == pytest.approx(1 / (1 + math.exp(-vote)), rel=1e-4) and calm.score < 0.5
+    # the author's [哈哈] decides: its score is the cue's alone, as without the vote
+    assert happy.score == pytest.approx(plain_model.score(["平常的一天[哈哈]"])[0].score)
+    # a review (the [赞] gate) gets no vote either
+    assert voting.score(["平常[赞]"])[0].score == pytest.approx(0.5, abs=1e-6)
+
+
 def test_saved_model_round_trips_without_pickle(tmp_path):
     toy = _toy_model()
     np.savez_compressed(tmp_path / "m.npz", polarity_w=toy.polarity_w.astype(np.float16),

@@ -22,6 +22,7 @@ from scoring.corpora import (
 from scoring.sentiment import NLPCC_EMOTIONS, load_model
 from scoring.training import (
     ADAPT_CURVE,
+    EMOTION_POWERS,
     adapt,
     calibration_error,
     dev_sets,
@@ -146,6 +147,19 @@ def test_train_writes_a_loadable_calibrated_mixture(tmp_path):
     model = load_model(str(out / "tingfeng-sentiment.json"))
     assert model.version == meta["version"]
     assert model.domain_probabilities(["酒店好1"]).argmax() == 2  # the hotel domain
+    # a neutral band per domain, each costing at most NEUTRAL_COST of its dev label accuracy
+    assert set(saved["domain_bands"]) == {"weibo", "comment", "hotel", "product"}
+    assert model.domain_bands == {k: tuple(v) for k, v in saved["domain_bands"].items()}
+    for name in ("comments", "chnsenticorp"):
+        assert meta["dev"][f"{name}/neutral_share"] <= 0.05
+    tuning = saved["training"]["emotion"]["tuning"]
+    assert tuning["power"] in EMOTION_POWERS and len(tuning["bias"]) == 7
+    assert model.emotion_polarity_power == tuning["power"]
+    assert model.emotion_threshold == tuning["threshold"]
+    vote = saved["training"]["polarity"]["emotion_weight"]
+    assert vote["chosen"] == model.emotion_polarity_weight
+    assert vote["dev_mean"][str(vote["chosen"])] == max(
+        m for m in vote["dev_mean"].values() if m is not None)
     # retraining the same data gives the same weights, hence the same version
     again = train(data, tmp_path / "again", bits=16, emotion_bits=12, domain_bits=12,
                   gate_bits=10)

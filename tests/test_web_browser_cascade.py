@@ -4,21 +4,16 @@ no injected script runs. Screenshots go where tests/test_web_browser.py puts the
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
 from crawlers.items import utcnow
-from tests.test_web_browser import CHROMIUM, _login, _not_pwned, page, shots  # noqa: F401
+from tests.test_web_browser import NEEDS_CHROMIUM, _login, _not_pwned, page, shots  # noqa: F401
 from tests.test_web_cascades import fill_cascades
 from tests.web_support import HOSTILE_TEXT, MONITOR, make_app, served
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason="needs Debian's chromium (apt-get install chromium)"),
-]
+pytestmark = [pytest.mark.slow, NEEDS_CHROMIUM]
 
 
 @pytest.fixture(scope="module")

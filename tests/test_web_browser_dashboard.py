@@ -16,11 +16,11 @@ import pytest
 
 from crawlers.items import Monitor, utcnow
 from crawlers.storage.sqlite import SqliteStore
-from tests.test_web_browser import _login, _not_pwned, page, shots  # noqa: F401
+from tests.test_web_browser import NEEDS_CHROMIUM, _login, _not_pwned, page, shots  # noqa: F401
 from tests.test_web_dashboard import BRAND, LAUNCH, fill_panels
 from tests.web_support import HOSTILE_MONITOR, HOSTILE_TEXT, make_app, served
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, NEEDS_CHROMIUM]
 CHARTS = ("chart-emotions", "chart-tiers", "chart-regions", "chart-funnel", "chart-health",
           "chart-share")
 PANELS = ("drivers", "events", "regions", "funnel", "health", "share")

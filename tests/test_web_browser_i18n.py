@@ -9,11 +9,11 @@ import pytest
 
 from crawlers.items import utcnow
 from crawlers.storage.sqlite import SqliteStore
-from tests.test_web_browser import _login, _not_pwned, page, shots  # noqa: F401
+from tests.test_web_browser import NEEDS_CHROMIUM, _login, _not_pwned, page, shots  # noqa: F401
 from tests.test_web_i18n import CJK, M, fill_ascii
 from tests.web_support import make_app, served
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, NEEDS_CHROMIUM]
 PANELS = ("drivers", "events", "regions", "funnel", "health", "share")
 
 

@@ -6,21 +6,16 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
 from crawlers.items import Monitor, utcnow
 from crawlers.storage.sqlite import SqliteStore
-from tests.test_web_browser import CHROMIUM, _login, _not_pwned, page, shots  # noqa: F401
+from tests.test_web_browser import NEEDS_CHROMIUM, _login, _not_pwned, page, shots  # noqa: F401
 from tests.web_support import make_accounts, served
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason="needs Debian's chromium (apt-get install chromium)"),
-]
+pytestmark = [pytest.mark.slow, NEEDS_CHROMIUM]
 NAME = "浏览器运行"
 
 

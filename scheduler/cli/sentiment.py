@@ -102,7 +102,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                     "corpora; write a new model into --out (never over the shipped one or "
                     "the current one) and print held-out figures before and after, and a "
                     "learning curve. Then set SENTIMENT_MODEL_PATH to the new model and run "
-                    "`tingfeng sentiment rescore`. Needs scikit-learn; a few minutes.",
+                    "`tingfeng sentiment rescore`. Needs scikit-learn; 10–20 minutes on 2 "
+                    "cores (one fit per curve point).",
         epilog=_own("tingfeng sentiment adapt --topic 品牌A --out models/品牌A",
                     "tingfeng sentiment adapt --out models/mine --min-confidence 0.95"),
         formatter_class=argparse.RawDescriptionHelpFormatter,
