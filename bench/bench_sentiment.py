@@ -97,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     first = next(iter(rows))
     print("\nlabel balance (predicted positive / true positive / neutral share), "
           f"{first}:")
-    for name in ("weibo_stripped", "comments", "chnsenticorp", "nlpcc_sc", "reviews"):
+    for name in ("weibo_stripped", "comments", "chnsenticorp", "nlpcc_sc", "reviews",
+                 "nlpcc_folded", "covid_folded"):
         f = rows[first]
         if f"{name}/positive_share" in f:
             print(f"  {name:<16} {f[f'{name}/positive_share']:.3f} / "
