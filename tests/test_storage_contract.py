@@ -1005,6 +1005,20 @@ def test_saving_events_again_replaces_fields_and_adds_members_once(store):
     assert [e.members for e in store.events("n")] == [(("weibo", "5"),)]
 
 
+def test_deleting_a_monitor_forgets_its_stories_only(store):
+    from crawlers.items import Monitor
+
+    store.save_monitor(Monitor("m", "地铁"))
+    store.save_events("m", [story("ev-1", 2, [("weibo", "1"), ("weibo", "2")])])
+    store.save_events("n", [story("ev-9", 1, [("weibo", "1")])])
+    assert store.delete_monitor("m") is True
+    assert store.events("m") == [] and [e.event_id for e in store.events("n")] == ["ev-9"]
+    # made again under the name, its runs claim the posts afresh
+    store.save_monitor(Monitor("m", "地铁"))
+    store.save_events("m", [story("ev-2", 1, [("weibo", "1")])])
+    assert [(e.event_id, e.members) for e in store.events("m")] == [("ev-2", (("weibo", "1"),))]
+
+
 def test_events_since_reads_active_events_largest_first(store):
     store.save_events("m", [
         story("ev-old", 9, [("weibo", "1")], first=0, last=10),

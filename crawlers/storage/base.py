@@ -213,7 +213,9 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def delete_monitor(self, name: str) -> bool:
-        """Delete a monitor; returns False if there was none by that name."""
+        """Delete a monitor and the stories its runs kept (:meth:`events`: a monitor made
+        again under the name starts with none); returns False if there was none by that
+        name. Posts, authors and alerts stay."""
 
     # -- reads ------------------------------------------------------------------------------
     @abc.abstractmethod

@@ -139,6 +139,8 @@ class MemoryStore(Store):
 
     def delete_monitor(self, name: str) -> bool:
         with self._lock:
+            self._events.pop(name, None)
+            self._event_of.pop(name, None)
             return self._monitors.pop(name, None) is not None
 
     # -- reads ------------------------------------------------------------------------------

@@ -364,7 +364,11 @@ class MongoStore(Store):
             self._monitors.replace_one({"name": monitor.name}, _doc(monitor), upsert=True)
 
     def delete_monitor(self, name: str) -> bool:
+        stories, members = self._event_collections()
         with self._errors("delete monitor"):
+            # stories before members: a delete cut short leaves members no story reads
+            stories.delete_many({"monitor": name})
+            members.delete_many({"monitor": name})
             return bool(self._monitors.delete_one({"name": name}).deleted_count)
 
     # -- reads ------------------------------------------------------------------------------

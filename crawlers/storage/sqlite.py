@@ -332,6 +332,8 @@ class SqliteStore(Store):
 
     def delete_monitor(self, name: str) -> bool:
         with self._session(write=True) as conn:
+            conn.execute("DELETE FROM event_members WHERE monitor = ?", (name,))
+            conn.execute("DELETE FROM events WHERE monitor = ?", (name,))
             return conn.execute("DELETE FROM monitors WHERE name = ?", (name,)).rowcount > 0
 
     # -- reads ------------------------------------------------------------------------------
