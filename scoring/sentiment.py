@@ -29,6 +29,7 @@ __all__ = [
     "SentimentResult",
     "SnowNLPModel",
     "TingfengModel",
+    "emotion_signs",
     "fuse_emotions",
     "label_for",
     "load_model",
@@ -57,6 +58,11 @@ EMOTION_POLARITY: dict[str, int] = {
 DEFAULT_MODEL_PATH = Path(__file__).with_name("models") / "tingfeng-sentiment.json"
 
 
+def emotion_signs(emotions: Sequence[str]) -> np.ndarray:
+    """:data:`EMOTION_POLARITY` of each of ``emotions`` (0 for one it does not know)."""
+    return np.array([EMOTION_POLARITY.get(e, 0) for e in emotions])
+
+
 def fuse_emotions(probs: np.ndarray, positive: np.ndarray, emotions: Sequence[str],
                   power: float) -> np.ndarray:
     """Emotion probabilities ``(n, K)`` reweighted by the polarity model: each emotion's
@@ -69,7 +75,7 @@ def fuse_emotions(probs: np.ndarray, positive: np.ndarray, emotions: Sequence[st
     """
     if not power:
         return probs
-    sign = np.array([EMOTION_POLARITY.get(e, 0) for e in emotions])
+    sign = emotion_signs(emotions)
     pos = np.clip(positive, 1e-6, 1 - 1e-6)[:, None]
     factor = np.where(sign > 0, pos**power, np.where(sign < 0, (1 - pos)**power, 0.5**power))
     fused = probs * factor
@@ -282,7 +288,7 @@ class TingfengModel:
         emotions / Σ negative)`` (:data:`EMOTION_POLARITY`), for texts without emoticons
         only: where the author's own emoticons speak, they decide. The head learnt from
         human-labelled Weibo emotions (NLPCC, COVID) what the polarity corpora teach least."""
-        sign = np.array([EMOTION_POLARITY.get(e, 0) for e in self.emotions])
+        sign = emotion_signs(self.emotions)
         positive = probs[:, sign > 0].sum(axis=1)
         negative = probs[:, sign < 0].sum(axis=1)
         vote = np.log(positive + 1e-6) - np.log(negative + 1e-6)

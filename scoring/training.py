@@ -22,7 +22,7 @@ import numpy as np
 
 from scoring.corpora import CORPORA, DOMAINS, Row, distant_label, load_corpus, split
 from scoring.features import featurize, strip_emoticons
-from scoring.sentiment import NLPCC_EMOTIONS, SentimentModel, TingfengModel
+from scoring.sentiment import EMOTION_POLARITY, NLPCC_EMOTIONS, SentimentModel, TingfengModel
 
 __all__ = [
     "ADAPT_CURVE",
@@ -61,7 +61,9 @@ TARGETS: dict[str, float | None] = {
     "nlpcc_folded": 0.87, "reviews": 0.88, "weibo": 0.95, "emotion_macro_f1": 0.55,
     "texts_per_s": 5000.0,
 }
-_FOLD = {"like": 1, "happiness": 1, "disgust": 0, "sadness": 0, "anger": 0, "fear": 0}
+# NLPCC emotion → polarity label (surprise, neither way, is left out)
+_FOLD = {e: int(sign > 0) for e, sign in EMOTION_POLARITY.items()
+         if sign and e in NLPCC_EMOTIONS}
 # The six classes NLPCC emotion is scored on: like and happiness are one.
 _SIX = [e for e in NLPCC_EMOTIONS if e != "like"]
 
@@ -234,11 +236,11 @@ def _weights(parts: list[tuple[list[Row], float]], *, groups: bool = True) -> An
     out = []
     for rows, w in parts:
         y = np.array([r.label for r in rows])
-        g = np.array([r.group for r in rows])
+        g = np.array([r.group if groups else "" for r in rows])
         s = np.zeros(len(rows))
-        grouped = groups and len(set(g.tolist())) > 1
-        for group in (set(g.tolist()) if grouped else {None}):
-            in_g = g == group if grouped else np.ones(len(rows), bool)
+        grouped = len(set(g.tolist())) > 1
+        for group in set(g.tolist()):
+            in_g = g == group
             classes = set(y[in_g].tolist())
             counts = {c: int(np.sum(in_g & (y == c))) for c in classes}
             # one unit per row of the group's smallest class (grouped) or per row of the part
