@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from scoring.corpora import Row, load_corpus, split
-from scoring.features import _ngram_hashes
+from scoring.features import _ngram_hashes, close_gaps
 
 __all__ = [
     "ABUSE_MODEL_PATH",
@@ -63,7 +63,7 @@ def abuse_features(texts: Sequence[str], *, bits: int) -> tuple[np.ndarray, np.n
     >>> np.bincount(doc).tolist(), int(index.max()) < 2**16  # "sb": 4+3+2 grams, "傻": 3+2+1
     ([9, 6], True)
     """
-    folded = [" ".join(_NOISE.sub(" ", _fold(t or "")).split()) for t in texts]
+    folded = [close_gaps(_NOISE.sub(" ", _fold(t or ""))) for t in texts]
     doc, idx, grams = _ngram_hashes(folded, bits)  # the n-gram hashing featurize uses
     return doc, idx, (1.0 / np.sqrt(np.maximum(grams, 1)))[doc]
 

@@ -6,6 +6,7 @@ training and inference, so a shipped model is only its weight arrays.
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 import zlib
@@ -18,13 +19,15 @@ __all__ = [
     "EMOJI_ALIASES",
     "NEGATORS",
     "Normalized",
+    "close_gaps",
     "featurize",
     "normalize",
     "strip_emoticons",
 ]
 
-# Weibo renders emoticons as bracketed names in the text: "[怒]", "[哈哈]", "[good]".
-_EMOTICON = re.compile(r"\[([^\[\]\s]{1,8})\]")
+# Weibo renders emoticons as bracketed names in the text: "[怒]", "[哈哈]", "[good]" ("[ 怒 ]"
+# in a word-segmented corpus).
+_EMOTICON = re.compile(r"\[ ?([^\[\]\s]{1,8}) ?\]")
 # Emoji blocks (pictographs, symbols, dingbats, flags) plus the variation selector and ZWJ glue.
 _EMOJI = re.compile(
     "[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2300-\u23ff\ufe0f\u200d\U0001f1e6-\U0001f1ff]"
@@ -34,6 +37,10 @@ _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 _MENTION = re.compile(r"@[\w\-·]{1,30}[:：]?")
 _REPEAT = re.compile(r"(.)\1{3,}")
 _SPACE = re.compile(r"\s+")
+# A space only separates words between two Latin letters or digits ("iphone 15", "good job");
+# between Chinese characters it is word segmentation (corpora published segmented, "不 好 看"
+# typed for effect), which would otherwise break every n-gram across it.
+_GAP = re.compile(r"\s+(?![a-z0-9])|(?<![a-z0-9])\s+")
 
 EMOJI_ALIASES: dict[str, str] = {
     # Emoji mapped onto the Weibo emoticon of the same feeling, so weights learnt on emoticons
@@ -74,6 +81,16 @@ class Normalized:
     questions: int = 0
 
 
+def close_gaps(text: str) -> str:
+    """Drop whitespace except a single space between two Latin letters or digits (``text``
+    lower-cased): word segmentation between Chinese characters is no word boundary to keep.
+
+    >>> close_gaps("不 好 看  ， 真的 bad movie  2 星")
+    '不好看，真的bad movie 2星'
+    """
+    return _GAP.sub("", _SPACE.sub(" ", text).strip())
+
+
 def strip_emoticons(text: str) -> str:
     """Remove Weibo ``[xx]`` emoticons and emoji (the "without emoticons" evaluation view).
 
@@ -87,15 +104,22 @@ def normalize(text: str) -> Normalized:
     """Normalise one post: NFKC width folding, lower case, no URLs or @names, emoticons apart.
 
     Emoji become the emoticon of the same feeling (:data:`EMOJI_ALIASES`), other emoji are kept
-    as themselves; runs of one character are cut to three ("哈哈哈哈哈" reads like "哈哈哈").
+    as themselves; runs of one character are cut to three ("哈哈哈哈哈" reads like "哈哈哈");
+    whitespace is kept only between two Latin letters or digits, so a word-segmented text
+    ("服务 很 好") reads like the same text unsegmented; HTML entities are decoded.
 
     Examples
     --------
     >>> n = normalize("转发微博 //@小明: 真的太差了！！[怒]😭 http://t.cn/x")
     >>> n.text, n.emoticons, n.exclamations
-    ('转发微博 // 真的太差了!!', ['怒', '泪'], 2)
+    ('转发微博//真的太差了!!', ['怒', '泪'], 2)
+    >>> normalize("服务 很 好 ， good job").text
+    '服务很好,good job'
     """
-    text = unicodedata.normalize("NFKC", text or "").replace(_SEP, " ").lower()
+    text = text or ""
+    if "&" in text:  # HTML entities left by a page or an export (&quot; &gt; &#183;)
+        text = html.unescape(text)
+    text = unicodedata.normalize("NFKC", text).replace(_SEP, " ").lower()
     text = _MENTION.sub("", _URL.sub(" ", text))
     emoticons = _EMOTICON.findall(text)
     text = _EMOTICON.sub(" ", text)
@@ -103,7 +127,8 @@ def normalize(text: str) -> Normalized:
         if ch not in "\ufe0f\u200d":
             emoticons.append(EMOJI_ALIASES.get(ch, ch))
     text = _EMOJI.sub(" ", text)
-    text = _SPACE.sub(" ", _REPEAT.sub(r"\1\1\1", text)).strip()
+    text = close_gaps(text)
+    text = _REPEAT.sub(r"\1\1\1", text)
     return Normalized(text, emoticons, text.count("!"), text.count("?"))
 
 

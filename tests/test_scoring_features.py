@@ -16,8 +16,25 @@ def test_normalize_separates_emoticons_and_maps_emoji():
 
 def test_normalize_drops_repost_chain_names_and_folds_width_and_repeats():
     n = normalize("ＯＫ哈哈哈哈哈哈 //@某某用户: 支持")
-    assert n.text == "ok哈哈哈 // 支持"
+    assert n.text == "ok哈哈哈//支持"
     assert normalize("").text == "" and normalize("   ").emoticons == []
+
+
+def test_a_word_segmented_text_reads_like_the_same_text_unsegmented():
+    # corpora are published segmented (the Weibo comments were); people space words for effect
+    segmented = "这家 酒店 服务 很 好 ， 不 推荐 给 别人 ！"
+    plain = "这家酒店服务很好，不推荐给别人！"
+    assert normalize(segmented).text == normalize(plain).text == "这家酒店服务很好,不推荐给别人!"
+    a, b = featurize([segmented]), featurize([plain])
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    assert normalize("致敬 [ 白蜡烛 ] [ 白蜡烛 ]").emoticons == ["白蜡烛", "白蜡烛"]
+    # a space between two Latin words or numbers still separates them
+    assert normalize("iphone 15 pro 太 贵 了 good job").text == "iphone 15 pro太贵了good job"
+
+
+def test_html_entities_left_in_a_text_are_decoded():
+    assert normalize("质量&gt;价格 &quot;好评&quot;&#183;推荐").text == '质量>价格"好评"·推荐'
+    assert normalize("A&B 公司").text == "a&b公司"  # a bare ampersand stays
 
 
 def test_strip_emoticons_removes_brackets_and_emoji_only():

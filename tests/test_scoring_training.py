@@ -131,6 +131,23 @@ def test_dev_sets_keep_a_stripped_copy_on_the_side_of_its_original(tmp_path):
     assert sets["distant"][0] and {r.label for r in sets["distant"][0]} == {"happiness", "anger"}
 
 
+def test_a_covid_copy_of_an_nlpcc_post_leaves_the_covid_sets(tmp_path):
+    # The COVID corpus mixes in NLPCC posts: a copy would carry an NLPCC dev text into training.
+    _write_corpora(tmp_path)
+    shared = "这条微博两边的语料里都有一份"
+    nlpcc = tmp_path / "weibo_emotion_nlpcc.train.jsonl"
+    covid = tmp_path / "weibo_emotion.train.jsonl"
+    with nlpcc.open("a", encoding="utf-8") as f:
+        f.write(json.dumps({"text": f"{shared}！真让人开心", "label": "happiness"}) + "\n")
+    with covid.open("a", encoding="utf-8") as f:
+        f.write(json.dumps({"text": f"前面一句不同。{shared}", "label": 2}) + "\n")
+    sets = dev_sets(tmp_path)
+    assert any(shared in r.text for part in sets["nlpcc_emotion"] for r in part)
+    for name in ("covid_emotion", "covid_folded"):
+        assert not any(shared in r.text for part in sets[name] for r in part)
+    assert sum(len(p) for p in sets["covid_emotion"]) == 700  # the 700 others all stay
+
+
 def test_train_writes_a_loadable_calibrated_mixture(tmp_path):
     data, out = tmp_path / "data", tmp_path / "model"
     data.mkdir()
