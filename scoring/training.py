@@ -383,8 +383,8 @@ def _tune_emotions(model: TingfengModel, sets: dict[str, tuple[list[Row], list[R
     zero = np.zeros(len(NLPCC_EMOTIONS))
     by_power = {g: f1(fuse_emotions(oof, positive, NLPCC_EMOTIONS, g), zero)
                 for g in EMOTION_POWERS}
-    best = max(by_power.values())
-    power = max(g for g, v in by_power.items() if v >= best - EMOTION_POWER_TOLERANCE)
+    top_f1 = max(by_power.values())
+    power = max(g for g, v in by_power.items() if v >= top_f1 - EMOTION_POWER_TOLERANCE)
     fused = fuse_emotions(oof, positive, NLPCC_EMOTIONS, power)
     bias = zero.copy()
     for _ in range(2):  # coordinate ascent over a coarse grid: few, round values
