@@ -112,37 +112,20 @@ def main(argv: list[str] | None = None) -> int:
     if bands:
         print("\nneutral band per domain (chosen on dev: at most 2 points of label accuracy): "
               + ", ".join(f"{d} {lo:.2f}–{hi:.2f}" for d, (lo, hi) in bands.items()))
-    _print_all_nlpcc(shipped, sets)
     _print_segmented(shipped, sets)
     _print_emotion_tuning()
     return 0
-
-
-def _print_all_nlpcc(model: Any, sets: dict[str, Any]) -> None:
-    """NLPCC Weibo folded to polarity on every row, training split included: the polarity fit
-    never reads NLPCC (recipe weight 0), so while the emotion vote is off (the emotion head
-    does read them) all ~940 rows measure it, not only the ~100 of the dev split."""
-    from scoring.training import POLARITY_RECIPE
-
-    if POLARITY_RECIPE.get("nlpcc_folded") or getattr(model, "emotion_polarity_weight", 0):
-        return
-    rows = sets["nlpcc_folded"][0] + sets["nlpcc_folded"][1]
-    scores = [r.score for r in model.score([r.text for r in rows])]
-    hits = sum((s > 0.5) == bool(r.label) for s, r in zip(scores, rows, strict=True))
-    print(f"\nNLPCC Weibo folded to polarity, all {len(rows):,} rows (polarity never trains on "
-          f"them): accuracy {hits / len(rows):.4f}, predicted positive "
-          f"{sum(s > 0.5 for s in scores) / len(rows):.3f} / true "
-          f"{sum(r.label for r in rows) / len(rows):.3f}")
 
 
 def _print_segmented(model: Any, sets: dict[str, Any]) -> None:
     """Accuracy on each polarity dev split as it is and word-segmented by jieba (spaces between
     words, the way some corpora are published: the Weibo comments were): the two should match."""
     import logging
+    from dataclasses import replace
 
     import jieba
 
-    from scoring.training import POLARITY_RECIPE
+    from scoring.training import POLARITY_RECIPE, evaluate_rows
 
     jieba.setLogLevel(logging.WARNING)
     print("\nword-segmented input (jieba, spaces between words) vs as published, accuracy:")
@@ -150,12 +133,9 @@ def _print_segmented(model: Any, sets: dict[str, Any]) -> None:
         dev = sets[name][1]
         if not dev:
             continue
-        cells = []
-        for view in (lambda t: t, lambda t: " ".join(jieba.cut(t))):
-            scores = [r.score for r in model.score([view(r.text) for r in dev])]
-            cells.append(sum((s > 0.5) == bool(r.label) for s, r in zip(scores, dev, strict=True))
-                         / len(dev))
-        print(f"  {name:<16} {cells[0]:.4f} → {cells[1]:.4f}")
+        segmented = [replace(r, text=" ".join(jieba.cut(r.text))) for r in dev]
+        print(f"  {name:<16} {evaluate_rows(model, dev)['accuracy']:.4f} → "
+              f"{evaluate_rows(model, segmented)['accuracy']:.4f}")
 
 
 def _print_emotion_tuning() -> None:

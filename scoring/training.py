@@ -508,6 +508,12 @@ def _domain_bands(model: TingfengModel, dev: Sequence[Row]) -> dict[str, tuple[f
     return out
 
 
+def _recipe_parts(train_rows: dict[str, list[Row]]) -> list[tuple[list[Row], float]]:
+    """(training rows, weight) of each :data:`POLARITY_RECIPE` corpus that trains (weight > 0,
+    rows present)."""
+    return [(train_rows[k], w) for k, w in POLARITY_RECIPE.items() if w > 0 and train_rows[k]]
+
+
 def _polarity_data(parts: Sequence[tuple[list[Row], float]]
                    ) -> tuple[list[Row], np.ndarray, np.ndarray, np.ndarray]:
     rows = [r for p, _ in parts for r in p]
@@ -532,7 +538,7 @@ def train(
     """
     say = progress or (lambda _msg: None)
     sets = dev_sets(data_dir)
-    parts = [(sets[k][0], w) for k, w in POLARITY_RECIPE.items() if sets[k][0] and w > 0]
+    parts = _recipe_parts({k: v[0] for k, v in sets.items()})
     rows, y, d, weight = _polarity_data(parts)
     say(f"domain gate: {len(rows):,} texts, {len(DOMAINS)} domains")
     x = _design(rows, bits, (bits, domain_bits, gate_bits))
@@ -754,7 +760,7 @@ def adapt(
     per_row = POLARITY_RECIPE["weibo_stripped"] / max(len(shared["weibo_stripped"]), 1)
     store_weight = min(POLARITY_RECIPE["weibo_stripped"], per_row * max(len(store_train), 1))
     confident_weight = min(POLARITY_RECIPE["weibo_stripped"], per_row * len(confident))
-    fixed = [(shared[k], w) for k, w in POLARITY_RECIPE.items() if shared[k] and w > 0]
+    fixed = _recipe_parts(shared)
     if confident:
         fixed.append((confident, confident_weight))
     all_rows, _, d_all, _ = _polarity_data([*fixed, (store_train, store_weight)])
