@@ -634,6 +634,39 @@ def test_aggregates_follow_later_writes(store):
         store.author_counts()
 
 
+def test_topic_aggregates_follow_later_writes(store):
+    """A topic's counts see what was written after the post joined the topic: new counters,
+    an author, a rescoring, a moved time, a root, and a topic added by a sparser copy."""
+    store.upsert_posts([post("1", like_count=1, topics=["t"]),
+                        post("2", minutes=5, like_count=2)])
+    store.upsert_posts([post("1", minutes=60, like_count=4, author_id="a",
+                             root_post_id="9", kind="repost")])
+    store.set_scores({("weibo", "1"): PostScore(0.1, "negative", "m", emotion="anger")})
+    # post 2 joins the topic through a copy with no time, counters or author of its own
+    store.upsert_posts([Post("weibo", "2", topics=["t"])])
+    store.upsert_posts([Post("weibo", "2", author_id="b", repost_count=3)])
+    rows = store.post_counts(topic="t", bucket=None, by=("sentiment_label", "emotion"))
+    assert sorted(rows, key=lambda r: r["engagement"]) == [
+        {"sentiment_label": "negative", "emotion": "anger", "posts": 1, "engagement": 4},
+        {"sentiment_label": None, "emotion": None, "posts": 1, "engagement": 5},
+    ]
+    assert store.post_counts(topic="t", since=T0 + timedelta(minutes=30), bucket=None) == [
+        {"sentiment_label": "negative", "posts": 1, "engagement": 4}]
+    assert store.author_counts(topic="t") == [
+        {"platform": "weibo", "author_id": "b", "posts": 1, "engagement": 5},
+        {"platform": "weibo", "author_id": "a", "posts": 1, "engagement": 4},
+    ]
+    stats = {r["author_id"]: r for r in store.author_stats(topic="t").rows}
+    assert (stats["a"]["negative"], stats["a"]["first_at"]) == (1, T0 + timedelta(minutes=60))
+    assert stats["b"]["first_at"] == T0 + timedelta(minutes=5)
+    assert store.root_counts(topic="t") == [
+        {"platform": "weibo", "root_post_id": "2", "posts": 1},
+        {"platform": "weibo", "root_post_id": "9", "posts": 1},
+    ]
+    page = store.newest_posts(topic="t", sentiment="negative")
+    assert (ids(page.posts), page.total) == (["1"], 1)
+
+
 # -- opening and failing ------------------------------------------------------------------------
 def test_unknown_scheme_raises_unknown_scheme():
     with pytest.raises(UnknownScheme, match="redis") as info:

@@ -119,6 +119,56 @@ def test_topic_window_follows_a_corrected_created_at(store):
     assert list(store.posts(topic="t", until=T0 + timedelta(hours=1))) == []
 
 
+def test_a_version_4_file_gets_the_topic_copies_on_first_open(tmp_path):
+    """Schema 5 copies the posts' grouped columns into post_topics; a file written by schema 4
+    is upgraded in place, and its topic aggregates read the copies."""
+    path = tmp_path / "v4.db"
+    with sqlite3.connect(path) as conn:
+        for statement in _sql.SCHEMA:
+            conn.execute(statement)
+        for step in (2, 3, 4):
+            for statement in _sql.MIGRATIONS[step]:
+                conn.execute(statement)
+        conn.execute("""INSERT INTO posts (platform, post_id, created_at, author_id,
+            sentiment_label, like_count, root_post_id, doc) VALUES
+            ('weibo', '1', '2026-03-01T08:00:00.000000+00:00', 'a', 'negative', 3, '0', '{}')""")
+        conn.execute("""INSERT INTO post_topics (platform, post_id, topic, created_at) VALUES
+            ('weibo', '1', 't', '2026-03-01T08:00:00.000000+00:00')""")
+        conn.execute("PRAGMA user_version = 4")
+    conn.close()
+    with SqliteStore(path) as s:
+        assert pragma(s, "user_version") == SCHEMA_VERSION
+        assert s.author_counts(topic="t") == [
+            {"platform": "weibo", "author_id": "a", "posts": 1, "engagement": 3}]
+        assert s.root_counts(topic="t") == [
+            {"platform": "weibo", "root_post_id": "0", "posts": 1}]
+        assert s.post_counts(topic="t", bucket=None) == [
+            {"sentiment_label": "negative", "posts": 1, "engagement": 3}]
+        triggers = {r[0] for r in s._conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        assert triggers == {"posts_topic_facts"}
+
+
+def test_a_topics_aggregates_read_post_topics_alone(store):
+    """No join to posts, and the KOL grouping runs in index order (no sort for GROUP BY)."""
+    from crawlers.storage import _sqlcounts
+
+    store.upsert_posts([Post("weibo", "1", created_at=T0, author_id="a", topics=["t"])])
+    statements: list[str] = []
+    store._conn.set_trace_callback(statements.append)
+    store.author_counts(topic="t")
+    store.root_counts(topic="t")
+    store.post_counts(topic="t", bucket=None)
+    store.author_stats(topic="t")
+    store._conn.set_trace_callback(None)
+    reads = [s for s in statements if "post_topics" in s]
+    assert len(reads) >= 4 and not any("JOIN posts" in s for s in reads)
+    kol = next(s for s in reads if "post_topics_authors" in s and "GROUP BY" in s)
+    plan = " ".join(row[3] for row in store._conn.execute("EXPLAIN QUERY PLAN " + kol))
+    assert "USE TEMP B-TREE FOR GROUP BY" not in plan, plan
+    assert _sqlcounts.engagement("k").startswith("coalesce(k.like_count")
+
+
 def test_lone_surrogates_arrive_cleaned_and_are_stored(store):
     text = "半个表情\ud83d然后"  # what a truncated UTF-16 emoji decodes to
     store.upsert_posts([Post("weibo", "1", text=text), Post("weibo", "2", text="正常")])

@@ -20,7 +20,7 @@ __all__ = [
     "post_rows",
 ]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Datetime columns hold fixed-width UTC ISO text ('2024-01-02T03:04:05.000000+00:00'), so text
 # order is time order. `doc` is the record as JSON without None fields; posts and authors keep
@@ -143,7 +143,60 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             UNIQUE (monitor, platform, post_id))""",
         "CREATE INDEX IF NOT EXISTS event_members_event ON event_members (monitor, event_id)",
     ),
+    # Version 5, a topic's aggregates without the join (the web app's dashboard, KOL table and
+    # cascades on one monitor's 100,000 posts): post_topics carries copies of the post's
+    # grouped and summed columns, so a topic's GROUP BY reads one covering index of
+    # post_topics instead of joining each of its rows to posts by key. ``FACT_COLUMNS`` lists
+    # them; a trigger keeps them equal to the post's (an upsert, a rescoring), and ADD_TOPIC
+    # copies them from the stored post. Three indexes, one per kind of aggregate:
+    # - post_topics_facts: window first, for post_counts and fingerprints of a topic;
+    # - post_topics_authors: (topic, platform, author_id), for author_stats and author_counts,
+    #   grouped in index order with no sort;
+    # - post_topics_roots: (topic, platform, root_post_id), for root_counts.
+    # Upgrading copies the columns once, on first open (bench/bench_store.py prints the cost).
+    5: (
+        *(f"ALTER TABLE post_topics ADD COLUMN {name} {kind}"
+          for name, kind in (("author_id", "TEXT"), ("sentiment_label", "TEXT"),
+                             ("emotion", "TEXT"), ("kind", "TEXT"), ("root_post_id", "TEXT"),
+                             ("like_count", "INTEGER"), ("comment_count", "INTEGER"),
+                             ("repost_count", "INTEGER"))),
+        """UPDATE post_topics SET (author_id, sentiment_label, emotion, kind, root_post_id,
+                like_count, comment_count, repost_count) = (
+            SELECT p.author_id, p.sentiment_label, p.emotion, p.kind, p.root_post_id,
+                p.like_count, p.comment_count, p.repost_count
+            FROM posts AS p
+            WHERE p.platform = post_topics.platform AND p.post_id = post_topics.post_id)""",
+        "DROP TRIGGER IF EXISTS posts_created_at_moved",
+        """CREATE TRIGGER IF NOT EXISTS posts_topic_facts
+            AFTER UPDATE OF created_at, author_id, sentiment_label, emotion, kind, root_post_id,
+                like_count, comment_count, repost_count ON posts
+            WHEN old.created_at IS NOT new.created_at OR old.author_id IS NOT new.author_id
+                OR old.sentiment_label IS NOT new.sentiment_label
+                OR old.emotion IS NOT new.emotion OR old.kind IS NOT new.kind
+                OR old.root_post_id IS NOT new.root_post_id
+                OR old.like_count IS NOT new.like_count
+                OR old.comment_count IS NOT new.comment_count
+                OR old.repost_count IS NOT new.repost_count
+            BEGIN
+                UPDATE post_topics SET created_at = new.created_at, author_id = new.author_id,
+                    sentiment_label = new.sentiment_label, emotion = new.emotion,
+                    kind = new.kind, root_post_id = new.root_post_id,
+                    like_count = new.like_count, comment_count = new.comment_count,
+                    repost_count = new.repost_count
+                WHERE platform = new.platform AND post_id = new.post_id;
+            END""",
+        "DROP INDEX IF EXISTS post_topics_window",
+        """CREATE INDEX IF NOT EXISTS post_topics_window ON post_topics (topic, created_at,
+            platform, post_id, author_id, sentiment_label, emotion, kind, root_post_id,
+            like_count, comment_count, repost_count)""",
+        """CREATE INDEX IF NOT EXISTS post_topics_authors ON post_topics (topic, platform,
+            author_id, created_at, sentiment_label, like_count, comment_count, repost_count)""",
+    ),
 }
+
+# The post's columns post_topics copies (schema version 5), in ADD_TOPIC's order.
+FACT_COLUMNS = ("created_at", "author_id", "sentiment_label", "emotion", "kind",
+                "root_post_id", "like_count", "comment_count", "repost_count")
 
 # One json_each row (key, value, type) back to JSON. Reals get the shortest of 15 or 17
 # significant digits that reads back as the same double.
@@ -201,11 +254,11 @@ UPSERT_POST = f"""INSERT INTO posts
             ELSE json_patch(posts.doc, excluded.doc) END,
         extra = {_merged_extra("posts")}"""
 
-# Runs after the post's upsert. The incoming created_at is what was just stored; when it is
-# None the stored one is looked up (coalesce evaluates its arguments lazily).
-ADD_TOPIC = """INSERT INTO post_topics (platform, post_id, topic, created_at)
-    VALUES (?1, ?2, ?3, coalesce(
-        ?4, (SELECT created_at FROM posts WHERE platform = ?1 AND post_id = ?2)))
+# Runs after the post's upsert: the topic row copies the stored post's columns (what the
+# upsert just merged), one primary-key lookup. Parameters: (platform, post_id, topic).
+ADD_TOPIC = f"""INSERT INTO post_topics (platform, post_id, topic, {", ".join(FACT_COLUMNS)})
+    SELECT platform, post_id, ?3, {", ".join(FACT_COLUMNS)} FROM posts
+    WHERE platform = ?1 AND post_id = ?2
     ON CONFLICT DO NOTHING"""
 
 UPSERT_AUTHOR = f"""INSERT INTO authors (platform, author_id, doc, extra) VALUES (?, ?, ?, ?)
@@ -315,7 +368,7 @@ def post_rows(batch: list[Post], *, ascii_only: bool) -> tuple[list[Any], list[A
             doc.get("sentiment_label"), doc.get("emotion"), doc.get("like_count"),
             doc.get("comment_count"), doc.get("repost_count"), doc_json, extra_json,
         ))
-        topic_rows.extend((post.platform, post.post_id, topic, created_at) for topic in topics)
+        topic_rows.extend((post.platform, post.post_id, topic) for topic in topics)
     return rows, topic_rows
 
 

@@ -10,8 +10,9 @@ Only a few grouped rows reach Python. The plan for ``post_counts`` without a top
    (number, offset, ``by``);
 3. Python turns (number, offset) into the bucket's start (``_aggregate.label_start``).
 
-With a topic the window comes from ``post_topics`` (``post_topics_window``) joined to posts by
-key, and the inner GROUP BY sorts that topic's posts. For one author the window is that
+With a topic the window is one range of ``post_topics_facts``: post_topics carries copies of
+the grouped columns (schema version 5), so no row is joined to posts, and the inner GROUP BY
+sorts that topic's posts. For one author the window is that
 author's range of ``posts_authors`` (a topic checked post by post), sorted likewise. In a zone
 whose offset is not a whole number of hours (Asia/Kolkata) the slots are minutes and the inner
 GROUP BY sorts too: exact, slower. Column and index names below are ours; every value is a
@@ -32,12 +33,13 @@ if TYPE_CHECKING:
 
 __all__ = ["author_counts", "is_narrow", "post_counts", "root_counts"]
 
-_ENGAGEMENT = ("coalesce(p.like_count, 0) + coalesce(p.comment_count, 0)"
-               " + coalesce(p.repost_count, 0)")
+def engagement(a: str) -> str:
+    """The summed counters of alias ``a`` (posts or post_topics: both have them)."""
+    return (f"coalesce({a}.like_count, 0) + coalesce({a}.comment_count, 0)"
+            f" + coalesce({a}.repost_count, 0)")
+
 _SLOT_FIELDS = ("sentiment_label", "platform", "emotion", "kind")  # posts_slots' order
 _SLOT_SUFFIX = {13: ":00:00", 16: ":00"}  # slot text + suffix = a time strftime reads
-_TOPIC_SOURCE = """post_topics AS k
-    JOIN posts AS p ON p.platform = k.platform AND p.post_id = k.post_id"""
 _AUTHOR_SOURCE = "posts AS p INDEXED BY posts_authors"
 _IN_TOPIC = """EXISTS (SELECT 1 FROM post_topics AS t
     WHERE t.platform = p.platform AND t.post_id = p.post_id AND t.topic = ?)"""
@@ -125,17 +127,17 @@ def _dated(
                 where.append(condition)
                 params.append(utc_text(value)[:13])
     else:
-        source = _TOPIC_SOURCE
+        source = "post_topics AS k INDEXED BY post_topics_window"
     where.append(f"{k}.created_at IS NOT NULL")
     if slots:  # group on a prefix of posts_slots, in index order
         depth = max((_SLOT_FIELDS.index(name) + 1 for name in request.by), default=0)
         fields = _SLOT_FIELDS[:depth]
     else:  # a topic's (or author's) posts come in another order and are sorted anyway
         fields = request.by
-    inner_keys = [f"p.{name}" for name in fields]
+    inner_keys = [f"{k}.{name}" for name in fields]
     slot_expr = f"substr({k}.created_at, 1, {slot})"
-    columns = "".join(f"p.{name} AS {name}, " for name in fields)
-    inner = f"""SELECT {slot_expr} AS slot, {columns}count(*) AS n, sum({_ENGAGEMENT}) AS e
+    columns = "".join(f"{k}.{name} AS {name}, " for name in fields)
+    inner = f"""SELECT {slot_expr} AS slot, {columns}count(*) AS n, sum({engagement(k)}) AS e
         FROM {source} WHERE {" AND ".join(where)}
         GROUP BY {", ".join([slot_expr, *inner_keys])}"""
     keys = list(request.by)
@@ -177,14 +179,14 @@ def _undated(
 ) -> list[tuple[agg.GroupKey, int, int]]:
     k = "k" if topic is not None and author is None else "p"
     source = _AUTHOR_SOURCE if author is not None else (
-        _TOPIC_SOURCE if topic is not None else "posts AS p")
+        "post_topics AS k INDEXED BY post_topics_window" if topic is not None else "posts AS p")
     where, params = _filters(k, topic=topic, platform=platform, since=None, until=None,
                              author=author)
     where.append(f"{k}.created_at IS NULL")
-    keys = [f"p.{name}" for name in request.by]
+    keys = [f"{k}.{name}" for name in request.by]
     select = "".join(f"{key}, " for key in keys)
     group = f" GROUP BY {', '.join(keys)}" if keys else ""
-    query = f"""SELECT {select}count(*), sum({_ENGAGEMENT}) FROM {source}
+    query = f"""SELECT {select}count(*), sum({engagement(k)}) FROM {source}
         WHERE {" AND ".join(where)}{group}"""
     return [((None, tuple(values)), n, e)
             for *values, n, e in conn.execute(query, params) if n]
@@ -199,15 +201,16 @@ def author_counts(
         return []
     k = "k" if topic is not None else "p"
     where, params = _filters(k, topic=topic, platform=platform, since=since, until=until)
-    where.append("p.author_id IS NOT NULL")
-    if topic is not None:
-        source = _TOPIC_SOURCE
+    where.append(f"{k}.author_id IS NOT NULL")
+    if topic is not None:  # the topic's range of post_topics_authors, grouped in its order
+        source = "post_topics AS k INDEXED BY post_topics_authors"
     else:
         index = "posts_window" if is_narrow(conn, since, until) else "posts_authors"
         source = f"posts AS p INDEXED BY {index}"
-    query = f"""SELECT p.platform, p.author_id, count(*) AS n, sum({_ENGAGEMENT}) AS e
+    query = f"""SELECT {k}.platform, {k}.author_id, count(*) AS n, sum({engagement(k)}) AS e
         FROM {source} WHERE {" AND ".join(where)}
-        GROUP BY p.platform, p.author_id ORDER BY n DESC, e DESC, p.platform, p.author_id"""
+        GROUP BY {k}.platform, {k}.author_id
+        ORDER BY n DESC, e DESC, {k}.platform, {k}.author_id"""
     if limit is not None:
         query += " LIMIT ?"
         params.append(limit)
@@ -218,16 +221,18 @@ def root_counts(
     conn: sqlite3.Connection, *, topic: str | None, since: datetime | None,
     until: datetime | None, platform: str | None, limit: int | None,
 ) -> list[dict[str, Any]]:
-    """``Store.root_counts`` on ``conn``: the window as ``author_counts`` reads it (a topic's
-    from ``post_topics_window``), each post's root read by primary key, grouped in SQL."""
+    """``Store.root_counts`` on ``conn``: a topic's window from ``post_topics_roots`` (its
+    copies of the roots), else from posts; grouped in SQL."""
     if limit == 0 or (since is not None and until is not None and utc(since) >= utc(until)):
         return []
     k = "k" if topic is not None else "p"
     where, params = _filters(k, topic=topic, platform=platform, since=since, until=until)
-    source = _TOPIC_SOURCE if topic is not None else "posts AS p"
-    query = f"""SELECT p.platform, coalesce(p.root_post_id, p.post_id) AS root, count(*) AS n
+    source = "post_topics AS k INDEXED BY post_topics_window" if topic is not None \
+        else "posts AS p"
+    query = f"""SELECT {k}.platform, coalesce({k}.root_post_id, {k}.post_id) AS root,
+            count(*) AS n
         FROM {source} {"WHERE " + " AND ".join(where) if where else ""}
-        GROUP BY p.platform, root ORDER BY n DESC, p.platform, root"""
+        GROUP BY {k}.platform, root ORDER BY n DESC, {k}.platform, root"""
     if limit is not None:
         query += " LIMIT ?"
         params.append(limit)

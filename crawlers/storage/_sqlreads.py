@@ -6,9 +6,10 @@ Each read names the index it walks, chosen by the filters given:
   post_id) order (``post_topics_window`` for a topic, ``posts_sentiment`` for a label,
   ``posts_authors`` for an account, ``posts_window`` otherwise), then the page's documents by
   key; the total is a count over the same range, index-only where the filters allow.
-- ``author_stats``: one GROUP BY over the window (``posts_kol`` covers a topic's posts looked
-  up by key), filtered by HAVING, sorted and cut by the database; ``count(*) OVER ()`` gives
-  the total in the same pass. An author-key filter drives the loop from the keys.
+- ``author_stats``: one GROUP BY over the window (a topic's range of ``post_topics_authors``,
+  whose copies of the posts' columns it groups in index order, schema version 5), filtered
+  by HAVING, sorted and cut by the database; ``count(*) OVER ()`` gives the total in the same
+  pass. An author-key filter drives the loop from the keys.
 
 Column and index names are ours; every value is a parameter. The caller holds the lock.
 """
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from crawlers.storage import _aggregate as agg
 from crawlers.storage import _sql as sql
 from crawlers.storage._records import batched, utc, utc_text
+from crawlers.storage._sqlcounts import engagement
 from crawlers.storage.base import AuthorPage, PostPage
 
 if TYPE_CHECKING:
@@ -31,8 +33,6 @@ if TYPE_CHECKING:
 __all__ = ["author_stats", "cascade_sizes", "newest_posts"]
 
 _KEYS_PER_QUERY = 400  # author keys or root ids per query, well under SQLite's variable limit
-_ENGAGEMENT = ("coalesce(p.like_count, 0) + coalesce(p.comment_count, 0)"
-               " + coalesce(p.repost_count, 0)")
 _IN_TOPIC = """EXISTS (SELECT 1 FROM post_topics AS t
     WHERE t.platform = p.platform AND t.post_id = p.post_id AND t.topic = ?)"""
 
@@ -59,11 +59,11 @@ class _Where:
         return " AND ".join(self.terms) if self.terms else "1"
 
 
-def _label(where: _Where, sentiment: str | None) -> None:
+def _label(where: _Where, sentiment: str | None, a: str = "p") -> None:
     if sentiment == "unscored":
-        where.add("p.sentiment_label IS NULL")
+        where.add(f"{a}.sentiment_label IS NULL")
     elif sentiment is not None:
-        where.add("p.sentiment_label = ?", sentiment)
+        where.add(f"{a}.sentiment_label = ?", sentiment)
 
 
 # -- newest_posts ---------------------------------------------------------------------------
@@ -84,10 +84,7 @@ def newest_posts(
             where.add(_IN_TOPIC, topic)
     elif topic is not None:
         k = "k"
-        source = "post_topics AS k INDEXED BY post_topics_window"
-        if sentiment is not None:  # the label is a column of posts: posts_kol has it
-            source += """ JOIN posts AS p INDEXED BY posts_kol
-                ON p.platform = k.platform AND p.post_id = k.post_id"""
+        source = "post_topics AS k INDEXED BY post_topics_window"  # the label: k's copy
         where.add("k.topic = ?", topic)
     else:
         k = "p"
@@ -97,7 +94,7 @@ def newest_posts(
         where.add(f"{k}.platform = ?", platform)
     where.window(k, since, until)
     where.add(f"{k}.created_at IS NOT NULL")
-    _label(where, sentiment)
+    _label(where, sentiment, k)
     order = f"{k}.created_at DESC, {k}.platform DESC, {k}.post_id DESC"
     keys = f"""SELECT {k}.platform AS platform, {k}.post_id AS post_id FROM {source}
         WHERE {where.clause} ORDER BY {order} LIMIT ? OFFSET ?"""
@@ -114,12 +111,14 @@ def newest_posts(
 
 
 # -- author_stats ---------------------------------------------------------------------------
-_STATS_COLUMNS = f"""p.platform AS platform, p.author_id AS author_id, count(*) AS n,
-    sum({_ENGAGEMENT}) AS e,
-    count(CASE WHEN p.sentiment_label = 'positive' THEN 1 END) AS pos,
-    count(CASE WHEN p.sentiment_label = 'negative' THEN 1 END) AS neg,
-    count(CASE WHEN p.sentiment_label = 'neutral' THEN 1 END) AS neu,
-    min(p.created_at) AS first, max(p.created_at) AS last"""
+def _stats_columns(a: str) -> str:
+    """author_stats' figures of alias ``a`` (posts or post_topics)."""
+    return f"""{a}.platform AS platform, {a}.author_id AS author_id, count(*) AS n,
+    sum({engagement(a)}) AS e,
+    count(CASE WHEN {a}.sentiment_label = 'positive' THEN 1 END) AS pos,
+    count(CASE WHEN {a}.sentiment_label = 'negative' THEN 1 END) AS neg,
+    count(CASE WHEN {a}.sentiment_label = 'neutral' THEN 1 END) AS neu,
+    min({a}.created_at) AS first, max({a}.created_at) AS last"""
 _HAVING = {
     "negative": "neg > pos",
     "positive": "pos > neg",
@@ -147,9 +146,7 @@ def author_stats(
     where = _Where()
     if topic is not None:
         k = "k"
-        source = """post_topics AS k INDEXED BY post_topics_window
-            JOIN posts AS p INDEXED BY posts_kol
-            ON p.platform = k.platform AND p.post_id = k.post_id"""
+        source = "post_topics AS k INDEXED BY post_topics_authors"
         where.add("k.topic = ?", topic)
     else:
         k = "p"
@@ -157,9 +154,9 @@ def author_stats(
     if platform is not None:
         where.add(f"{k}.platform = ?", platform)
     where.window(k, since, until)
-    where.add("p.author_id IS NOT NULL")
-    grouped = f"""SELECT {_STATS_COLUMNS} FROM {source} WHERE {where.clause}
-        GROUP BY p.platform, p.author_id"""
+    where.add(f"{k}.author_id IS NOT NULL")
+    grouped = f"""SELECT {_stats_columns(k)} FROM {source} WHERE {where.clause}
+        GROUP BY {k}.platform, {k}.author_id"""
     if request.sentiment is not None:
         grouped += f" HAVING {_HAVING[request.sentiment]}"
     value = _ORDER_VALUES[request.order]
@@ -196,7 +193,7 @@ def _stats_of_authors(
         where.window("p", since, until)
         values = ", ".join(["(?, ?)"] * len(chunk))
         query = f"""WITH a(platform, author_id) AS (VALUES {values})
-            SELECT {_STATS_COLUMNS} FROM a CROSS JOIN posts AS p INDEXED BY posts_authors
+            SELECT {_stats_columns("p")} FROM a CROSS JOIN posts AS p INDEXED BY posts_authors
                 ON p.platform = a.platform AND p.author_id = a.author_id
             WHERE {where.clause} GROUP BY p.platform, p.author_id"""
         params = [part for key in chunk for part in key] + where.params
