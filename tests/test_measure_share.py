@@ -1,4 +1,5 @@
-"""Share of voice: Wilson intervals, largest-remainder percents, overlap, KOLs, bad input."""
+"""Share of voice: Wilson intervals, largest-remainder percents, overlap, KOLs, bad input, and
+the same rows from a store's counts (``share_from_counts``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from crawlers.items import Author, Post
-from scoring.measure.share import largest_remainder, share_of_voice, wilson
+from scoring.measure.share import (
+    largest_remainder,
+    share_from_counts,
+    share_of_voice,
+    wilson,
+)
 
 T0 = datetime(2026, 5, 1, 4, tzinfo=UTC)
 
@@ -149,3 +155,80 @@ def test_bad_input(posts_by_brand):
     if not any(posts_by_brand.values()):
         assert "no posts: every share is None" in sov.notes
         assert all(s.share is None for s in sov.overall.values())
+
+
+def _counts(posts_by_brand):
+    """What ``Store.post_counts(by=("sentiment_label",))`` gives per brand: posts per stored
+    label and summed likes + comments + reposts."""
+    labels, engagement = {}, {}
+    for brand, posts in posts_by_brand.items():
+        mine = labels.setdefault(brand, {})
+        for p in posts:
+            mine[p.sentiment_label] = mine.get(p.sentiment_label, 0) + 1
+        engagement[brand] = sum((p.like_count or 0) + (p.comment_count or 0)
+                                + (p.repost_count or 0) for p in posts)
+    return labels, engagement
+
+
+def test_share_from_counts_by_hand():
+    rows = share_from_counts({"A": {"positive": 2, "negative": 1},
+                              "B": {"neutral": 1, None: 1, "unknown label": 1}},
+                             {"A": 17, "B": 13})
+    a, b = rows["A"], rows["B"]
+    assert list(rows) == ["A", "B"] and (a.platform, a.brand) == ("all", "A")
+    assert (a.mentions, b.mentions, a.share, a.share_pct, b.share_pct) == (3, 3, 0.5, 50.0, 50.0)
+    assert a.share_ci == pytest.approx(wilson(3, 6))
+    assert (a.engagement, a.engagement_pct, b.engagement_pct) == (17, 56.7, 43.3)
+    assert a.engagement_share == pytest.approx(17 / 30)
+    lo, hi = wilson(2, 3)
+    assert a.net == pytest.approx(1 / 3) and a.net_ci == pytest.approx((2 * lo - 1, 2 * hi - 1))
+    assert (b.positive, b.negative, b.neutral, b.unscored, b.net, b.net_ci) == (
+        0, 0, 1, 2, None, None)
+    three = share_from_counts({"A": {None: 1}, "B": {None: 1}, "C": {None: 1}}, {})
+    assert [s.share_pct for s in three.values()] == [33.4, 33.3, 33.3]  # always 100 in all
+    assert [s.engagement_share for s in three.values()] == [None, None, None]
+
+
+def test_share_from_counts_is_share_of_voice_for_single_brand_posts():
+    """Posts each listed under one brand, labelled or not, with no outlying counters: the
+    counts give share_of_voice's overall rows exactly (engagement too, as nothing is
+    capped)."""
+    rng = random.Random(11)
+    labels = ("positive", "negative", "neutral", None)
+    posts = {brand: [_post(f"{brand}{i}", likes=rng.randint(3, 6), label=rng.choice(labels),
+                           day=i % 3)
+                     for i in range(n)] for brand, n in (("A", 40), ("B", 25), ("C", 7))}
+    sov = share_of_voice(posts)
+    assert not any(c.capped for c in sov.capping)
+    rows = share_from_counts(*_counts(posts))
+    assert rows == sov.overall
+    assert round(sum(r.share_pct for r in rows.values()), 1) == 100.0
+
+
+def test_share_from_counts_does_not_cap_engagement():
+    """The one difference the dashboard lives with: share_of_voice caps an outlying counter,
+    counts arrive summed and are taken as they are; mentions, shares and nets still agree."""
+    posts = {"A": [_post(f"a{i}", likes=5 + i % 3, label="positive") for i in range(20)],
+             "B": [_post(f"b{i}", likes=5 + i % 3, label="negative") for i in range(20)]}
+    posts["B"].append(_post("viral", likes=5_000_000, label="negative"))
+    sov = share_of_voice(posts)
+    assert any(c.capped for c in sov.capping)
+    rows = share_from_counts(*_counts(posts))
+    for brand in posts:
+        ours, theirs = rows[brand], sov.overall[brand]
+        assert (ours.mentions, ours.share_pct, ours.share_ci, ours.net, ours.net_ci) == (
+            theirs.mentions, theirs.share_pct, theirs.share_ci, theirs.net, theirs.net_ci)
+    assert rows["B"].engagement > sov.overall["B"].engagement
+    assert rows["B"].engagement_pct > sov.overall["B"].engagement_pct
+
+
+def test_share_from_counts_bad_input():
+    assert share_from_counts({}, {}) == {}
+    empty = share_from_counts({"A": {}, "B": {"positive": 0}}, {"A": 0})
+    assert [(s.mentions, s.share, s.share_ci, s.share_pct) for s in empty.values()] == [
+        (0, None, None, 0.0), (0, None, None, 0.0)]
+    json.dumps({b: s.as_dict() for b, s in empty.items()})
+    with pytest.raises(ValueError, match="negative count"):
+        share_from_counts({"A": {"positive": -1}}, {})
+    with pytest.raises(ValueError, match="negative engagement"):
+        share_from_counts({"A": {"positive": 1}}, {"A": -3})

@@ -213,23 +213,95 @@ def test_funnel_health_and_share_are_the_cli_reports(world, measure, capsys):
         (c["name"], c["score"], c["inputs"]) for c in health["components"]]
     assert [c["label"] for c in h["components"]] == ["触达效率", "参与深度", "价值沉淀"]
 
+    # every post here matches its monitor's query, so the panel's counts of every collected
+    # post are the report's figures; engagement differs: the report caps the outlying counters
+    # (the hostile post's 999 likes) and reads Zhihu thanks and WeChat 在看, the counts do not
     compare = _cli(capsys, "compare", "--monitor", BRAND, "--monitor", RIVAL, *window)
     s = measure["share"]
     assert [b["brand"] for b in s["brands"]] == [BRAND, RIVAL] and s["brands"][0]["self"]
     for b in s["brands"]:
         c = compare["overall"][b["brand"]]
-        assert (b["mentions"], b["share_pct"], b["share_ci"], b["engagement_pct"], b["net"],
-                b["net_ci"]) == (c["mentions"], c["share_pct"], c["share_ci"],
-                                 c["engagement_pct"], c["net"], c["net_ci"])
+        assert (b["mentions"], b["share_pct"], b["share_ci"], b["net"], b["net_ci"]) == (
+            c["mentions"], c["share_pct"], c["share_ci"], c["net"], c["net_ci"])
+        assert b["sentiment"] == {k: c[k] for k in ("positive", "neutral", "negative",
+                                                     "unscored")}
+    assert any(cap["capped"] for cap in compare["capping"])
+    since, until = (datetime.fromisoformat(measure[k]) for k in ("since", "until"))
+    engagement = {b: sum((p.like_count or 0) + (p.comment_count or 0) + (p.repost_count or 0)
+                         for p in world["store"].posts(topic=b, since=since, until=until))
+                  for b in (BRAND, RIVAL)}
+    assert [b["engagement"] for b in s["brands"]] == [engagement[BRAND], engagement[RIVAL]]
     assert sum(b["share_pct"] for b in s["brands"]) == pytest.approx(100)
+    assert sum(b["engagement_pct"] for b in s["brands"]) == pytest.approx(100)
     assert s["multi_brand_posts"] == 5 == compare["overlap"]["multi_brand_posts"]
+    assert s["notes"] == ["声量份额按每个监测在这段时间采集到的全部帖子计算，互动数未做异常值封顶；"
+                          "tingfeng report compare 还会按各监测的查询条件筛选帖子"]
 
 
 def test_one_panel_at_a_time_matches_the_group(world, why, measure):
     for name in PANELS:
         one = _api(world["client"], f"panels/{name}")
         assert one[name] == (why if name in why else measure)[name], name
-        assert one["posts"] == why["posts"]
+        # share's head counts the monitor's collected posts (here its query keeps them all)
+        assert one["posts"] == why["posts"] == measure["posts"]
+    share = _api(world["client"], "panels/share")
+    assert share["posts"] == share["share"]["brands"][0]["mentions"]
+
+
+def test_share_of_voice_counts_every_collected_post_of_each_monitor():
+    """Two monitors with known posts: mentions, shares, intervals, net, engagement and the
+    overlap, counted from the store; a post the query would drop still counts, one outside
+    the window does not; the head of a window-reading panel stands for the group."""
+    from crawlers.storage.memory import MemoryStore
+    from scheduler.i18n import wording
+    from scoring.measure.share import wilson
+    from web.data.panels import panels
+
+    now = datetime(2026, 5, 10, 4, 0, tzinfo=ZoneInfo("UTC"))
+    store = MemoryStore()
+    store.save_monitor(Monitor("甲", "甲", ["weibo"], every=1800))
+    store.save_monitor(Monitor("乙", "乙", ["weibo"], every=1800))
+
+    def at(pid, hours, topics, label=None, likes=0, text=None):
+        return Post("weibo", pid, text=text or f"{' '.join(topics)} 帖子{pid}",
+                    topics=list(topics), created_at=now - timedelta(hours=hours),
+                    sentiment_label=label, like_count=likes)
+
+    store.upsert_posts([
+        at("a1", 1, ["甲"], "positive", likes=3), at("a2", 2, ["甲"], "negative", likes=1),
+        at("a3", 3, ["甲"], "positive", text="没有品牌名"),  # the query would drop it
+        at("ab", 4, ["甲", "乙"], "neutral", likes=2),  # both monitors'
+        at("b1", 5, ["乙"], "negative", likes=4), at("b2", 6, ["乙"]),  # b2 unscored
+        at("old", 24 * 9, ["甲"], "negative", likes=100),  # before the 7-day window
+    ])
+    a = store.get_monitor("甲")
+    out = panels(store, a, ["share", "regions"], now=now, choice="7d", w=wording())
+    s = out["share"]
+    mine, theirs = s["brands"]
+    assert (mine["brand"], mine["self"], theirs["brand"], theirs["self"]) == ("甲", True, "乙",
+                                                                              False)
+    assert (mine["mentions"], theirs["mentions"]) == (4, 3)  # ab counts once for each
+    assert (mine["share_pct"], theirs["share_pct"]) == (57.1, 42.9)
+    assert mine["share"] == pytest.approx(4 / 7)
+    assert mine["share_ci"] == pytest.approx(wilson(4, 7))
+    assert mine["sentiment"] == {"positive": 2, "neutral": 1, "negative": 1, "unscored": 0}
+    assert theirs["sentiment"] == {"positive": 0, "neutral": 1, "negative": 1, "unscored": 1}
+    lo, hi = wilson(2, 3)
+    assert mine["net"] == pytest.approx(1 / 3)
+    assert mine["net_ci"] == pytest.approx((2 * lo - 1, 2 * hi - 1))
+    assert theirs["net"] == -1.0
+    assert (mine["engagement"], theirs["engagement"]) == (6, 6)  # 3+1+0+2 and 4+0+2
+    assert (mine["engagement_pct"], theirs["engagement_pct"]) == (50.0, 50.0)
+    assert s["multi_brand_posts"] == 1 and s["empty"] is None and s["confidence"] == 0.95
+    assert s["sentiment_names"]["unscored"] == "未评分" and len(s["notes"]) == 1
+    assert out["posts"] == out["regions"]["total"] == 3  # the query keeps 3 of 甲's 4 posts
+    alone = panels(store, a, ["share"], now=now, choice="7d", w=wording())
+    assert alone["posts"] == 4  # share alone: the posts it counted
+    english = panels(store, a, ["share"], now=now, choice="7d", w=wording("en"))["share"]
+    assert english["notes"][0].startswith("Share of voice counts every post collected")
+    store.delete_monitor("乙")
+    single = panels(store, a, ["share"], now=now, choice="7d", w=wording())
+    assert single["share"]["empty"].startswith("没有其他监测") and single["posts"] == 4
 
 
 def test_emotion_curve_counts_per_bucket_as_the_cli(world, capsys):

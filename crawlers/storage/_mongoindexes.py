@@ -51,7 +51,8 @@ INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec("posts", TOPIC_WINDOW, "a topic's window in time order: equality on the topic, "
               "range on created_at, the sort's tie-breakers in the index (no in-memory sort)",
               ("posts(topic=)", "unscored_posts(topic=)", "newest_posts(topic=)",
-               "post_counts(topic=)", "author_counts(topic=)", "author_stats(topic=)")),
+               "post_counts(topic=)", "author_counts(topic=)", "author_stats(topic=)",
+               "topic_overlap")),
     IndexSpec("posts", TIME_WINDOW, "a window without a topic, and the first and last stored "
               "created_at (one index end each)",
               ("posts()", "unscored_posts()", "newest_posts()", "post_counts()",

@@ -1,5 +1,5 @@
-"""Aggregation pipelines of MongoStore's ``post_counts``, ``author_counts``, ``author_stats``
-and ``cascade_sizes`` (plain dicts).
+"""Aggregation pipelines of MongoStore's ``post_counts``, ``author_counts``, ``author_stats``,
+``cascade_sizes`` and ``topic_overlap`` (plain dicts).
 
 The server does the grouping. Buckets follow ``crawlers.storage._aggregate``: each post is
 labelled with the number of its local hour or day, computed from its time and the zone offset
@@ -21,8 +21,8 @@ from typing import Any
 
 from crawlers.storage import _aggregate as agg
 
-__all__ = ["author_pipeline", "count_groups", "count_pipeline", "decode_label", "roots_pipeline",
-           "sizes_pipeline", "stats_pipeline", "stats_total_pipeline"]
+__all__ = ["author_pipeline", "count_groups", "count_pipeline", "decode_label", "overlap_pipeline",
+           "roots_pipeline", "sizes_pipeline", "stats_pipeline", "stats_total_pipeline"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ENGAGEMENT = {"$add": [{"$ifNull": [f"${name}", 0]}
@@ -161,6 +161,16 @@ def roots_pipeline(match: dict[str, Any], limit: int | None) -> list[dict[str, A
     if limit is not None:
         pipeline.append({"$limit": limit})
     return pipeline
+
+
+def overlap_pipeline(match: dict[str, Any], others: list[str]) -> list[dict[str, Any]]:
+    """How many of the posts ``match`` selects (a topic's window) also carry one of
+    ``others`` in their ``topics`` array: one count document ``{"n": …}``, none when 0."""
+    return [
+        {"$match": match},  # the topic's window: (topics, created_at) of TOPIC_WINDOW
+        {"$match": {"topics": {"$in": others}}},  # checked on the window's documents
+        {"$count": "n"},
+    ]
 
 
 def sizes_pipeline(platform: str, root_post_ids: list[str]) -> list[dict[str, Any]]:

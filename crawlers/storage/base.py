@@ -432,6 +432,21 @@ class Store(abc.ABC):
             or ``limit``.
         """
 
+    @abc.abstractmethod
+    def topic_overlap(
+        self,
+        topic: str,
+        others: Iterable[str],
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int:
+        """How many of the posts ``posts(topic=topic, since=since, until=until)`` returns are
+        tagged with at least one of ``others`` too: a monitor's posts that other monitors'
+        topics also hold (share of voice counts such a post once per monitor, and says how
+        many there were). ``topic`` among ``others`` is ignored; no others: 0. Counted by the
+        database, as a post's topics are: no post is read."""
+
     # -- events (stories) of a monitor, kept across runs ----------------------------------------
     @abc.abstractmethod
     def save_events(self, monitor: str, events: Iterable[EventRecord]) -> int:

@@ -262,6 +262,21 @@ class MemoryStore(Store):
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
         return [{"platform": p, "root_post_id": r, "posts": n} for (p, r), n in ranked[:limit]]
 
+    def topic_overlap(
+        self,
+        topic: str,
+        others: Iterable[str],
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int:
+        wanted = set(others) - {topic}
+        if not wanted:
+            return 0
+        with self._lock:
+            return sum(1 for doc in self._window(topic, since, until, None)
+                       if not wanted.isdisjoint(doc.get("topics", ())))
+
     def author_stats(
         self,
         *,

@@ -624,6 +624,22 @@ class MongoStore(Store):
         return [{"platform": row["_id"]["platform"], "root_post_id": row["_id"]["root"],
                  "posts": row["posts"]} for row in self._aggregate(pipeline)]
 
+    def topic_overlap(
+        self,
+        topic: str,
+        others: Iterable[str],
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int:
+        wanted = sorted(set(others) - {topic})
+        if not wanted or (since is not None and until is not None
+                          and utc(since) >= utc(until)):
+            return 0
+        match = _window_match(topic, since, until, None)
+        rows = self._aggregate(_pipelines.overlap_pipeline(match, wanted))
+        return int(rows[0]["n"]) if rows else 0
+
     def author_stats(
         self,
         *,

@@ -20,7 +20,7 @@ from crawlers.errors import BackendUnavailable, ConfigError, IntegrityError, Sto
 from crawlers.items import Alert, Author, CrawlRun, Monitor, Post, from_dict
 from crawlers.storage import _aggregate as agg
 from crawlers.storage import _sql as sql
-from crawlers.storage import _sqlcounts, _sqlreads
+from crawlers.storage import _sqlcounts, _sqloverlap, _sqlreads
 from crawlers.storage._records import (
     batched,
     json_doc,
@@ -567,6 +567,17 @@ class SqliteStore(Store):
             return _sqlreads.author_stats(conn, topic=topic, since=since, until=until,
                                           platform=platform, authors=authors,
                                           request=request, wide=wide)
+
+    def topic_overlap(
+        self,
+        topic: str,
+        others: Iterable[str],
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int:
+        with self._session() as conn:
+            return _sqloverlap.topic_overlap(conn, topic, others, since=since, until=until)
 
     def counts(self) -> dict[str, int]:
         with self._session() as conn:

@@ -16,6 +16,10 @@ Definitions
   ``kol_top`` authors of a platform by the platform's measure (followers; upvotes on Zhihu,
   average reads on WeChat: :func:`scoring.measure.sheets.platform_measure`). Shared KOLs mention
   two brands or more; exclusive ones a single brand.
+
+:func:`share_from_counts` gives the overall rows from counts a store aggregates (posts and
+engagement per sentiment label of each brand) instead of posts, for a dashboard that cannot read
+every brand's posts: the same definitions, without the outlier cap (see its Notes).
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ __all__ = [
     "Overlap",
     "ShareOfVoice",
     "largest_remainder",
+    "share_from_counts",
     "share_of_voice",
     "wilson",
 ]
@@ -201,6 +206,71 @@ def _scope(platform: str, brands: Sequence[str], mentions: np.ndarray, eng: np.n
             e / total_eng if total_eng > 0 else None, eng_pct[b], pos, neg, neu, uns,
             net_score(pos, neg), _net_ci(pos, neg, confidence))
     return out
+
+
+def share_from_counts(
+    labels_by_brand: Mapping[str, Mapping[str | None, int]],
+    engagement_by_brand: Mapping[str, float],
+    *,
+    platform: str = "all",
+    confidence: float = 0.95,
+    decimals: int = 1,
+) -> dict[str, BrandShare]:
+    """Share of voice of each brand from counts: one scope's rows, as ``share_of_voice``
+    gives them in ``overall`` (or one of ``platforms``).
+
+    Parameters
+    ----------
+    labels_by_brand : ``{brand: {sentiment label: posts}}``; "positive", "negative" and
+        "neutral" are labels, any other key (None: no label) counts as unscored. A brand's
+        mentions are the sum of its counts, so brands keep this mapping's order.
+    engagement_by_brand : ``{brand: likes + comments + shares}`` of the brand's posts; a
+        brand missing here has 0
+    platform : the scope's name in the rows
+    confidence, decimals : as in :func:`share_of_voice`
+
+    Returns
+    -------
+    dict
+        ``{brand: BrandShare}``; shares sum to 1 and displayed percents to exactly 100.
+
+    Raises
+    ------
+    ValueError
+        For a negative count or engagement.
+
+    Notes
+    -----
+    Each count is taken as the brand's own distinct posts, as a post listed under two brands
+    counts once per brand in ``share_of_voice`` too. For posts each listed under a single
+    brand, labelled (or unscored) and with no outlier counters, the rows equal
+    ``share_of_voice(...).overall``. Two differences otherwise: engagement is summed as given,
+    with no outlier cap (``share_of_voice`` caps counters at ``cap_k`` MADs); and a post with
+    a score but no stored label is unscored here (``share_of_voice`` derives its label from the
+    score in ``neutral_band``).
+
+    Examples
+    --------
+    >>> rows = share_from_counts({"A": {"positive": 2, "negative": 1}, "B": {"neutral": 1,
+    ...                                                                    None: 2}},
+    ...                          {"A": 17, "B": 13})
+    >>> [(s.brand, s.mentions, s.share_pct, s.engagement_pct, s.unscored)
+    ...  for s in rows.values()]
+    [('A', 3, 50.0, 56.7, 0), ('B', 3, 50.0, 43.3, 2)]
+    >>> round(rows["A"].net, 4), rows["B"].net
+    (0.3333, None)
+    """
+    brands = tuple(labels_by_brand)
+    labels = np.zeros((len(brands), 4), dtype=np.int64)
+    for b, brand in enumerate(brands):
+        for label, n in labels_by_brand[brand].items():
+            if n < 0:
+                raise ValueError(f"negative count {n} of {brand!r}/{label!r}")
+            labels[b, _LABELS.get(label or "", 3)] += int(n)
+    eng = np.asarray([float(engagement_by_brand.get(b, 0)) for b in brands], dtype=np.float64)
+    if (eng < 0).any():
+        raise ValueError(f"negative engagement in {dict(engagement_by_brand)!r}")
+    return _scope(platform, brands, labels.sum(axis=1), eng, labels, confidence, decimals)
 
 
 def share_of_voice(

@@ -9,14 +9,21 @@ the monitor's query, their authors, the query's terms (kept whole by segmentatio
 hot terms, the previous window of equal length. So a panel's figures are the CLI report's for
 the same window.
 
-These read a window's posts in Python (segmentation, MinHash, clustering): seconds on a big
-window. Each panel's result is cached per store in a small :class:`PanelCache`, keyed by
-monitor, query, range, the window's start (on a 10-minute mark, ``series.GRAIN``, so requests
-minutes apart share it) and a fingerprint of the window (the store's counts per sentiment
-label and emotion, with engagement: new posts, rescoring or re-crawled counters change it);
-an entry lives at most ``TTL`` seconds, which bounds what the fingerprint cannot see (authors
-re-crawled). The page asks for the panels one by one and at once; the first to run reads the
-window, which the others take from a second cache for ``WINDOW_TTL`` seconds.
+Share of voice is the exception: it compares every monitor, and reading each one's posts took
+over a minute on a store of 20 monitors with 100,000 posts each. It is computed from the
+store's counts instead (``Store.post_counts`` per monitor, ``Store.topic_overlap``): every post
+collected for each monitor in the window, not filtered by the monitors' queries, engagement
+not capped (``tingfeng report compare`` does both; the panel's note says so). It reads no
+posts, so its head's ``posts`` is the monitor's posts it counted.
+
+The other panels read a window's posts in Python (segmentation, MinHash, clustering): seconds
+on a big window. Each panel's result is cached per store in a small :class:`PanelCache`, keyed
+by monitor, query, range, the window's start (on a 10-minute mark, ``series.GRAIN``, so
+requests minutes apart share it) and a fingerprint of the window (the store's counts per
+sentiment label and emotion, with engagement: new posts, rescoring or re-crawled counters
+change it); an entry lives at most ``TTL`` seconds, which bounds what the fingerprint cannot
+see (authors re-crawled). The page asks for the panels one by one and at once; the first to
+run reads the window, which the others take from a second cache for ``WINDOW_TTL`` seconds.
 """
 
 from __future__ import annotations
@@ -41,13 +48,14 @@ if TYPE_CHECKING:
 
 __all__ = ["MEASURE", "PANELS", "TTL", "WHY", "AnalysisWindow", "PanelCache", "StoreCaches",
            "analysis_window", "cache_for", "drivers_panel", "events_panel", "fingerprint",
-           "funnel_panel", "health_panel", "health_window", "load_window", "panels",
-           "previous_window", "regions_panel", "share_panel", "tiers"]
+           "collected_counts", "funnel_panel", "health_panel", "health_window", "load_window",
+           "panels", "previous_window", "regions_panel", "share_panel", "tiers"]
 
 TTL = 600.0  # seconds a cached panel may be served although nothing the key sees changed
 CACHE_SIZE = 32  # results kept per store (each is a few KB of JSON)
 WINDOW_TTL = 120.0  # seconds a loaded window's posts are kept for the other panels
 QUERY_KEYWORDS = 16  # as the CLI reads a monitor's query terms
+CONFIDENCE = 0.95  # of the share of voice intervals, as ``report compare`` gives them
 
 
 def _(message: str) -> str:  # marks a reader string; translated where it is shown
@@ -200,10 +208,14 @@ def _post(p: Any, w: Wording, **extra: Any) -> dict[str, Any]:
 
 
 def _head(win: AnalysisWindow, w: Wording) -> dict[str, Any]:
-    return {"topic": win.topic, "range": win.used,
-            "since": win.since.isoformat() if win.since else None,
-            "until": win.until.isoformat(), "window": w.window(win.since, win.until),
-            "posts": len(win.posts)}
+    return _window_head(win.topic, win.used, win.since, win.until, len(win.posts), w)
+
+
+def _window_head(topic: str, used: str, since: datetime | None, until: datetime, posts: int,
+                 w: Wording) -> dict[str, Any]:
+    """What every panel's answer starts with: the window, and how many posts it read."""
+    return {"topic": topic, "range": used, "since": since.isoformat() if since else None,
+            "until": until.isoformat(), "window": w.window(since, until), "posts": posts}
 
 
 # -- the why -------------------------------------------------------------------------------
@@ -349,36 +361,66 @@ def health_panel(win: AnalysisWindow, w: Wording) -> dict[str, Any]:
             "empty": None if h.index is not None else w("这段时间的数据不足以计算健康度")}
 
 
-def share_panel(store: Store, win: AnalysisWindow, monitor: Monitor,
-                others: Sequence[Monitor], w: Wording) -> dict[str, Any]:
-    """Share of voice of this monitor against the others (``report compare --monitor
-    <this> --monitor <each other, by name>``): mentions and engagement shares with Wilson 95%
-    intervals and net sentiment; shares sum to 100%."""
-    from scheduler.query import parse_query
-    from scoring.measure.share import share_of_voice
+def collected_counts(store: Store, topic: str, since: datetime | None, until: datetime
+                     ) -> tuple[dict[str | None, int], int]:
+    """Posts per sentiment label (None: unlabelled) and their summed engagement, over every
+    post ``topic`` holds in ``[since, until)``: one GROUP BY, no monitor query applied."""
+    rows = post_counts(store, topic=topic, since=since, until=until, bucket=None,
+                       by=("sentiment_label",))
+    return ({r.get("sentiment_label"): r["posts"] for r in rows},
+            sum(r["engagement"] for r in rows))
+
+
+_SHARE_NOTE = _("声量份额按每个监测在这段时间采集到的全部帖子计算，互动数未做异常值封顶；"
+                "tingfeng report compare 还会按各监测的查询条件筛选帖子")
+
+
+def share_panel(store: Store, monitor: Monitor, others: Sequence[Monitor], w: Wording, *,
+                since: datetime | None, until: datetime) -> dict[str, Any]:
+    """Share of voice of this monitor against the others, from the store's counts: mentions
+    and engagement shares with Wilson 95% intervals and net sentiment
+    (``scoring.measure.share.share_from_counts``; shares sum to 100%), over every post
+    collected for each monitor in ``[since, until)``. ``report compare --monitor <this>
+    --monitor <each other>`` gives the same figures where each monitor's query keeps all its
+    posts and no counter is an outlier (it filters by the queries and caps outliers; the note
+    says so). ``multi_brand_posts`` are this monitor's posts another monitor's topic holds
+    too (``Store.topic_overlap``), each counted once per monitor."""
+    from scoring.measure.share import share_from_counts
 
     if not others:
         return {"brands": [], "multi_brand_posts": 0, "notes": [],
                 "empty": w("没有其他监测可以比较：再建一个竞品监测")}
-    by_brand: dict[str, list[Post]] = {monitor.name: win.posts}
-    for m in others:
-        by_brand[m.name] = parse_query(m.query).select(
-            list(store.posts(topic=m.name, since=win.since, until=win.until)))
-    authors = store.authors({(p.platform, p.author_id) for ps in by_brand.values()
-                             for p in ps if p.author_id})
-    s = share_of_voice(by_brand, authors)
-    labels = ("positive", "neutral", "negative", "unscored")
+    labels: dict[str, dict[str | None, int]] = {}
+    engagement: dict[str, int] = {}
+    for name in [monitor.name, *(m.name for m in others)]:
+        labels[name], engagement[name] = collected_counts(store, name, since, until)
+    rows = share_from_counts(labels, engagement, confidence=CONFIDENCE)
+    overlap = store.topic_overlap(monitor.name, [m.name for m in others], since=since,
+                                  until=until)
+    kinds = ("positive", "neutral", "negative", "unscored")
     brands: list[dict[str, Any]] = [
         {"brand": b, "self": b == monitor.name, "mentions": x.mentions, "share": x.share,
          "share_ci": x.share_ci, "share_pct": x.share_pct, "engagement": x.engagement,
          "engagement_share": x.engagement_share, "engagement_pct": x.engagement_pct,
          "net": x.net, "net_ci": x.net_ci,
-         "sentiment": {label: getattr(x, label) for label in labels}}
-        for b, x in s.overall.items()]
-    return {"brands": brands, "multi_brand_posts": s.overlap.multi_brand_posts,
-            "confidence": s.confidence, "notes": list(s.notes),
-            "sentiment_names": {label: sentiment_name(label, w) for label in labels},
+         "sentiment": {label: getattr(x, label) for label in kinds}}
+        for b, x in rows.items()]
+    return {"brands": brands, "multi_brand_posts": overlap, "confidence": CONFIDENCE,
+            "notes": [w(_SHARE_NOTE)],
+            "sentiment_names": {label: sentiment_name(label, w) for label in kinds},
             "empty": None if sum(b["mentions"] for b in brands) else w("这段时间没有帖子")}
+
+
+def _share_answer(store: Store, monitor: Monitor, others: Sequence[Monitor], w: Wording,
+                  used: str, since: datetime | None, now: datetime) -> dict[str, Any]:
+    """The share panel with its head, the window unread: ``posts`` are the monitor's posts
+    the panel counted."""
+    body = share_panel(store, monitor, others, w, since=since, until=now)
+    posts = next((b["mentions"] for b in body["brands"] if b["self"]), None)
+    if posts is None:  # no other monitor: nothing was counted
+        posts = sum(collected_counts(store, monitor.name, since, now)[0].values())
+    return {**_window_head(monitor.name, used, since, now, posts, w),
+            "computed_at": now.isoformat(), "share": body}
 
 
 WHY = ("drivers", "events", "regions")
@@ -390,35 +432,40 @@ def panels(store: Store, monitor: Monitor, names: Sequence[str], *, now: datetim
            choice: str, w: Wording, tz: str = "Asia/Shanghai") -> dict[str, Any]:
     """Panels of the monitor's window, ``{<window head>, <name>: {...} for each name}``, each
     cached on its own (see the module docstring); panels asked for at about the same time
-    share one read of the window."""
+    share one read of the window (share of voice reads none: it counts)."""
     unknown = [n for n in names if n not in PANELS]
     if unknown:
         raise ValueError(f"unknown panel {unknown[0]!r}; use one of {', '.join(PANELS)}")
     used, since = analysis_window(store, monitor.name, now=now, choice=choice, tz=tz)
     fp = fingerprint(store, monitor.name, since)
     caches = cache_for(store)
-    out: dict[str, Any] = {}
+    answers: dict[str, dict[str, Any]] = {}
     for name in names:
         others = [m for m in store.monitors() if m.name != monitor.name] \
             if name == "share" else []
+        # share counts the others' posts whatever their queries: a new post of theirs is
+        # what changes it (relabelling and counters wait for the TTL)
         key = (name, monitor.name, monitor.query, used, since, w.lang, fp,
-               tuple((m.name, m.query, volume_mark(store, m.name, since)) for m in others))
+               tuple((m.name, volume_mark(store, m.name, since)) for m in others))
 
         def compute(name: str = name, others: list[Monitor] = others) -> dict[str, Any]:
+            if name == "share":
+                return _share_answer(store, monitor, others, w, used, since, now)
             win: AnalysisWindow = caches.windows.get(
                 ("window", monitor.name, monitor.query, used, since, fp),
                 lambda: load_window(store, monitor, used, since, now))
             if name == "drivers":
                 body = drivers_panel(win, w, previous_window(store, win))
-            elif name == "share":
-                body = share_panel(store, win, monitor, others, w)
             else:
                 body = _BUILDERS[name](win, w)
             return {**_head(win, w), "computed_at": now.isoformat(), name: body}
 
-        one: dict[str, Any] = caches.panels.get(key, compute)
-        out = {**(out or one), name: one[name]}  # the first panel's head stands for all
-    return out
+        answers[name] = caches.panels.get(key, compute)
+    if not answers:
+        return {}
+    # the first window-reading panel's head stands for all (share's counts another thing)
+    head = next((a for n, a in answers.items() if n != "share"), answers[names[0]])
+    return {**head, **{name: answer[name] for name, answer in answers.items()}}
 
 
 def tiers(store: Store, topic: str, win: Window, *, w: Wording) -> dict[str, Any]:

@@ -328,7 +328,9 @@
 
   function drawShare(box, d) {
     const notes = box.querySelector(".notes");
-    notes.textContent = d.multi_brand_posts ? tingfeng.fill(box.dataset.overlap, {n: num(d.multi_brand_posts)}) : "";
+    /* the overlap, then what the figures count (every post collected for each monitor) */
+    notes.textContent = [d.multi_brand_posts ? tingfeng.fill(box.dataset.overlap, {n: num(d.multi_brand_posts)}) : ""]
+      .concat(d.notes || []).filter(Boolean).join(" ");
     if (d.empty) { setState(box, "empty", d.empty); return; }
     const body = show(box, "table").querySelector("tbody");
     body.replaceChildren();
@@ -388,7 +390,8 @@
       if (!box) { return; }
       setState(box, "loading", section.dataset.loading);
       tingfeng.getJSON(box.dataset.url).then(function (data) {
-        if (!said) {
+        /* the window's posts as the query selects them: share of voice counts another thing */
+        if (!said && name !== "share") {
           head.textContent = tingfeng.fill(section.dataset.window, {window: data.window, posts: num(data.posts)});
           said = true;
         }
