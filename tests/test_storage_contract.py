@@ -634,6 +634,27 @@ def test_aggregates_follow_later_writes(store):
         store.author_counts()
 
 
+def test_author_counts_carry_profile_fields_on_request(store):
+    store.upsert_posts(counted_posts())
+    store.upsert_authors([Author("weibo", "a", followers=150_000, verified=True,
+                                 extra={"voteup_count": 3}),
+                          Author("zhihu", "a", tier="head")])
+    plain = store.author_counts()
+    rows = store.author_counts(fields=("tier", "followers", "verified", "extra"))
+    assert [{k: v for k, v in r.items() if k != "profile"} for r in rows] == plain
+    assert [r["profile"] for r in rows] == [
+        {"tier": None, "followers": 150_000, "verified": True, "extra": {"voteup_count": 3}},
+        None,  # weibo b has no stored profile
+        {"tier": "head", "followers": None, "verified": None, "extra": {}},
+    ]
+    assert [r["profile"] for r in store.author_counts(topic="u", fields=("tier",))] == [
+        {"tier": "head"}, None]
+    assert store.author_counts(limit=1, fields=("followers",))[0]["profile"] == {
+        "followers": 150_000}
+    with pytest.raises(ValueError, match="unknown author field 'password'"):
+        store.author_counts(fields=("password",))
+
+
 def test_topic_aggregates_follow_later_writes(store):
     """A topic's counts see what was written after the post joined the topic: new counters,
     an author, a rescoring, a moved time, a root, and a topic added by a sparser copy."""

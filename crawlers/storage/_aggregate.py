@@ -18,7 +18,7 @@ No driver imports here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -228,6 +228,20 @@ def author_rows(rows: Iterable[tuple[str, str, int, int]]) -> list[dict[str, Any
     """``author_counts`` rows from (platform, author_id, posts, engagement) tuples."""
     return [{"platform": platform, "author_id": author_id, "posts": posts, "engagement": score}
             for platform, author_id, posts, score in rows]
+
+
+def with_profiles(rows: list[dict[str, Any]], fields: Sequence[str],
+                  author_fields: Callable[[list[tuple[str, str]], Sequence[str]],
+                                          dict[tuple[str, str], dict[str, Any]]]
+                  ) -> list[dict[str, Any]]:
+    """``author_counts`` rows with ``"profile"`` (``fields`` of each stored profile, else
+    None) read by ``author_fields``: for a backend that cannot join them in the query."""
+    if not fields:
+        return rows
+    found = author_fields([(r["platform"], r["author_id"]) for r in rows], fields)
+    for row in rows:
+        row["profile"] = found.get((row["platform"], row["author_id"]))
+    return rows
 
 
 # -- author_stats -------------------------------------------------------------------------------

@@ -195,8 +195,12 @@ def _undated(
 def author_counts(
     conn: sqlite3.Connection, *, topic: str | None, since: datetime | None,
     until: datetime | None, platform: str | None, limit: int | None,
+    fields: tuple[str, ...] = (),
 ) -> list[dict[str, Any]]:
-    """``Store.author_counts`` on ``conn`` (the caller holds the store's lock)."""
+    """``Store.author_counts`` on ``conn`` (the caller holds the store's lock). With
+    ``fields`` (checked AUTHOR_FIELDS names, never input) each row also gets ``"profile"``:
+    the raw stored values, read by a join to authors in the same query (None without a
+    stored profile); the caller converts them."""
     if since is not None and until is not None and utc(since) >= utc(until):
         return []
     k = "k" if topic is not None else "p"
@@ -207,14 +211,27 @@ def author_counts(
     else:
         index = "posts_window" if is_narrow(conn, since, until) else "posts_authors"
         source = f"posts AS p INDEXED BY {index}"
-    query = f"""SELECT {k}.platform, {k}.author_id, count(*) AS n, sum({engagement(k)}) AS e
+    order = "ORDER BY n DESC, e DESC, platform, author_id"
+    query = f"""SELECT {k}.platform AS platform, {k}.author_id AS author_id, count(*) AS n,
+            sum({engagement(k)}) AS e
         FROM {source} WHERE {" AND ".join(where)}
-        GROUP BY {k}.platform, {k}.author_id
-        ORDER BY n DESC, e DESC, {k}.platform, {k}.author_id"""
+        GROUP BY {k}.platform, {k}.author_id"""
+    if limit is not None or not fields:
+        query += f" {order}"
     if limit is not None:
         query += " LIMIT ?"
         params.append(limit)
-    return agg.author_rows(conn.execute(query, params))
+    if not fields:
+        return agg.author_rows(conn.execute(query, params))
+    columns = "".join(", a.extra" if name == "extra" else f", json_extract(a.doc, '$.{name}')"
+                      for name in fields)
+    joined = f"""SELECT g.platform, g.author_id, g.n, g.e, a.platform IS NOT NULL{columns}
+        FROM ({query}) AS g LEFT JOIN authors AS a
+            ON a.platform = g.platform AND a.author_id = g.author_id
+        ORDER BY g.n DESC, g.e DESC, g.platform, g.author_id"""
+    return [{"platform": row[0], "author_id": row[1], "posts": row[2], "engagement": row[3],
+             "profile": dict(zip(fields, row[5:], strict=True)) if row[4] else None}
+            for row in conn.execute(joined, params)]
 
 
 def root_counts(

@@ -232,8 +232,10 @@ class MemoryStore(Store):
         until: datetime | None = None,
         platform: str | None = None,
         limit: int | None = None,
+        fields: Sequence[str] = (),
     ) -> list[dict[str, Any]]:
         agg.check_limit(limit)
+        names = check_author_fields(fields)
         totals: dict[tuple[str, str], list[int]] = {}
         with self._lock:
             for doc in self._window(topic, since, until, platform):
@@ -242,7 +244,8 @@ class MemoryStore(Store):
                     total[0] += 1
                     total[1] += agg.engagement(doc)
         ranked = sorted(totals.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0]))
-        return agg.author_rows((p, a, n, e) for (p, a), (n, e) in ranked[:limit])
+        rows = agg.author_rows((p, a, n, e) for (p, a), (n, e) in ranked[:limit])
+        return agg.with_profiles(rows, names, self.author_fields)
 
     def root_counts(
         self,

@@ -598,15 +598,18 @@ class MongoStore(Store):
         until: datetime | None = None,
         platform: str | None = None,
         limit: int | None = None,
+        fields: Sequence[str] = (),
     ) -> list[dict[str, Any]]:
         agg.check_limit(limit)
+        names = check_author_fields(fields)
         if limit == 0 or (since is not None and until is not None and utc(since) >= utc(until)):
             return []
         pipeline = _pipelines.author_pipeline(_window_match(topic, since, until, platform), limit)
-        return agg.author_rows(
+        rows = agg.author_rows(
             (row["_id"]["platform"], row["_id"]["author_id"], row["posts"], row["engagement"])
             for row in self._aggregate(pipeline)
         )
+        return agg.with_profiles(rows, names, self.author_fields)
 
     def root_counts(
         self,

@@ -540,11 +540,17 @@ class SqliteStore(Store):
         until: datetime | None = None,
         platform: str | None = None,
         limit: int | None = None,
+        fields: Sequence[str] = (),
     ) -> list[dict[str, Any]]:
         agg.check_limit(limit)
+        names = check_author_fields(fields)
         with self._session() as conn:
-            return _sqlcounts.author_counts(conn, topic=topic, since=since, until=until,
-                                            platform=platform, limit=limit)
+            rows = _sqlcounts.author_counts(conn, topic=topic, since=since, until=until,
+                                            platform=platform, limit=limit, fields=names)
+        for row in rows:  # the profile's raw values as author_fields gives them
+            if row.get("profile") is not None:
+                row["profile"] = {n: _field(n, v) for n, v in row["profile"].items()}
+        return rows
 
     def author_stats(
         self,

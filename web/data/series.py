@@ -10,7 +10,7 @@ without that method. Buckets are hours or days of the reader's zone (``MONITOR_T
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -24,9 +24,9 @@ if TYPE_CHECKING:
     from crawlers.storage import Store
     from scheduler.i18n import Wording
 
-__all__ = ["GRAIN", "RANGES", "SENTIMENTS", "TIERS", "Window", "dashboard_series", "emotion_series",
-           "post_counts", "resolve_range", "resolve_window", "sentiment_name", "tier_of",
-           "tier_split", "tiers_of"]
+__all__ = ["GRAIN", "RANGES", "SENTIMENTS", "TIERS", "TIER_FIELDS", "Window", "dashboard_series",
+           "emotion_series", "post_counts", "resolve_range", "resolve_window", "sentiment_name",
+           "tier_of", "tier_split", "tiers_from_fields", "tiers_of"]
 
 # Range choices of the dashboard and post browser: days back (None = everything).
 RANGES: dict[str, int | None] = {"1d": 1, "7d": 7, "30d": 30, "90d": 90, "365d": 365,
@@ -276,14 +276,24 @@ def tier_of(author: Author | None) -> str:
     return author.tier or default_tier_of(author) or "unknown"
 
 
+TIER_FIELDS = ("tier", "followers")  # what an account's tier is read from (with Zhihu's extra)
+
+
 def tiers_of(store: Store, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
     """``tier_of`` of many accounts, reading only what it needs (``Store.author_fields``:
     no record built, a window has tens of thousands of accounts): the stored tier, else the
     platform's measure (followers; Zhihu upvotes from the profile) against its cut-offs, as
     ``default_tier_of`` decides. Accounts without a stored profile: "unknown"."""
+    return tiers_from_fields(store, store.author_fields(keys, TIER_FIELDS))
+
+
+def tiers_from_fields(store: Store, fields: Mapping[tuple[str, str], Mapping[str, Any]]
+                      ) -> dict[tuple[str, str], str]:
+    """:func:`tiers_of` from the :data:`TIER_FIELDS` of stored profiles already read (as
+    ``Store.author_counts(fields=…)`` returns them beside the counts); the ``extra`` of the
+    few accounts measured by upvotes is read here."""
     from scoring.influence import DEFAULT_TIERS, tier, tier_measure
 
-    fields = store.author_fields(keys, ("tier", "followers"))
     out = {key: str(f["tier"] or "unknown") for key, f in fields.items()}
     untiered = [key for key, f in fields.items()  # wechat: as default_tier_of, untiered
                 if not f["tier"] and f["followers"] is not None and key[0] != "wechat"]
@@ -299,11 +309,13 @@ def tiers_of(store: Store, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, s
 
 def tier_split(store: Store, topic: str, win: Window, *, w: Wording) -> dict[str, Any]:
     """Posts and accounts per influence tier among the window's authors. The store counts
-    posts per author (``author_counts``); only the accounts it returns are read, and only
-    what their tier needs (:func:`tiers_of`). Posts without an author id are counted
-    apart (``no_author``)."""
-    rows = store.author_counts(topic=topic, since=win.since, until=win.until)
-    tiers_by_key = tiers_of(store, [(r["platform"], r["author_id"]) for r in rows])
+    posts per author and reads what their tier needs in the same query (``author_counts``
+    with ``fields``: no record built; :func:`tiers_from_fields`). Posts without an author id
+    are counted apart (``no_author``)."""
+    rows = store.author_counts(topic=topic, since=win.since, until=win.until,
+                               fields=TIER_FIELDS)
+    tiers_by_key = tiers_from_fields(store, {(r["platform"], r["author_id"]): r["profile"]
+                                             for r in rows if r["profile"] is not None})
     posts: Counter[str] = Counter()
     accounts: Counter[str] = Counter()
     for row in rows:
