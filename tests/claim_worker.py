@@ -1,7 +1,8 @@
 """A delivery process for the claim test: ``python -m tests.claim_worker STORE_URI OWNER LOG GO``.
 
-Waits until the file GO exists (so every worker starts together), then walks every pending alert:
-claims it, appends ``OWNER alert_id`` to LOG (the "delivery"), and marks it sent as its owner.
+Opens the store, writes ``GO.OWNER.ready`` and waits until the file GO exists (the test creates
+it once every worker is ready, so all start together), then walks every pending alert: claims
+it, appends ``OWNER alert_id`` to LOG (the "delivery"), and marks it sent as its owner.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from crawlers.storage import open_store
 
 
 def main(uri: str, owner: str, log: str, go: str) -> None:
-    while not Path(go).exists():
-        time.sleep(0.005)
     with open_store(uri) as store:
+        Path(f"{go}.{owner}.ready").touch()
+        while not Path(go).exists():
+            time.sleep(0.002)
         ids = [a.alert_id for a in store.alerts(status="pending")]
         for alert_id in ids:
             now = datetime.now(UTC)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -51,6 +52,10 @@ def test_racing_processes_deliver_each_alert_once(kind, tmp_path):
                           str(go)], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
         for n in range(WORKERS)
     ]
+    ready = [Path(f"{go}.w{n}.ready") for n in range(WORKERS)]
+    deadline = time.monotonic() + 60
+    while not all(r.exists() for r in ready) and time.monotonic() < deadline:
+        time.sleep(0.01)  # imports take a while: start them together, not the first alone
     go.touch()
     errors = [p.communicate(timeout=120)[1] for p in procs]
     assert [p.returncode for p in procs] == [0] * WORKERS, errors

@@ -992,6 +992,26 @@ def test_author_fields_read_a_few_fields_as_authors_would(store):
         store.author_fields(keys, ("tier", "doc') --"))
 
 
+def test_author_fields_read_one_value_inside_extra(store):
+    extra = {"voteup_count": 12, "name": "知乎号", "ok": True, "none": None, "ratio": 0.5,
+             "tags": ["a", 1], "nested": {"x": [1, 2]}}
+    store.upsert_authors([Author("zhihu", "z", extra=extra), Author("zhihu", "plain")])
+    names = [f"extra.{k}" for k in extra] + ["extra.absent"]
+    got = store.author_fields([("zhihu", "z"), ("zhihu", "plain")], names)
+    assert got[("zhihu", "z")] == {**{f"extra.{k}": v for k, v in extra.items()},
+                                   "extra.absent": None}
+    assert got[("zhihu", "plain")] == dict.fromkeys(names)
+    both = store.author_fields([("zhihu", "z")], ("extra", "extra.voteup_count"))
+    stored = store.authors([("zhihu", "z")])[("zhihu", "z")].extra
+    assert both[("zhihu", "z")] == {"extra": stored, "extra.voteup_count": 12}
+    store.upsert_posts([Post("zhihu", "1", author_id="z", topics=["t"])])
+    rows = store.author_counts(topic="t", fields=("followers", "extra.voteup_count"))
+    assert rows[0]["profile"] == {"followers": None, "extra.voteup_count": 12}
+    for bad in ("extra.", "extra.a'b", "extra.a.b", "extra.$x"):
+        with pytest.raises(ValueError, match="unknown author field"):
+            store.author_fields([("zhihu", "z")], (bad,))
+
+
 def test_root_counts_rank_a_windows_cascades_as_posts_would(store):
     store.upsert_posts([
         post("r", topics=["t"]), post("c1", 1, root_post_id="r", topics=["t"]),

@@ -319,6 +319,35 @@ AUTHORS_BY_KEY = """WITH k(platform, author_id) AS (VALUES {keys})
     FROM k CROSS JOIN authors AS a ON a.platform = k.platform AND a.author_id = k.author_id"""
 
 
+def author_field_sql(name: str, a: str = "a") -> str:
+    """The column of authors alias ``a`` that holds ``author_fields``' ``name`` (checked by
+    ``check_author_fields``: never input). ``extra.<key>`` comes back as JSON text (None when
+    absent), whatever its type, for :func:`author_field_value`."""
+    if name == "extra":
+        return f"{a}.extra"
+    if name.startswith("extra."):
+        path = f"'$.{name[6:]}'"  # JSON text of any type (SQLite 3.38's -> in older terms)
+        return f"""CASE WHEN {a}.extra = '{{}}' THEN NULL ELSE (
+            CASE json_type({a}.extra, {path})
+            WHEN 'object' THEN json_extract({a}.extra, {path})
+            WHEN 'array' THEN json_extract({a}.extra, {path})
+            WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'null' THEN 'null'
+            WHEN 'integer' THEN json_quote(json_extract({a}.extra, {path}))
+            WHEN 'real' THEN json_quote(json_extract({a}.extra, {path}))
+            WHEN 'text' THEN json_quote(json_extract({a}.extra, {path})) END) END"""
+    return f"json_extract({a}.doc, '$.{name}')"
+
+
+def author_field_value(name: str, value: Any) -> Any:
+    """An ``author_fields`` value as the record holds it, from :func:`author_field_sql`'s
+    column (JSON booleans come back as 0/1, ``extra`` as JSON text)."""
+    if name == "extra":
+        return json.loads(value) if value and value != "{}" else {}
+    if name.startswith("extra."):
+        return None if value is None else json.loads(value)
+    return bool(value) if name == "verified" and value is not None else value
+
+
 def page_query(source: str, k: str, where: list[str], *, dated: bool) -> str:
     """One keyset page of posts from ``source`` (alias ``k`` holds the ordering columns).
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from crawlers.storage import _aggregate as agg
 from crawlers.storage._records import utc, utc_text
+from crawlers.storage._sql import author_field_sql
 
 if TYPE_CHECKING:
     from crawlers.items import AuthorKey
@@ -223,8 +224,7 @@ def author_counts(
         params.append(limit)
     if not fields:
         return agg.author_rows(conn.execute(query, params))
-    columns = "".join(", a.extra" if name == "extra" else f", json_extract(a.doc, '$.{name}')"
-                      for name in fields)
+    columns = "".join(f", {author_field_sql(name)}" for name in fields)
     joined = f"""SELECT g.platform, g.author_id, g.n, g.e, a.platform IS NOT NULL{columns}
         FROM ({query}) AS g LEFT JOIN authors AS a
             ON a.platform = g.platform AND a.author_id = g.author_id

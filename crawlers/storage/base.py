@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import json
+import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,17 +26,19 @@ __all__ = ["AUTHOR_FIELDS", "AUTHOR_ORDERS", "NET_CLASSES", "AuthorPage", "Backe
            "EventRecord", "IntegrityError", "PostPage", "Store", "StoreError", "UnknownScheme",
            "check_author_fields"]
 
-# ``author_fields`` reads these Author fields (the scalar ones, and ``extra`` as a dict).
+# ``author_fields`` reads these Author fields (the scalar ones, and ``extra`` as a dict), and
+# ``extra.<key>``: one value inside ``extra`` (Zhihu's upvotes), None where it is absent.
 AUTHOR_FIELDS = ("name", "url", "followers", "following", "posts", "verified", "verified_type",
                  "verified_reason", "rank", "description", "region", "gender", "tier",
                  "influence", "extra")
+_EXTRA_KEY = re.compile(r"extra\.[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
 def check_author_fields(fields: Sequence[str]) -> tuple[str, ...]:
-    unknown = [f for f in fields if f not in AUTHOR_FIELDS]
+    unknown = [f for f in fields if f not in AUTHOR_FIELDS and not _EXTRA_KEY.fullmatch(f)]
     if unknown:
         raise ValueError(f"unknown author field {unknown[0]!r}; use some of "
-                         f"{', '.join(AUTHOR_FIELDS)}")
+                         f"{', '.join(AUTHOR_FIELDS)} or extra.<key>")
     return tuple(fields)
 
 

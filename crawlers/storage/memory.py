@@ -378,8 +378,7 @@ class MemoryStore(Store):
                       ) -> dict[AuthorKey, dict[str, Any]]:
         names = check_author_fields(fields)
         with self._lock:
-            return {key: {n: (copy.deepcopy(self._authors[key].get(n) or {}) if n == "extra"
-                              else self._authors[key].get(n)) for n in names}
+            return {key: {n: _author_field(self._authors[key], n) for n in names}
                     for key in keys if key in self._authors}
 
     def runs(
@@ -504,3 +503,12 @@ def _within(when: str | None, low: str | None, high: str | None, bounded: bool) 
 
 def _post_order(doc: dict[str, Any]) -> tuple[Any, ...]:
     return window_key(doc.get("created_at"), doc["platform"], doc["post_id"])
+
+
+def _author_field(doc: dict[str, Any], name: str) -> Any:
+    """``author_fields``' ``name`` of a stored profile (a copy: the caller may change it)."""
+    if name == "extra":
+        return copy.deepcopy(doc.get("extra") or {})
+    if name.startswith("extra."):
+        return copy.deepcopy((doc.get("extra") or {}).get(name[6:]))
+    return doc.get(name)

@@ -496,10 +496,12 @@ class MongoStore(Store):
     def author_fields(self, keys: Iterable[AuthorKey], fields: Sequence[str]
                       ) -> dict[AuthorKey, dict[str, Any]]:
         names = check_author_fields(fields)
-        projection = {"_id": 0, "platform": 1, "author_id": 1, **dict.fromkeys(names, 1)}
+        # "extra" and "extra.<key>" at once would be a path collision: the whole extra serves
+        paths = {"extra" if n.startswith("extra.") and "extra" in names else n for n in names}
+        projection = {"_id": 0, "platform": 1, "author_id": 1, **dict.fromkeys(paths, 1)}
         docs = self._by_keys(self._author_reads, keys, "author_id", projection)
-        return {(d["platform"], d["author_id"]): {
-            n: (d.get(n) or {}) if n == "extra" else d.get(n) for n in names} for d in docs}
+        return {(d["platform"], d["author_id"]): {n: _author_field(d, n) for n in names}
+                for d in docs}
 
     def _by_keys(
         self, coll: Collection[Any], keys: Iterable[tuple[str, str]], id_field: str,
@@ -868,3 +870,12 @@ def _record_out(cls: type[Any], doc: dict[str, Any]) -> Any:
     if doc.get("topics"):
         doc["topics"] = sorted(doc["topics"])
     return from_dict(cls, doc)
+
+
+def _author_field(doc: Mapping[str, Any], name: str) -> Any:
+    """``author_fields``' ``name`` of a projected profile."""
+    if name == "extra":
+        return doc.get("extra") or {}
+    if name.startswith("extra."):
+        return (doc.get("extra") or {}).get(name[6:])
+    return doc.get(name)

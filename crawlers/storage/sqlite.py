@@ -462,8 +462,7 @@ class SqliteStore(Store):
                       ) -> dict[AuthorKey, dict[str, Any]]:
         names = check_author_fields(fields)
         # names are AUTHOR_FIELDS (checked above), never input: safe inside the JSON paths
-        columns = "".join(", a.extra" if n == "extra" else f", json_extract(a.doc, '$.{n}')"
-                          for n in names)
+        columns = "".join(f", {sql.author_field_sql(n)}" for n in names)
         found: dict[AuthorKey, dict[str, Any]] = {}
         for chunk in batched(dict.fromkeys(keys), _KEYS_PER_QUERY):
             query = (f"WITH k(platform, author_id) AS (VALUES "
@@ -473,7 +472,8 @@ class SqliteStore(Store):
             with self._session() as conn:
                 for row in conn.execute(query, [p for key in chunk for p in key]):
                     found[(row[0], row[1])] = {
-                        n: _field(n, v) for n, v in zip(names, row[2:], strict=True)}
+                        n: sql.author_field_value(n, v)
+                        for n, v in zip(names, row[2:], strict=True)}
         return found
 
     def runs(
@@ -547,9 +547,12 @@ class SqliteStore(Store):
         with self._session() as conn:
             rows = _sqlcounts.author_counts(conn, topic=topic, since=since, until=until,
                                             platform=platform, limit=limit, fields=names)
-        for row in rows:  # the profile's raw values as author_fields gives them
-            if row.get("profile") is not None:
-                row["profile"] = {n: _field(n, v) for n, v in row["profile"].items()}
+        converted = [n for n in names if n == "verified" or n.startswith("extra")]
+        for row in rows if converted else ():  # the values as author_fields gives them
+            profile = row["profile"]
+            if profile is not None:
+                for n in converted:
+                    profile[n] = sql.author_field_value(n, profile[n])
         return rows
 
     def author_stats(
@@ -620,10 +623,3 @@ class SqliteStore(Store):
                 members.setdefault(event_id, []).append((platform, post_id))
         return order_events(event_record(json.loads(doc), event_id, members.get(event_id, ()))
                             for event_id, doc in docs)
-
-
-def _field(name: str, value: Any) -> Any:
-    """An ``author_fields`` value as the record holds it (JSON booleans come back as 0/1)."""
-    if name == "extra":
-        return json.loads(value) if value else {}
-    return bool(value) if name == "verified" and value is not None else value

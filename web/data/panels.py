@@ -469,10 +469,12 @@ def panels(store: Store, monitor: Monitor, names: Sequence[str], *, now: datetim
 
 
 def tiers(store: Store, topic: str, win: Window, *, w: Wording) -> dict[str, Any]:
-    """:func:`web.data.series.tier_split`, cached like the panels: reading every author of a
-    big window takes a second."""
+    """:func:`web.data.series.tier_split`, cached like the panels (every account of a big
+    window and its tier: a few hundred ms). Keyed on the window's volume mark: a new post
+    can bring a new account, while relabelling and counters change no tier (re-crawled
+    profiles wait for the TTL)."""
     key = ("tiers", topic, win.used, win.since, win.until is None, w.lang,
-           fingerprint(store, topic, win.since))
+           volume_mark(store, topic, win.since))
     result: dict[str, Any] = cache_for(store).panels.get(
         key, lambda: tier_split(store, topic, win, w=w))
     return result

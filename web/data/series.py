@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["GRAIN", "RANGES", "SENTIMENTS", "TIERS", "TIER_FIELDS", "Window", "dashboard_series",
            "emotion_series", "post_counts", "resolve_range", "resolve_window", "sentiment_name",
-           "tier_of", "tier_split", "tiers_from_fields", "tiers_of"]
+           "UPVOTES", "tier_of", "tier_split", "tiers_from_fields", "tiers_of"]
 
 # Range choices of the dashboard and post browser: days back (None = everything).
 RANGES: dict[str, int | None] = {"1d": 1, "7d": 7, "30d": 30, "90d": 90, "365d": 365,
@@ -276,7 +276,9 @@ def tier_of(author: Author | None) -> str:
     return author.tier or default_tier_of(author) or "unknown"
 
 
-TIER_FIELDS = ("tier", "followers")  # what an account's tier is read from (with Zhihu's extra)
+# What an account's tier is read from: its stored tier, else followers, or Zhihu's upvotes.
+UPVOTES = "extra.voteup_count"
+TIER_FIELDS = ("tier", "followers", UPVOTES)
 
 
 def tiers_of(store: Store, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
@@ -290,21 +292,40 @@ def tiers_of(store: Store, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, s
 def tiers_from_fields(store: Store, fields: Mapping[tuple[str, str], Mapping[str, Any]]
                       ) -> dict[tuple[str, str], str]:
     """:func:`tiers_of` from the :data:`TIER_FIELDS` of stored profiles already read (as
-    ``Store.author_counts(fields=…)`` returns them beside the counts); the ``extra`` of the
-    few accounts measured by upvotes is read here."""
-    from scoring.influence import DEFAULT_TIERS, tier, tier_measure
+    ``Store.author_counts(fields=…)`` returns them beside the counts); one pass, as a
+    window has tens of thousands of accounts. Upvotes missing from ``fields`` are read."""
+    from scoring.influence import DEFAULT_TIERS, tier
 
-    out = {key: str(f["tier"] or "unknown") for key, f in fields.items()}
-    untiered = [key for key, f in fields.items()  # wechat: as default_tier_of, untiered
-                if not f["tier"] and f["followers"] is not None and key[0] != "wechat"]
-    by_extra = [key for key in untiered  # Zhihu's upvotes live in the profile's ``extra``
-                if (DEFAULT_TIERS.get(key[0]) or DEFAULT_TIERS["forum"])["measure"] != "followers"]
-    extras = store.author_fields(by_extra, ("extra",))
-    for key in untiered:
-        measure, cut = tier_measure(key[0], followers=fields[key]["followers"],
-                                    extra=extras.get(key, {}).get("extra"))
-        out[key] = tier(measure, thresholds=cut).value
+    out: dict[tuple[str, str], str] = {}
+    by_extra: list[tuple[str, str]] = []
+    cuts: dict[str, Mapping[str, Any]] = {}
+    for key, f in fields.items():
+        if f["tier"]:
+            out[key] = str(f["tier"])
+        elif f["followers"] is None or key[0] == "wechat":  # as default_tier_of: untiered
+            out[key] = "unknown"
+        else:
+            cut = cuts.get(key[0])
+            if cut is None:
+                cut = cuts[key[0]] = DEFAULT_TIERS.get(key[0]) or DEFAULT_TIERS["forum"]
+            if cut["measure"] == "followers":
+                out[key] = tier(f["followers"], thresholds=cut).value
+            elif UPVOTES in f:  # Zhihu's upvotes live in the profile's ``extra``
+                out[key] = _measured(key, f["followers"], {"voteup_count": f[UPVOTES]})
+            else:
+                by_extra.append(key)
+    extras = store.author_fields(by_extra, (UPVOTES,)) if by_extra else {}
+    for key in by_extra:
+        upvotes = extras.get(key, {}).get(UPVOTES)
+        out[key] = _measured(key, fields[key]["followers"], {"voteup_count": upvotes})
     return out
+
+
+def _measured(key: tuple[str, str], followers: int | None, extra: dict[str, Any]) -> str:
+    from scoring.influence import tier, tier_measure
+
+    measure, cut = tier_measure(key[0], followers=followers, extra=extra)
+    return tier(measure, thresholds=cut).value
 
 
 def tier_split(store: Store, topic: str, win: Window, *, w: Wording) -> dict[str, Any]:
