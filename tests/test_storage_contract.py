@@ -655,6 +655,50 @@ def test_author_counts_carry_profile_fields_on_request(store):
         store.author_counts(fields=("password",))
 
 
+def test_tier_counts_tier_each_account_as_its_profile_says(store):
+    from scoring.influence import DEFAULT_TIERS
+    from web.data.series import tiers_of
+
+    profiles = [
+        Author("weibo", "scored", followers=10, tier="head"),      # the stored tier wins
+        Author("weibo", "fans", followers=150_000),                 # followers: waist
+        Author("weibo", "few", followers=0),                        # amateur
+        Author("weibo", "nobody"),                                  # no followers: unknown
+        Author("forum", "f", followers=20_000),                     # forum cut-offs: waist
+        Author("tieba", "t", followers=1_000),                      # unlisted: forum's: tail
+        Author("zhihu", "z", followers=9, extra={"voteup_count": 20_000}),  # upvotes: tail
+        Author("zhihu", "bad", followers=9, extra={"voteup_count": "many"}),  # 0: amateur
+        Author("wechat", "gh", followers=5_000_000),                # judged by reads: unknown
+    ]
+    store.upsert_authors(profiles)
+    posts = [Post(a.platform, f"{a.author_id}-{i}", created_at=T0, author_id=a.author_id,
+                  topics=["t"]) for n, a in enumerate(profiles) for i in range(n % 3 + 1)]
+    posts += [Post("weibo", "ghost-1", created_at=T0, author_id="ghost", topics=["t"]),
+              Post("weibo", "anon", created_at=T0, topics=["t"])]  # no profile; no author
+    store.upsert_posts(posts)
+    rows = store.tier_counts(topic="t", cutoffs=DEFAULT_TIERS)
+    tiers = tiers_of(store, [a.key for a in profiles])
+    expected: dict[str, list[int]] = {"unknown": [1, 1]}  # the ghost's one post
+    for n, a in enumerate(profiles):
+        total = expected.setdefault(tiers[a.key], [0, 0])
+        total[0] += 1
+        total[1] += n % 3 + 1
+    assert rows == [{"tier": t, "accounts": a, "posts": n}
+                    for t, (a, n) in sorted(expected.items())]
+    assert [r["tier"] for r in rows] == ["amateur", "head", "tail", "unknown", "waist"]
+    assert store.tier_counts(topic="t", platform="zhihu", cutoffs=DEFAULT_TIERS) == [
+        {"tier": "amateur", "accounts": 1, "posts": 2},
+        {"tier": "tail", "accounts": 1, "posts": 1}]
+    assert store.tier_counts(topic="t", since=T0 + timedelta(days=1),
+                             cutoffs=DEFAULT_TIERS) == []
+    with pytest.raises(ValueError, match="measure must be one of"):
+        store.tier_counts(cutoffs={"weibo": {"measure": "likes", "head": 1, "waist": 1,
+                                             "tail": 1}})
+    with pytest.raises(ValueError, match="must be numbers"):
+        store.tier_counts(cutoffs={"weibo": {"measure": "followers", "head": "1; DROP",
+                                             "waist": 1, "tail": 1}})
+
+
 def test_topic_aggregates_follow_later_writes(store):
     """A topic's counts see what was written after the post joined the topic: new counters,
     an author, a rescoring, a moved time, a root, and a topic added by a sparser copy."""

@@ -119,7 +119,7 @@ def test_topic_window_follows_a_corrected_created_at(store):
     assert list(store.posts(topic="t", until=T0 + timedelta(hours=1))) == []
 
 
-def test_a_version_4_file_gets_the_topic_copies_on_first_open(tmp_path):
+def test_a_version_4_file_gets_the_topic_copies_on_first_open(tmp_path, caplog):
     """Schema 5 copies the posts' grouped columns into post_topics; a file written by schema 4
     is upgraded in place, and its topic aggregates read the copies."""
     path = tmp_path / "v4.db"
@@ -136,7 +136,8 @@ def test_a_version_4_file_gets_the_topic_copies_on_first_open(tmp_path):
             ('weibo', '1', 't', '2026-03-01T08:00:00.000000+00:00')""")
         conn.execute("PRAGMA user_version = 4")
     conn.close()
-    with SqliteStore(path) as s:
+    with caplog.at_level("WARNING", logger="crawlers.storage.sqlite"), SqliteStore(path) as s:
+        assert "from schema 4 to 5" in caplog.text
         assert pragma(s, "user_version") == SCHEMA_VERSION
         assert s.author_counts(topic="t") == [
             {"platform": "weibo", "author_id": "a", "posts": 1, "engagement": 3}]

@@ -18,7 +18,7 @@ No driver imports here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -242,6 +242,65 @@ def with_profiles(rows: list[dict[str, Any]], fields: Sequence[str],
     for row in rows:
         row["profile"] = found.get((row["platform"], row["author_id"]))
     return rows
+
+
+# -- tier_counts --------------------------------------------------------------------------------
+TIER_MEASURES = ("followers", "upvotes", "reads")  # what a platform's accounts are tiered by
+TIER_PROFILE = ("tier", "followers", "extra.voteup_count")  # the fields the rule reads
+CUT_NAMES = ("head", "waist", "tail")  # lower bounds, highest first; below tail: "amateur"
+
+
+def check_cutoffs(cutoffs: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """``tier_counts``' cut-offs, checked: ``{platform: {"measure", "head", "waist",
+    "tail"}}`` with a measure of TIER_MEASURES and numeric bounds (a platform missing from
+    them uses "forum"'s)."""
+    out: dict[str, dict[str, Any]] = {}
+    for platform, cut in cutoffs.items():
+        if cut.get("measure") not in TIER_MEASURES:
+            raise ValueError(f"tier cut-offs of {platform!r}: measure must be one of "
+                             f"{', '.join(TIER_MEASURES)}, not {cut.get('measure')!r}")
+        bounds = [cut.get(name) for name in CUT_NAMES]
+        numbers = [float(b) for b in bounds
+                   if isinstance(b, int | float) and not isinstance(b, bool)]
+        if len(numbers) != len(CUT_NAMES):
+            raise ValueError(f"tier cut-offs of {platform!r}: head, waist and tail must be "
+                             f"numbers, not {bounds!r}")
+        out[str(platform)] = {"measure": cut["measure"],
+                              **dict(zip(CUT_NAMES, numbers, strict=True))}
+    return out
+
+
+def account_tier(platform: str, profile: Mapping[str, Any] | None,
+                 cutoffs: Mapping[str, Mapping[str, Any]]) -> str:
+    """The tier ``tier_counts`` gives an account from its TIER_PROFILE fields: the stored
+    tier; else, with followers known, its platform's measure against the cut-offs (upvotes:
+    ``extra.voteup_count`` when a whole number >= 0, else 0; reads: not stored, so untiered);
+    "unknown" without a profile, followers or usable measure."""
+    if profile is None:
+        return "unknown"
+    if profile.get("tier"):
+        return str(profile["tier"])
+    followers = profile.get("followers")
+    cut = cutoffs.get(platform) or cutoffs.get("forum")
+    if followers is None or cut is None or cut["measure"] == "reads":
+        return "unknown"
+    if cut["measure"] == "upvotes":
+        upvotes = profile.get("extra.voteup_count")
+        value = upvotes if type(upvotes) is int and upvotes >= 0 else 0
+    else:
+        value = followers or 0
+    return next((name for name in CUT_NAMES if value >= cut[name]), "amateur")
+
+
+def tier_rows(rows: Iterable[dict[str, Any]], cutoffs: Mapping[str, Mapping[str, Any]]
+              ) -> list[dict[str, Any]]:
+    """``tier_counts`` rows from ``author_counts(fields=TIER_PROFILE)`` rows."""
+    totals: dict[str, list[int]] = {}
+    for row in rows:
+        total = totals.setdefault(account_tier(row["platform"], row["profile"], cutoffs), [0, 0])
+        total[0] += 1
+        total[1] += int(row["posts"])
+    return [{"tier": t, "accounts": a, "posts": n} for t, (a, n) in sorted(totals.items())]
 
 
 # -- author_stats -------------------------------------------------------------------------------

@@ -193,6 +193,25 @@ def _undated(
             for *values, n, e in conn.execute(query, params) if n]
 
 
+def _per_author(conn: sqlite3.Connection, *, topic: str | None, since: datetime | None,
+                until: datetime | None, platform: str | None) -> tuple[str, list[Any]]:
+    """The window's posts per author (platform, author_id, n, e), unordered, and its
+    parameters: a topic's range of post_topics_authors grouped in index order, else posts."""
+    k = "k" if topic is not None else "p"
+    where, params = _filters(k, topic=topic, platform=platform, since=since, until=until)
+    where.append(f"{k}.author_id IS NOT NULL")
+    if topic is not None:
+        source = "post_topics AS k INDEXED BY post_topics_authors"
+    else:
+        index = "posts_window" if is_narrow(conn, since, until) else "posts_authors"
+        source = f"posts AS p INDEXED BY {index}"
+    query = f"""SELECT {k}.platform AS platform, {k}.author_id AS author_id, count(*) AS n,
+            sum({engagement(k)}) AS e
+        FROM {source} WHERE {" AND ".join(where)}
+        GROUP BY {k}.platform, {k}.author_id"""
+    return query, params
+
+
 def author_counts(
     conn: sqlite3.Connection, *, topic: str | None, since: datetime | None,
     until: datetime | None, platform: str | None, limit: int | None,
@@ -204,19 +223,8 @@ def author_counts(
     stored profile); the caller converts them."""
     if since is not None and until is not None and utc(since) >= utc(until):
         return []
-    k = "k" if topic is not None else "p"
-    where, params = _filters(k, topic=topic, platform=platform, since=since, until=until)
-    where.append(f"{k}.author_id IS NOT NULL")
-    if topic is not None:  # the topic's range of post_topics_authors, grouped in its order
-        source = "post_topics AS k INDEXED BY post_topics_authors"
-    else:
-        index = "posts_window" if is_narrow(conn, since, until) else "posts_authors"
-        source = f"posts AS p INDEXED BY {index}"
+    query, params = _per_author(conn, topic=topic, since=since, until=until, platform=platform)
     order = "ORDER BY n DESC, e DESC, platform, author_id"
-    query = f"""SELECT {k}.platform AS platform, {k}.author_id AS author_id, count(*) AS n,
-            sum({engagement(k)}) AS e
-        FROM {source} WHERE {" AND ".join(where)}
-        GROUP BY {k}.platform, {k}.author_id"""
     if limit is not None or not fields:
         query += f" {order}"
     if limit is not None:
@@ -232,6 +240,54 @@ def author_counts(
     return [{"platform": row[0], "author_id": row[1], "posts": row[2], "engagement": row[3],
              "profile": dict(zip(fields, row[5:], strict=True)) if row[4] else None}
             for row in conn.execute(joined, params)]
+
+
+_STORED_TIER = "NULLIF(json_extract(a.doc, '$.tier'), '')"
+_FOLLOWERS = "json_extract(a.doc, '$.followers')"
+_UPVOTES = """CASE WHEN json_type(a.extra, '$.voteup_count') = 'integer'
+    AND json_extract(a.extra, '$.voteup_count') >= 0
+    THEN json_extract(a.extra, '$.voteup_count') ELSE 0 END"""
+
+
+def _ladder(cut: dict[str, Any]) -> tuple[str, list[Any]]:
+    """One platform's tier from its measure and bounds (``_aggregate.account_tier``)."""
+    if cut["measure"] == "reads":
+        return "'unknown'", []
+    measure = _UPVOTES if cut["measure"] == "upvotes" else f"coalesce({_FOLLOWERS}, 0)"
+    steps = " ".join(f"WHEN {measure} >= ? THEN '{name}'" for name in agg.CUT_NAMES)
+    return f"CASE {steps} ELSE 'amateur' END", [cut[name] for name in agg.CUT_NAMES]
+
+
+def tier_counts(
+    conn: sqlite3.Connection, *, topic: str | None, since: datetime | None,
+    until: datetime | None, platform: str | None, cutoffs: dict[str, dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """``Store.tier_counts`` on ``conn``: the window's posts per author, joined to authors
+    and tiered by a CASE over the checked ``cutoffs`` (platform names and bounds are
+    parameters), then counted per tier: a few rows leave the database."""
+    if since is not None and until is not None and utc(since) >= utc(until):
+        return []
+    grouped, where_params = _per_author(conn, topic=topic, since=since, until=until,
+                                        platform=platform)
+    branches, params = [], []
+    for name, cut in cutoffs.items():
+        if name != "forum":
+            ladder, bounds = _ladder(cut)
+            branches.append(f"WHEN g.platform = ? THEN {ladder}")
+            params += [name, *bounds]
+    default, bounds = _ladder(cutoffs["forum"]) if "forum" in cutoffs else ("'unknown'", [])
+    params += bounds
+    computed = f"CASE {' '.join(branches)} ELSE {default} END" if branches else default
+    tier = f"""CASE WHEN a.platform IS NULL THEN 'unknown'
+        WHEN {_STORED_TIER} IS NOT NULL THEN {_STORED_TIER}
+        WHEN {_FOLLOWERS} IS NULL THEN 'unknown'
+        ELSE {computed} END"""
+    query = f"""SELECT tier, count(*), sum(n) FROM (
+            SELECT g.n AS n, {tier} AS tier FROM ({grouped}) AS g LEFT JOIN authors AS a
+                ON a.platform = g.platform AND a.author_id = g.author_id)
+        GROUP BY tier ORDER BY tier"""
+    return [{"tier": str(t), "accounts": a, "posts": n}
+            for t, a, n in conn.execute(query, [*params, *where_params])]
 
 
 def root_counts(

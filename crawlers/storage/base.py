@@ -444,6 +444,30 @@ class Store(abc.ABC):
         """
 
     @abc.abstractmethod
+    def tier_counts(
+        self,
+        *,
+        topic: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        platform: str | None = None,
+        cutoffs: Mapping[str, Mapping[str, Any]],
+    ) -> list[dict[str, Any]]:
+        """Accounts and posts per influence tier among the authors of the window
+        ``author_counts`` counts: rows ``{"tier", "accounts", "posts"}`` by tier name. An
+        account's tier is its stored ``tier``; else, with ``followers`` known, its platform's
+        measure against ``cutoffs[platform]`` (``cutoffs["forum"]`` for a platform not
+        listed): ``{"measure": "followers" | "upvotes" | "reads", "head", "waist", "tail"}``,
+        inclusive lower bounds, below tail "amateur"; upvotes are ``extra["voteup_count"]``
+        (0 unless a whole number >= 0), reads are not stored, so such an account is
+        untiered. No profile, no followers, untiered: "unknown". The rule is
+        ``_aggregate.account_tier`` (``scoring.influence``'s ``default_tier_of``); SQLite
+        applies it in the query, so a window of 57,000 accounts returns a few rows.
+
+        :raises ValueError: for cut-offs without a known measure or numeric bounds.
+        """
+
+    @abc.abstractmethod
     def topic_overlap(
         self,
         topic: str,

@@ -265,6 +265,20 @@ class MemoryStore(Store):
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
         return [{"platform": p, "root_post_id": r, "posts": n} for (p, r), n in ranked[:limit]]
 
+    def tier_counts(
+        self,
+        *,
+        topic: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        platform: str | None = None,
+        cutoffs: Mapping[str, Mapping[str, Any]],
+    ) -> list[dict[str, Any]]:
+        cut = agg.check_cutoffs(cutoffs)
+        rows = self.author_counts(topic=topic, since=since, until=until, platform=platform,
+                                  fields=agg.TIER_PROFILE)
+        return agg.tier_rows(rows, cut)
+
     def topic_overlap(
         self,
         topic: str,

@@ -629,6 +629,20 @@ class MongoStore(Store):
         return [{"platform": row["_id"]["platform"], "root_post_id": row["_id"]["root"],
                  "posts": row["posts"]} for row in self._aggregate(pipeline)]
 
+    def tier_counts(
+        self,
+        *,
+        topic: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        platform: str | None = None,
+        cutoffs: Mapping[str, Mapping[str, Any]],
+    ) -> list[dict[str, Any]]:
+        cut = agg.check_cutoffs(cutoffs)
+        rows = self.author_counts(topic=topic, since=since, until=until, platform=platform,
+                                  fields=agg.TIER_PROFILE)
+        return agg.tier_rows(rows, cut)
+
     def topic_overlap(
         self,
         topic: str,

@@ -329,20 +329,16 @@ def _measured(key: tuple[str, str], followers: int | None, extra: dict[str, Any]
 
 
 def tier_split(store: Store, topic: str, win: Window, *, w: Wording) -> dict[str, Any]:
-    """Posts and accounts per influence tier among the window's authors. The store counts
-    posts per author and reads what their tier needs in the same query (``author_counts``
-    with ``fields``: no record built; :func:`tiers_from_fields`). Posts without an author id
-    are counted apart (``no_author``)."""
-    rows = store.author_counts(topic=topic, since=win.since, until=win.until,
-                               fields=TIER_FIELDS)
-    tiers_by_key = tiers_from_fields(store, {(r["platform"], r["author_id"]): r["profile"]
-                                             for r in rows if r["profile"] is not None})
-    posts: Counter[str] = Counter()
-    accounts: Counter[str] = Counter()
-    for row in rows:
-        tier = tiers_by_key.get((row["platform"], row["author_id"]), "unknown")
-        posts[tier] += int(row["posts"])
-        accounts[tier] += 1
+    """Posts and accounts per influence tier among the window's authors, counted by the
+    store with the platforms' cut-offs (``Store.tier_counts``: the tier :func:`tiers_of`
+    gives each account; SQLite tiers them in the query). Posts without an author id are
+    counted apart (``no_author``)."""
+    from scoring.influence import DEFAULT_TIERS
+
+    rows = store.tier_counts(topic=topic, since=win.since, until=win.until,
+                             cutoffs=DEFAULT_TIERS)
+    posts: Counter[str] = Counter({r["tier"]: int(r["posts"]) for r in rows})
+    accounts: Counter[str] = Counter({r["tier"]: int(r["accounts"]) for r in rows})
     order = {t: i for i, t in enumerate(TIERS)}
     tiers = sorted(posts, key=lambda t: (t == "unknown", order.get(t, len(TIERS)), t))
     total = store.newest_posts(topic=topic, since=win.since, until=win.until, limit=0).total
@@ -351,4 +347,5 @@ def tier_split(store: Store, topic: str, win: Window, *, w: Wording) -> dict[str
             "tiers": [{"tier": t, "name": tier_name(t, w), "posts": posts[t],
                        "accounts": accounts[t]} for t in tiers],
             "totals": {"posts": total, "attributed": attributed,
-                       "no_author": max(0, total - attributed), "accounts": len(rows)}}
+                       "no_author": max(0, total - attributed),
+                       "accounts": sum(accounts.values())}}
