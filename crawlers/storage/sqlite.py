@@ -77,8 +77,9 @@ class SqliteStore(Store):
     Layout: one table per record kind, the natural key as PRIMARY KEY, the record as JSON text
     (``doc``, with ``extra`` in its own JSON column) and a few indexed copies of fields
     (``created_at`` as fixed-width UTC text, ``root_post_id``…); ``post_topics`` holds topic
-    membership. Upserts merge inside SQLite (``INSERT … ON CONFLICT DO UPDATE``), one
-    transaction per batch. The connection may be used from any thread; a lock serialises it.
+    membership, with copies of the columns a topic's aggregates group and sum (schema 5).
+    Upserts merge inside SQLite (``INSERT … ON CONFLICT DO UPDATE``), one transaction per
+    batch. The connection may be used from any thread; a lock serialises it.
 
     Settings:
         STORE_URI: ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or
