@@ -732,6 +732,69 @@ def test_topic_aggregates_follow_later_writes(store):
     assert (ids(page.posts), page.total) == (["1"], 1)
 
 
+# -- topic_overlap: a topic's posts in a window that other topics also hold ---------------------
+def tagged_post(post_id: str, minutes: int | None, *topics: str,
+                platform: str = "weibo") -> Post:
+    created = None if minutes is None else T0 + timedelta(minutes=minutes)
+    return Post(platform, post_id, created_at=created, text=f"帖子 {post_id}",
+                topics=list(topics))
+
+
+@pytest.fixture
+def tagged(store):
+    store.upsert_posts([
+        tagged_post("1", 0, "t", "a"), tagged_post("2", 5, "t"), tagged_post("3", 10, "t", "b"),
+        tagged_post("4", 15, "t", "a", "b"), tagged_post("5", 20, "a"),  # not t's
+        tagged_post("6", None, "t", "a"),  # undated
+        tagged_post("7", 90, "t", "a"),  # after the window
+        tagged_post("1", 30, "t", platform="zhihu"),  # weibo 1's id on another platform: not a's
+        tagged_post("x", 40, "t", "a", platform="zhihu"),
+        tagged_post("話", 45, "t", "品牌乙"),  # topics in Chinese
+    ])
+    return store
+
+
+def _by_posts(store, topic, others, since=None, until=None) -> int:
+    wanted = set(others) - {topic}
+    return sum(1 for p in store.posts(topic=topic, since=since, until=until)
+               if wanted & set(p.topics))
+
+
+@pytest.mark.parametrize(("others", "expected"), [
+    (["a"], 3), (["b"], 2), (["a", "b"], 4), (["b", "a", "a"], 4), (["品牌乙"], 1),
+    ([], 0), (["t"], 0), (["t", "a"], 3), (["nobody"], 0),
+])
+def test_topic_overlap_counts_the_windows_posts_other_topics_hold(tagged, others, expected):
+    since, until = T0, T0 + timedelta(minutes=60)
+    got = tagged.topic_overlap("t", others, since=since, until=until)
+    assert got == expected == _by_posts(tagged, "t", others, since, until)
+    assert tagged.topic_overlap("t", iter(others), since=since, until=until) == expected
+
+
+def test_topic_overlap_window_bounds_are_posts_windows(tagged):
+    # no bound: the undated post too, as posts() returns it
+    assert tagged.topic_overlap("t", ["a"]) == 5 == _by_posts(tagged, "t", ["a"])
+    late = T0 + timedelta(minutes=15)
+    assert tagged.topic_overlap("t", ["a"], since=late) == 3  # 4, x, 7: never the undated
+    assert tagged.topic_overlap("t", ["a"], until=late) == 1  # [.., until): 4 is left out
+    assert tagged.topic_overlap("t", ["a"], since=late, until=late) == 0
+    assert tagged.topic_overlap("t", ["a"], since=late, until=T0) == 0
+    assert tagged.topic_overlap("a", ["t"]) == 5  # symmetric: the same posts, seen from a
+    assert tagged.topic_overlap("nobody", ["a"]) == 0
+
+
+def test_topic_overlap_follows_later_writes(tagged):
+    since, until = T0, T0 + timedelta(minutes=60)
+    assert tagged.topic_overlap("t", ["b"], since=since, until=until) == 2
+    # post 2 joins b through a copy with no time of its own: its stored time stands
+    tagged.upsert_posts([Post("weibo", "2", topics=["b"])])
+    assert tagged.topic_overlap("t", ["b"], since=since, until=until) == 3
+    tagged.upsert_posts([tagged_post("3", 70, "t")])  # moved out of the window
+    assert tagged.topic_overlap("t", ["b"], since=since, until=until) == 2
+    assert tagged.topic_overlap("t", ["b"], since=since, until=until) == _by_posts(
+        tagged, "t", ["b"], since, until)
+
+
 # -- opening and failing ------------------------------------------------------------------------
 def test_unknown_scheme_raises_unknown_scheme():
     with pytest.raises(UnknownScheme, match="redis") as info:

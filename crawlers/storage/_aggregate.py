@@ -230,6 +230,16 @@ def author_rows(rows: Iterable[tuple[str, str, int, int]]) -> list[dict[str, Any
             for platform, author_id, posts, score in rows]
 
 
+def profile_field(doc: Mapping[str, Any], name: str) -> Any:
+    """``author_fields``' ``name`` of a profile document: ``extra`` as a dict, ``extra.<key>``
+    one value inside it (None when absent), any other field as stored."""
+    if name == "extra":
+        return doc.get("extra") or {}
+    if name.startswith("extra."):
+        return (doc.get("extra") or {}).get(name[6:])
+    return doc.get(name)
+
+
 def with_profiles(rows: list[dict[str, Any]], fields: Sequence[str],
                   author_fields: Callable[[list[tuple[str, str]], Sequence[str]],
                                           dict[tuple[str, str], dict[str, Any]]]

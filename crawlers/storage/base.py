@@ -401,8 +401,8 @@ class Store(abc.ABC):
 
         With ``fields`` (names from AUTHOR_FIELDS) each row also holds ``"profile"``: those
         fields of the stored profile as ``author_fields`` gives them, or None for an account
-        with no stored profile. A dashboard's tier split reads a window's 57,000 accounts and
-        their tiers at once (SQLite: a join in the same query).
+        with no stored profile (``tier_counts`` tiers accounts from these on memory and
+        MongoDB).
 
         :raises ValueError: for a field outside AUTHOR_FIELDS."""
 
@@ -443,7 +443,6 @@ class Store(abc.ABC):
             or ``limit``.
         """
 
-    @abc.abstractmethod
     def tier_counts(
         self,
         *,
@@ -466,6 +465,12 @@ class Store(abc.ABC):
 
         :raises ValueError: for cut-offs without a known measure or numeric bounds.
         """
+        from crawlers.storage import _aggregate as agg
+
+        cut = agg.check_cutoffs(cutoffs)
+        rows = self.author_counts(topic=topic, since=since, until=until, platform=platform,
+                                  fields=agg.TIER_PROFILE)
+        return agg.tier_rows(rows, cut)
 
     @abc.abstractmethod
     def topic_overlap(

@@ -265,20 +265,6 @@ class MemoryStore(Store):
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
         return [{"platform": p, "root_post_id": r, "posts": n} for (p, r), n in ranked[:limit]]
 
-    def tier_counts(
-        self,
-        *,
-        topic: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        platform: str | None = None,
-        cutoffs: Mapping[str, Mapping[str, Any]],
-    ) -> list[dict[str, Any]]:
-        cut = agg.check_cutoffs(cutoffs)
-        rows = self.author_counts(topic=topic, since=since, until=until, platform=platform,
-                                  fields=agg.TIER_PROFILE)
-        return agg.tier_rows(rows, cut)
-
     def topic_overlap(
         self,
         topic: str,
@@ -392,7 +378,8 @@ class MemoryStore(Store):
                       ) -> dict[AuthorKey, dict[str, Any]]:
         names = check_author_fields(fields)
         with self._lock:
-            return {key: {n: _author_field(self._authors[key], n) for n in names}
+            return {key: {n: copy.deepcopy(agg.profile_field(self._authors[key], n))
+                          for n in names}  # copies: the caller may change them
                     for key in keys if key in self._authors}
 
     def runs(
@@ -517,12 +504,3 @@ def _within(when: str | None, low: str | None, high: str | None, bounded: bool) 
 
 def _post_order(doc: dict[str, Any]) -> tuple[Any, ...]:
     return window_key(doc.get("created_at"), doc["platform"], doc["post_id"])
-
-
-def _author_field(doc: dict[str, Any], name: str) -> Any:
-    """``author_fields``' ``name`` of a stored profile (a copy: the caller may change it)."""
-    if name == "extra":
-        return copy.deepcopy(doc.get("extra") or {})
-    if name.startswith("extra."):
-        return copy.deepcopy((doc.get("extra") or {}).get(name[6:]))
-    return doc.get(name)

@@ -500,7 +500,7 @@ class MongoStore(Store):
         paths = {"extra" if n.startswith("extra.") and "extra" in names else n for n in names}
         projection = {"_id": 0, "platform": 1, "author_id": 1, **dict.fromkeys(paths, 1)}
         docs = self._by_keys(self._author_reads, keys, "author_id", projection)
-        return {(d["platform"], d["author_id"]): {n: _author_field(d, n) for n in names}
+        return {(d["platform"], d["author_id"]): {n: agg.profile_field(d, n) for n in names}
                 for d in docs}
 
     def _by_keys(
@@ -628,20 +628,6 @@ class MongoStore(Store):
         pipeline = _pipelines.roots_pipeline(_window_match(topic, since, until, platform), limit)
         return [{"platform": row["_id"]["platform"], "root_post_id": row["_id"]["root"],
                  "posts": row["posts"]} for row in self._aggregate(pipeline)]
-
-    def tier_counts(
-        self,
-        *,
-        topic: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        platform: str | None = None,
-        cutoffs: Mapping[str, Mapping[str, Any]],
-    ) -> list[dict[str, Any]]:
-        cut = agg.check_cutoffs(cutoffs)
-        rows = self.author_counts(topic=topic, since=since, until=until, platform=platform,
-                                  fields=agg.TIER_PROFILE)
-        return agg.tier_rows(rows, cut)
 
     def topic_overlap(
         self,
@@ -884,12 +870,3 @@ def _record_out(cls: type[Any], doc: dict[str, Any]) -> Any:
     if doc.get("topics"):
         doc["topics"] = sorted(doc["topics"])
     return from_dict(cls, doc)
-
-
-def _author_field(doc: Mapping[str, Any], name: str) -> Any:
-    """``author_fields``' ``name`` of a projected profile."""
-    if name == "extra":
-        return doc.get("extra") or {}
-    if name.startswith("extra."):
-        return (doc.get("extra") or {}).get(name[6:])
-    return doc.get(name)

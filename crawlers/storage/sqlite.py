@@ -21,7 +21,7 @@ from crawlers.errors import BackendUnavailable, ConfigError, IntegrityError, Sto
 from crawlers.items import Alert, Author, CrawlRun, Monitor, Post, from_dict
 from crawlers.storage import _aggregate as agg
 from crawlers.storage import _sql as sql
-from crawlers.storage import _sqlcounts, _sqloverlap, _sqlreads
+from crawlers.storage import _sqlcounts, _sqlreads
 from crawlers.storage._records import (
     batched,
     json_doc,
@@ -552,14 +552,8 @@ class SqliteStore(Store):
         names = check_author_fields(fields)
         with self._session() as conn:
             rows = _sqlcounts.author_counts(conn, topic=topic, since=since, until=until,
-                                            platform=platform, limit=limit, fields=names)
-        converted = [n for n in names if n == "verified" or n.startswith("extra")]
-        for row in rows if converted else ():  # the values as author_fields gives them
-            profile = row["profile"]
-            if profile is not None:
-                for n in converted:
-                    profile[n] = sql.author_field_value(n, profile[n])
-        return rows
+                                            platform=platform, limit=limit)
+        return agg.with_profiles(rows, names, self.author_fields)
 
     def author_stats(
         self,
@@ -606,7 +600,7 @@ class SqliteStore(Store):
         until: datetime | None = None,
     ) -> int:
         with self._session() as conn:
-            return _sqloverlap.topic_overlap(conn, topic, others, since=since, until=until)
+            return _sqlcounts.topic_overlap(conn, topic, others, since=since, until=until)
 
     def counts(self) -> dict[str, int]:
         with self._session() as conn:

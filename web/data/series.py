@@ -10,7 +10,7 @@ without that method. Buckets are hours or days of the reader's zone (``MONITOR_T
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -24,9 +24,9 @@ if TYPE_CHECKING:
     from crawlers.storage import Store
     from scheduler.i18n import Wording
 
-__all__ = ["GRAIN", "RANGES", "SENTIMENTS", "TIERS", "TIER_FIELDS", "Window", "dashboard_series",
-           "emotion_series", "post_counts", "resolve_range", "resolve_window", "sentiment_name",
-           "UPVOTES", "tier_of", "tier_split", "tiers_from_fields", "tiers_of"]
+__all__ = ["GRAIN", "RANGES", "SENTIMENTS", "TIERS", "Window", "dashboard_series", "emotion_series",
+           "post_counts", "resolve_range", "resolve_window", "sentiment_name", "tier_of",
+           "tier_split", "tiers_of"]
 
 # Range choices of the dashboard and post browser: days back (None = everything).
 RANGES: dict[str, int | None] = {"1d": 1, "7d": 7, "30d": 30, "90d": 90, "365d": 365,
@@ -276,9 +276,7 @@ def tier_of(author: Author | None) -> str:
     return author.tier or default_tier_of(author) or "unknown"
 
 
-# What an account's tier is read from: its stored tier, else followers, or Zhihu's upvotes.
-UPVOTES = "extra.voteup_count"
-TIER_FIELDS = ("tier", "followers", UPVOTES)
+_UPVOTES = "extra.voteup_count"  # Zhihu's measure, inside the profile's extra
 
 
 def tiers_of(store: Store, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
@@ -286,46 +284,19 @@ def tiers_of(store: Store, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, s
     no record built, a window has tens of thousands of accounts): the stored tier, else the
     platform's measure (followers; Zhihu upvotes from the profile) against its cut-offs, as
     ``default_tier_of`` decides. Accounts without a stored profile: "unknown"."""
-    return tiers_from_fields(store, store.author_fields(keys, TIER_FIELDS))
-
-
-def tiers_from_fields(store: Store, fields: Mapping[tuple[str, str], Mapping[str, Any]]
-                      ) -> dict[tuple[str, str], str]:
-    """:func:`tiers_of` from the :data:`TIER_FIELDS` of stored profiles already read (as
-    ``Store.author_counts(fields=…)`` returns them beside the counts); one pass, as a
-    window has tens of thousands of accounts. Upvotes missing from ``fields`` are read."""
-    from scoring.influence import DEFAULT_TIERS, tier
+    from scoring.influence import tier, tier_measure
 
     out: dict[tuple[str, str], str] = {}
-    by_extra: list[tuple[str, str]] = []
-    cuts: dict[str, Mapping[str, Any]] = {}
-    for key, f in fields.items():
+    for key, f in store.author_fields(keys, ("tier", "followers", _UPVOTES)).items():
         if f["tier"]:
             out[key] = str(f["tier"])
         elif f["followers"] is None or key[0] == "wechat":  # as default_tier_of: untiered
             out[key] = "unknown"
-        else:
-            cut = cuts.get(key[0])
-            if cut is None:
-                cut = cuts[key[0]] = DEFAULT_TIERS.get(key[0]) or DEFAULT_TIERS["forum"]
-            if cut["measure"] == "followers":
-                out[key] = tier(f["followers"], thresholds=cut).value
-            elif UPVOTES in f:  # Zhihu's upvotes live in the profile's ``extra``
-                out[key] = _measured(key, f["followers"], {"voteup_count": f[UPVOTES]})
-            else:
-                by_extra.append(key)
-    extras = store.author_fields(by_extra, (UPVOTES,)) if by_extra else {}
-    for key in by_extra:
-        upvotes = extras.get(key, {}).get(UPVOTES)
-        out[key] = _measured(key, fields[key]["followers"], {"voteup_count": upvotes})
+        else:  # followers, or Zhihu's upvotes (in the profile's extra), against the cut-offs
+            measure, cut = tier_measure(key[0], followers=f["followers"],
+                                        extra={"voteup_count": f[_UPVOTES]})
+            out[key] = tier(measure, thresholds=cut).value
     return out
-
-
-def _measured(key: tuple[str, str], followers: int | None, extra: dict[str, Any]) -> str:
-    from scoring.influence import tier, tier_measure
-
-    measure, cut = tier_measure(key[0], followers=followers, extra=extra)
-    return tier(measure, thresholds=cut).value
 
 
 def tier_split(store: Store, topic: str, win: Window, *, w: Wording) -> dict[str, Any]:
