@@ -158,6 +158,8 @@ class TingfengModel:
         (chosen on dev at training, 0 = not at all)
     domain_bands : ``{domain: (low, high)}``, the neutral band of texts the gate reads as that
         domain (chosen per domain on dev data); ``neutral_band`` elsewhere
+    lexicon : the features carry the lexicon cues (``featurize(lexicon=True)``,
+        :mod:`scoring.emolex`): the model was trained with them
     """
 
     def __init__(
@@ -185,6 +187,7 @@ class TingfengModel:
         domain_bands: dict[str, tuple[float, float]] | None = None,
         emotion_polarity_power: float = 0.0,
         emotion_polarity_weight: float = 0.0,
+        lexicon: bool = False,
     ) -> None:
         self.polarity_w = np.asarray(polarity_w, dtype=np.float32)
         self.polarity_b = float(polarity_b)
@@ -208,6 +211,7 @@ class TingfengModel:
         self.domain_bands = {k: (float(v[0]), float(v[1])) for k, v in (domain_bands or {}).items()}
         self.emotion_polarity_power = float(emotion_polarity_power)
         self.emotion_polarity_weight = float(emotion_polarity_weight)
+        self.lexicon = bool(lexicon)
 
     def __repr__(self) -> str:
         return f"<TingfengModel {self.version}>"
@@ -225,7 +229,7 @@ class TingfengModel:
         """``(n, D)`` probabilities of each text's domain (empty without a domain mixture)."""
         if self.gate_w is None:
             return np.zeros((len(texts), 0))
-        doc, idx, val = featurize(texts, bits=self.bits)
+        doc, idx, val = featurize(texts, bits=self.bits, lexicon=self.lexicon)
         return self._gate(doc, idx, val, len(texts))
 
     def _gate(self, doc: np.ndarray, idx: np.ndarray, val: np.ndarray, n: int) -> np.ndarray:
@@ -245,7 +249,7 @@ class TingfengModel:
         """Polarity logits, emotion probabilities and the domain gate ``(n, D)`` (None without
         a domain mixture), from one featurisation."""
         n = len(texts)
-        doc, idx, val = featurize(texts, bits=self.bits)
+        doc, idx, val = featurize(texts, bits=self.bits, lexicon=self.lexicon)
         z = np.bincount(doc, weights=self.polarity_w[idx] * val, minlength=n) + self.polarity_b
         gate = None
         if self.domain_w is not None and self.gate_w is not None and self.domain_b is not None:
@@ -269,10 +273,14 @@ class TingfengModel:
         pos, probs, _ = self._decide(texts)
         return pos, probs
 
-    def _decide(self, texts: Sequence[str | Normalized]
+    def _decide(self, texts: Sequence[str | Normalized], emotion_probs: np.ndarray | None = None
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Calibrated polarity, emotion probabilities and the gate; ``emotion_probs`` replaces
+        the head's own (training measures the emotion vote with out-of-fold heads)."""
         norms = [t if isinstance(t, Normalized) else normalize(t) for t in texts]
         z, probs, gate = self._forward(norms)
+        if emotion_probs is not None:
+            probs = emotion_probs
         a, c = self.calibration
         z = a * z + c
         if self.emotion_softmax and self.emotion_polarity_weight and gate is not None:
@@ -353,6 +361,7 @@ class TingfengModel:
         for key in ("emotion_polarity_power", "emotion_polarity_weight"):
             if meta.get(key):
                 options[key] = float(meta[key])
+        options["lexicon"] = bool(meta.get("lexicon", False))
         if meta.get("domain_bands") and kwargs.get("neutral_band") is None:
             # a band set by the user (SENTIMENT_NEUTRAL_LOW/HIGH) holds for every domain
             options["domain_bands"] = {k: tuple(v) for k, v in meta["domain_bands"].items()}

