@@ -220,7 +220,7 @@ def lexicon_counts(texts: Sequence[str]) -> np.ndarray:
     (normalised) text; overlapping words all count ("很可怕" holds 可怕).
 
     >>> from scoring.emolex import CATEGORIES
-    >>> c = lexicon_counts(["太可怕了", "没有"])
+    >>> c = lexicon_counts(["太可怕了", "下午三点"])
     >>> int(c[0, list(CATEGORIES).index("fear")]) >= 1, int(c[1].sum())
     (True, 0)
     """
