@@ -12,7 +12,7 @@ import pytest
 from crawlers.errors import ConfigError
 from scheduler.remote_model import RemoteModel
 from scheduler.rescore import model_from_settings
-from scoring.sentiment import SentimentResult
+from scoring.sentiment import SentimentResult, load_model
 
 
 class _Service(BaseHTTPRequestHandler):
@@ -104,3 +104,24 @@ def test_settings_pick_the_service_with_the_shipped_model_behind_it(service):
     assert model.fallback.version.startswith("tingfeng-sent-")
     with pytest.raises(ConfigError, match="http"):
         RemoteModel("ftp://x", fallback=_Fallback())
+
+
+def test_sentiment_score_names_the_model_that_scored_each_line(service, monkeypatch):
+    # a line the remote service could not score says the fallback scored it, not the service
+    import argparse
+    import io
+
+    from scheduler.cli import sentiment as cli
+
+    remote = RemoteModel(service, fallback=load_model(), retries=0, sleep=lambda s: None)
+    monkeypatch.setattr(cli, "_model", lambda args: remote)
+    args = argparse.Namespace(model=None, baseline=None, batch_size=10, store=None)
+    _Service.fail = 10
+    out = io.StringIO()
+    assert cli.run_score(args, stdin=io.StringIO('{"text": "太差了"}\n'), stdout=out) == 0
+    row = json.loads(out.getvalue())
+    assert row["model"] == load_model().version and row["model"] != remote.version
+    _Service.fail = 0
+    out = io.StringIO()
+    cli.run_score(args, stdin=io.StringIO('{"text": "太差了"}\n'), stdout=out)
+    assert json.loads(out.getvalue())["model"] == remote.version

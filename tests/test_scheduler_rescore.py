@@ -117,7 +117,9 @@ def test_cli_score_round_trips_lines_and_reports_bad_ones(capsys):
     rows = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [r.get("id") for r in rows] == [1, None]
     assert rows[0]["label"] == "positive" and rows[0]["model"].startswith("tingfeng-sent-")
+    assert rows[0]["emotion"] == "happiness" and 0.5 < rows[0]["emotion_confidence"] <= 1.0
     assert rows[1]["score"] == 0.5 and rows[1]["emotion"] is None
+    assert rows[1]["emotion_confidence"] is None  # no emotion, no confidence
     err = capsys.readouterr().err
     assert "line 2 skipped" in err and "line 4 skipped" in err and "2 bad line(s)" in err
 

@@ -183,7 +183,9 @@ def run_score(args: argparse.Namespace, stdin: TextIO | None = None,
     def flush() -> None:
         for row, r in zip(batch, model.score([row["text"] for row in batch]), strict=True):
             row.update(score=round(r.score, 4), label=r.label, emotion=r.emotion,
-                       model=model.version)
+                       emotion_confidence=(None if r.confidence is None
+                                           else round(r.confidence, 3)),
+                       model=r.model or model.version)
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
         batch.clear()
 
