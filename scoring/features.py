@@ -1,7 +1,8 @@
-"""Text normalisation and hashed features for sentiment: Weibo emoticons, emoji, negation, "!!!".
+"""Text normalisation and hashed features for sentiment: Weibo emoticons, emoji, negation, "!!!",
+and the lexicon categories of a text's words (:mod:`scoring.emolex`).
 
 Pure numpy and the standard library (no scikit-learn, no snownlp): the same ``featurize`` feeds
-training and inference, so a shipped model is only its weight arrays.
+training and inference, so a shipped model is only its weight arrays (and the word lists).
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 """Train and evaluate Tingfeng's sentiment model on the labelled corpora (scoring.corpora).
 
 The recipe (every choice made on the dev split of :func:`scoring.corpora.is_dev`, never on
-evaluation data): char n-gram + cue features; polarity = a shared logistic model plus one
-offset per text domain, mixed by a domain gate read from the text; each corpus weighted as a
-whole and its classes balanced; Platt calibration and the neutral band fitted on dev; emotions
-on the NLPCC scheme as one softmax, from the human NLPCC and COVID Weibo labels (the COVID
-copies of NLPCC posts removed, so no NLPCC dev or held-out text is trained on). Training
+evaluation data): char n-gram + cue features with the lexicon cues (:mod:`scoring.emolex`);
+polarity = a shared logistic model plus one offset per text domain, mixed by a domain gate
+read from the text; each corpus weighted as a whole and its classes balanced; Platt
+calibration and the neutral band fitted on dev; emotions on the NLPCC scheme as one softmax,
+from the human NLPCC and COVID Weibo labels (the COVID copies of NLPCC posts removed, so no
+NLPCC dev or held-out text is trained on). Training
 needs scikit-learn and scipy (imported inside :func:`train`); scoring and evaluation need only
 numpy.
 """
