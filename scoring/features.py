@@ -294,10 +294,8 @@ def featurize(
     if lexicon:
         counts = lexicon_counts([n.text for n in norm])
         lex_doc, lex_cat = np.nonzero(counts)
-        slots = np.array([_cue_index(f"L:{c}", bits) for c in _lexicon_categories()],
-                         dtype=np.int64)
         doc = np.concatenate([doc, lex_doc.astype(np.int64)])
-        idx = np.concatenate([idx, slots[lex_cat]])
+        idx = np.concatenate([idx, _lexicon_slots(bits)[lex_cat]])
         val = np.concatenate([val, LEXICON_WEIGHT * np.log1p(counts[lex_doc, lex_cat])])
     return doc, idx, val
 
@@ -308,7 +306,9 @@ def _cue_index(token: str, bits: int) -> int:
     return h >> shift if shift >= 0 else h << -shift
 
 
-def _lexicon_categories() -> list[str]:
+@functools.cache
+def _lexicon_slots(bits: int) -> np.ndarray:
+    """Feature index of each lexicon category's cue (``L:<category>``), in category order."""
     from scoring.emolex import CATEGORIES
 
-    return list(CATEGORIES)
+    return np.array([_cue_index(f"L:{c}", bits) for c in CATEGORIES], dtype=np.int64)

@@ -6,9 +6,8 @@ polarity = a shared logistic model plus one offset per text domain, mixed by a d
 read from the text; each corpus weighted as a whole and its classes balanced; Platt
 calibration and the neutral band fitted on dev; emotions on the NLPCC scheme as one softmax,
 from the human NLPCC and COVID Weibo labels (the COVID copies of NLPCC posts removed, so no
-NLPCC dev or held-out text is trained on). Training
-needs scikit-learn and scipy (imported inside :func:`train`); scoring and evaluation need only
-numpy.
+NLPCC dev or held-out text is trained on). Training needs scikit-learn and scipy (imported
+inside :func:`train`); scoring and evaluation need only numpy.
 """
 
 from __future__ import annotations
@@ -473,20 +472,16 @@ def _emotion_weight(model: TingfengModel, sets: dict[str, tuple[list[Row], list[
     """The emotion head's weight in polarity (:meth:`TingfengModel._emotion_vote`): among
     :data:`EMOTION_WEIGHTS`, the smallest with :data:`EMOTION_WEIGHT_GAIN` of the best gain
     in mean dev accuracy over the polarity corpora (each counts once) over no vote, of the
-    weights that keep
-    every corpus's predicted positive share within :data:`BALANCE_TOLERANCE` of the truth, or
-    no further off than without the vote. (The NLPCC and COVID texts are all emotional by
-    selection; on everyday Weibo text the vote leans positive, which the balance rule
-    catches.) ``nlpcc_oof``, the NLPCC training rows with out-of-fold emotion probabilities
-    (:func:`_tune_emotions`), adds those rows to NLPCC's 106 dev rows, voting with the heads
-    that did not see them (the polarity fit never reads NLPCC). Returns the weight and each
-    weight's mean, None where the balance rule ruled it out."""
-    oof_rows: list[Row] = []
-    oof_probs = np.zeros((0, len(NLPCC_EMOTIONS)))
-    if nlpcc_oof is not None:
-        by_text = {r.text: p for r, p in zip(*nlpcc_oof, strict=True)}
-        oof_rows = [r for r in sets["nlpcc_folded"][0] if r.text in by_text]
-        oof_probs = np.array([by_text[r.text] for r in oof_rows]).reshape(-1, len(NLPCC_EMOTIONS))
+    weights that keep every corpus's predicted positive share within
+    :data:`BALANCE_TOLERANCE` of the truth, or no further off than without the vote. (The
+    NLPCC and COVID texts are all emotional by selection; on everyday Weibo text the vote
+    leans positive, which the balance rule catches.) ``nlpcc_oof``, the NLPCC training rows
+    with out-of-fold emotion probabilities (:func:`_tune_emotions`), adds those rows to
+    NLPCC's 106 dev rows, voting with the heads that did not see them (the polarity fit never
+    reads NLPCC). Returns the weight and each weight's mean, None where the balance rule
+    ruled it out."""
+    by_text = {r.text: p for r, p in zip(*nlpcc_oof, strict=True)} if nlpcc_oof else {}
+    oof_rows = [r for r in sets["nlpcc_folded"][0] if r.text in by_text]
     means: dict[str, float | None] = {}
     saved = model.emotion_polarity_weight
     limits: dict[str, float] = {}
@@ -500,7 +495,8 @@ def _emotion_weight(model: TingfengModel, sets: dict[str, tuple[list[Row], list[
             s = np.array([r.score for r in model.score([r.text for r in rows])]) > 0.5
             y = np.array([int(r.label) for r in rows])
             if name == "nlpcc_folded" and oof_rows:
-                pos, _, _ = model._decide([r.text for r in oof_rows], emotion_probs=oof_probs)
+                pos, _, _ = model._decide([r.text for r in oof_rows], emotion_probs=np.array(
+                    [by_text[r.text] for r in oof_rows]))
                 s = np.concatenate([s, pos > 0.5])
                 y = np.concatenate([y, [int(r.label) for r in oof_rows]])
             accuracies.append(float(np.mean(s == y)))
@@ -511,7 +507,7 @@ def _emotion_weight(model: TingfengModel, sets: dict[str, tuple[list[Row], list[
                               else None)
     model.emotion_polarity_weight = saved
     ok = {w: m for w in EMOTION_WEIGHTS if (m := means[str(w)]) is not None} or {0.0: 0.0}
-    top, none = max(ok.values()), ok.get(0.0, min(ok.values()))
+    top, none = max(ok.values()), ok[0.0]  # weight 0 sets the balance limits: always in
     return float(min(w for w, m in ok.items()
                      if m - none >= EMOTION_WEIGHT_GAIN * (top - none) - 1e-12)), means
 
