@@ -23,6 +23,7 @@ __all__ = [
     "Normalized",
     "close_gaps",
     "featurize",
+    "featurize_counted",
     "lexicon_counts",
     "normalize",
     "strip_emoticons",
@@ -176,9 +177,12 @@ def _windows_valid(is_sep: np.ndarray, n: int) -> np.ndarray:
     return valid
 
 
-def _ngram_hashes(texts: Sequence[str], bits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Char 1-3-gram hash indices of every text at once: (doc, index, count of grams per doc)."""
-    cp, is_sep, doc_at = _codepoints(texts)
+def _ngram_hashes(texts: Sequence[str], bits: int,
+                  points: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Char 1-3-gram hash indices of every text at once: (doc, index, count of grams per doc).
+    ``points`` is ``_codepoints(texts)`` where the caller already has it."""
+    cp, is_sep, doc_at = points or _codepoints(texts)
     docs, idxs = [], []
     shift = np.uint64(64 - bits)
     for n in _NGRAMS:
@@ -195,6 +199,23 @@ def _ngram_hashes(texts: Sequence[str], bits: int) -> tuple[np.ndarray, np.ndarr
     doc = np.concatenate(docs) if docs else np.zeros(0, np.int64)
     idx = np.concatenate(idxs) if idxs else np.zeros(0, np.int64)
     return doc, idx, np.bincount(doc, minlength=len(texts))
+
+
+# The lexicon lookup first tests each window against a bitmap of the words' hashes (a one-hash
+# Bloom filter: ~1% of a text's windows pass it), and binary-searches only those.
+_FILTER_BITS = 22
+
+
+def _filter_slot(h: np.ndarray) -> np.ndarray:
+    return (h * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - _FILTER_BITS)
+
+
+@functools.cache
+def _lexicon_filter() -> np.ndarray:
+    """The bitmap of :func:`_lexicon_table`'s hashes (``2**_FILTER_BITS`` booleans)."""
+    present = np.zeros(1 << _FILTER_BITS, dtype=bool)
+    present[_filter_slot(_lexicon_table()[0])] = True
+    return present
 
 
 @functools.cache
@@ -216,7 +237,8 @@ def _lexicon_table() -> tuple[np.ndarray, np.ndarray]:
     return key[order], mask[order]
 
 
-def lexicon_counts(texts: Sequence[str]) -> np.ndarray:
+def lexicon_counts(texts: Sequence[str],
+                   points: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """``(len(texts), len(CATEGORIES))`` counts of lexicon words (scoring.emolex) in each
     (normalised) text; overlapping words all count ("很可怕" holds 可怕).
 
@@ -228,16 +250,20 @@ def lexicon_counts(texts: Sequence[str]) -> np.ndarray:
     from scoring.emolex import CATEGORIES, MAX_LEN, MIN_LEN
 
     key, mask = _lexicon_table()
+    present = _lexicon_filter()
     out = np.zeros((len(texts), len(CATEGORIES)), dtype=np.int64)
-    cp, is_sep, doc_at = _codepoints(texts)
+    cp, is_sep, doc_at = points or _codepoints(texts)
     for n in range(MIN_LEN, MAX_LEN + 1):
         if cp.size - n + 1 <= 0:
             continue
-        valid = _windows_valid(is_sep, n)
-        h = _window_hash(cp, n)[valid]
+        h = _window_hash(cp, n)
+        at = np.flatnonzero(present[_filter_slot(h)])
+        # no separator in the window: doc_at (a running count of separators) is flat over it
+        at = at[(doc_at[at + n - 1] == doc_at[at]) & ~is_sep[at]]
+        h = h[at]
         pos = np.minimum(np.searchsorted(key, h), key.size - 1)
         hit = key[pos] == h
-        docs, hits = doc_at[:valid.size][valid][hit], mask[pos[hit]]
+        docs, hits = doc_at[at[hit]], mask[pos[hit]]
         for bit in range(len(CATEGORIES)):
             sel = (hits >> bit) & 1 == 1
             out[:, bit] += np.bincount(docs[sel], minlength=len(texts))
@@ -278,8 +304,25 @@ def featurize(
     >>> sorted(set(doc.tolist())), int(index.max()) < 2**16
     ([0, 1], True)
     """
+    doc, idx, val, _ = featurize_counted(texts, bits=bits, cues=cues, lexicon=lexicon)
+    return doc, idx, val
+
+
+def featurize_counted(
+    texts: Sequence[str | Normalized], *, bits: int = 20, cues: bool = True,
+    lexicon: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`featurize`, plus the :func:`lexicon_counts` it read (``(n, 0)`` without
+    ``lexicon``): the model's emotion needs to know which texts hold a lexicon word.
+
+    >>> counts = featurize_counted(["太可怕了", "下午三点"], lexicon=True)[3]
+    >>> (counts.sum(axis=1) > 0).tolist()
+    [True, False]
+    """
     norm = [t if isinstance(t, Normalized) else normalize(t) for t in texts]
-    doc, idx, grams = _ngram_hashes([n.text for n in norm], bits)
+    plain = [n.text for n in norm]
+    points = _codepoints(plain)
+    doc, idx, grams = _ngram_hashes(plain, bits, points)
     val = (1.0 / np.sqrt(np.maximum(grams, 1)))[doc]
     if cues:
         cue_doc, cue_idx = [], []
@@ -291,13 +334,14 @@ def featurize(
             doc = np.concatenate([doc, np.asarray(cue_doc, np.int64)])
             idx = np.concatenate([idx, np.asarray(cue_idx, np.int64)])
             val = np.concatenate([val, np.ones(len(cue_doc))])
+    counts = np.zeros((len(norm), 0), dtype=np.int64)
     if lexicon:
-        counts = lexicon_counts([n.text for n in norm])
+        counts = lexicon_counts(plain, points)
         lex_doc, lex_cat = np.nonzero(counts)
         doc = np.concatenate([doc, lex_doc.astype(np.int64)])
         idx = np.concatenate([idx, _lexicon_slots(bits)[lex_cat]])
         val = np.concatenate([val, LEXICON_WEIGHT * np.log1p(counts[lex_doc, lex_cat])])
-    return doc, idx, val
+    return doc, idx, val, counts
 
 
 def _cue_index(token: str, bits: int) -> int:

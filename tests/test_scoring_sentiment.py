@@ -233,6 +233,45 @@ def test_shipped_model_is_calibrated_and_balanced_across_domains():
     assert model.calibration != (1.0, 0.0)
 
 
+def test_shipped_model_names_no_emotion_for_a_text_without_an_emotional_cue():
+    model = load_model()
+    assert model.emotion_evidence  # chosen at training: EMOTION_EVIDENCE
+    plain, laughing, scared, flat = model.score(
+        ["今天开会", "今天开会[哈哈]", "好害怕，晚上一个人不敢出门", "公司发布了第三季度财报"])
+    # no lexicon word, no emoticon: the head (trained on emotional texts only) is not asked
+    assert plain.emotion is None and plain.confidence is None and flat.emotion is None
+    assert laughing.emotion in {"like", "happiness"}  # the emoticon is a cue
+    assert scared.emotion == "fear"  # 害怕 is a DUTIR fear word
+    # the polarity score does not depend on the rule
+    import copy
+
+    always = copy.copy(model)
+    always.emotion_evidence = False
+    assert always.score(["今天开会"])[0].emotion is not None
+    assert always.score(["今天开会"])[0].score == plain.score
+
+
+def test_heads_are_the_dot_products_of_the_hashed_features():
+    # the shared sparse design matrix gives each head what a per-feature sum gives
+    from scoring.features import featurize
+
+    rng = np.random.default_rng(3)
+    k = len(EMOTIONS)
+    model = TingfengModel(rng.normal(size=2**BITS).astype(np.float32), 0.25,
+                          rng.normal(size=(2**EBITS, k)).astype(np.float32), np.zeros(k),
+                          version="random", bits=BITS, emotion_bits=EBITS, emotion_softmax=True)
+    texts = ["质量很好[赞]", "", "不喜欢，太差了!!", "今天天气不错"]
+    z, probs = model.logits(texts)
+    doc, idx, val = featurize(texts, bits=BITS)
+    for i in range(len(texts)):
+        mine = doc == i
+        assert z[i] == pytest.approx(float((model.polarity_w[idx[mine]] * val[mine]).sum())
+                                     + 0.25, abs=1e-5)
+        e = (model.emotion_w[idx[mine] >> (BITS - EBITS)] * val[mine, None]).sum(axis=0)
+        expected = np.exp(e - e.max()) / np.exp(e - e.max()).sum()
+        assert np.allclose(probs[i], expected, atol=1e-5)
+
+
 # -- snownlp baseline ----------------------------------------------------------------------------
 def test_snownlp_baseline_sanity():
     model = SnowNLPModel()
@@ -255,10 +294,10 @@ def test_training_can_vote_with_emotions_from_another_head():
     k = len(model.emotions)
     happy = np.eye(k)[[model.emotions.index("happiness")]] * 0.94 + 0.01
     angry = np.eye(k)[[model.emotions.index("anger")]] * 0.94 + 0.01
-    up, _, _ = model._decide(texts, emotion_probs=happy)
-    down, _, _ = model._decide(texts, emotion_probs=angry)
+    up, _, _, _ = model._decide(texts, emotion_probs=happy)
+    down, _, _, _ = model._decide(texts, emotion_probs=angry)
     assert up[0] - down[0] > 0.2
     model.emotion_polarity_weight = 0.0  # no vote: the probabilities change nothing
-    a, _, _ = model._decide(texts, emotion_probs=happy)
-    b, _, _ = model._decide(texts, emotion_probs=angry)
+    a, _, _, _ = model._decide(texts, emotion_probs=happy)
+    b, _, _, _ = model._decide(texts, emotion_probs=angry)
     assert a[0] == b[0]

@@ -89,7 +89,7 @@ def test_format_table_states_met_and_gap():
     lines = {line.split()[0]: line for line in table.splitlines()[1:]}
     assert lines["weibo"].endswith("met")
     assert "GAP -0.08" in lines["weibo_stripped"]
-    assert lines["comments"].endswith("GAP")
+    assert lines["comments"].endswith("not measured")  # no figure is not a measured gap
     assert lines["ece"].endswith("reported")
 
 
@@ -174,6 +174,8 @@ def test_train_writes_a_loadable_calibrated_mixture(tmp_path):
     assert tuning["power"] in EMOTION_POWERS and len(tuning["bias"]) == 7
     assert model.emotion_polarity_power == tuning["power"]
     assert model.emotion_threshold == tuning["threshold"]
+    # emotions only for texts with a cue of their own (lexicon word, emoticon, emoji)
+    assert saved["emotion_evidence"] is True and model.emotion_evidence
     vote = saved["training"]["polarity"]["emotion_weight"]
     assert vote["chosen"] == model.emotion_polarity_weight
     # the smallest weight with most of the best weight's gain (the vote only as far as it pays)
