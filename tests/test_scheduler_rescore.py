@@ -145,3 +145,27 @@ def test_cli_rescore_on_sqlite(tmp_path, capsys):
 def test_cli_eval_names_the_missing_data(tmp_path, capsys):
     assert main(["sentiment", "eval", "--data", str(tmp_path / "nope")]) == 2
     assert "--data" in capsys.readouterr().err
+
+
+def test_cli_eval_on_labelled_files_reports_polarity_and_emotion_figures(tmp_path, capsys):
+    polar = tmp_path / "polar.jsonl"
+    polar.write_text("".join(json.dumps({"text": t, "label": y}, ensure_ascii=False) + "\n"
+                             for t, y in [("这家店服务太好了，下次还来！", 1),
+                                          ("质量差得要命，再也不买了", 0),
+                                          ("非常满意，推荐购买", 1), ("太失望了，退货", 0)]),
+                     encoding="utf-8")
+    assert main(["sentiment", "eval", "--file", str(polar)]) == 0
+    out = capsys.readouterr().out
+    figures = {line.split()[0]: line.split()[1] for line in out.splitlines()[1:]}
+    assert figures["accuracy"] == "1.0000" and "ece" in figures
+    emotions = tmp_path / "emotions.jsonl"
+    emotions.write_text("".join(json.dumps({"text": t, "label": e}, ensure_ascii=False) + "\n"
+                                for t, e in [("好害怕，晚上一个人不敢出门", "fear"),
+                                             ("谢谢你们，真的非常感谢！", "like"),
+                                             ("今天开会", "happiness")]), encoding="utf-8")
+    assert main(["sentiment", "eval", "--file", str(emotions)]) == 0
+    figures = {line.split()[0]: line.split()[1]
+               for line in capsys.readouterr().out.splitlines()[1:]}
+    # "今天开会" holds no emotional cue: no emotion, so a third of the rows have none
+    assert figures["no_emotion_share"] == "0.3333"
+    assert 0 <= float(figures["emotion_ece"]) <= 1 and float(figures["emotion_macro_f1"]) > 0

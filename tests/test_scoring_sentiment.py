@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from scoring.sentiment import (
+    DEFAULT_MODEL_PATH,
     EMOTIONS,
     LEGACY_EMOTION,
     NLPCC_EMOTIONS,
@@ -270,6 +271,24 @@ def test_heads_are_the_dot_products_of_the_hashed_features():
         e = (model.emotion_w[idx[mine] >> (BITS - EBITS)] * val[mine, None]).sum(axis=0)
         expected = np.exp(e - e.max()) / np.exp(e - e.max()).sum()
         assert np.allclose(probs[i], expected, atol=1e-5)
+
+
+def test_emotion_temperature_changes_the_confidence_not_the_emotion(tmp_path):
+    import copy
+
+    model = load_model()
+    texts = ["好害怕，晚上一个人不敢出门", "气死我了，太过分了！！[怒]", "谢谢你们，真的非常感谢！"]
+    sharp = copy.copy(model)
+    sharp.emotion_temperature = 1.0
+    soft = copy.copy(model)
+    soft.emotion_temperature = 3.0
+    a, b = sharp.score(texts), soft.score(texts)
+    assert [r.emotion for r in a] == [r.emotion for r in b]
+    assert all(x.confidence > y.confidence for x, y in zip(a, b, strict=True))
+    assert [r.score for r in a] == [r.score for r in b]  # polarity is untouched
+    # the temperature travels in the metadata
+    meta = json.loads(DEFAULT_MODEL_PATH.read_text(encoding="utf-8"))
+    assert model.emotion_temperature == meta["emotion_temperature"] > 0
 
 
 # -- snownlp baseline ----------------------------------------------------------------------------

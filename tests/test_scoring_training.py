@@ -46,6 +46,20 @@ def test_macro_f1_by_hand():
     assert macro_f1([0, 0, 1, 1], [0, 1, 1, 1], 3) == pytest.approx((2 / 3 + 4 / 5 + 0) / 3)
 
 
+def test_emotion_temperature_is_one_for_honest_probabilities_and_above_for_overconfident():
+    from scoring.training import _emotion_temperature
+
+    rng = np.random.default_rng(1)
+    logits = rng.normal(scale=2.0, size=(20_000, 7))
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    truth = [int(rng.choice(7, p=p)) for p in probs]  # outcomes drawn at the stated rates
+    assert _emotion_temperature(probs, truth) == pytest.approx(1.0, abs=0.05)
+    sharp = np.exp(3 * logits) / np.exp(3 * logits).sum(axis=1, keepdims=True)
+    assert _emotion_temperature(sharp, truth) == pytest.approx(3.0, rel=0.1)
+    names = [NLPCC_EMOTIONS[t] for t in truth]  # emotion names work as well as indices
+    assert _emotion_temperature(probs, names) == _emotion_temperature(probs, truth)
+
+
 def test_calibration_error_of_a_perfectly_calibrated_and_an_overconfident_model():
     rng = np.random.default_rng(0)
     p = rng.uniform(size=20_000)
@@ -174,6 +188,9 @@ def test_train_writes_a_loadable_calibrated_mixture(tmp_path):
     assert tuning["power"] in EMOTION_POWERS and len(tuning["bias"]) == 7
     assert model.emotion_polarity_power == tuning["power"]
     assert model.emotion_threshold == tuning["threshold"]
+    assert model.emotion_temperature == tuning["temperature"] == saved["emotion_temperature"]
+    assert 0.25 <= tuning["temperature"] <= 10
+    assert "emotion_ece" in meta["dev"] and "emotion_ece_covid" in meta["dev"]
     # emotions only for texts with a cue of their own (lexicon word, emoticon, emoji)
     assert saved["emotion_evidence"] is True and model.emotion_evidence
     vote = saved["training"]["polarity"]["emotion_weight"]

@@ -369,7 +369,7 @@ def run_eval(args: argparse.Namespace) -> int:
         print(f"{model.version} on {args.file} ({figures['rows']:,} rows)")
         for name, value in figures.items():
             if name != "rows":
-                print(f"  {name:<20} {value:.4f}")
+                print(f"  {name:<20} {'n/a' if value is None else format(value, '.4f')}")
         return 0
     from scoring.training import dev_sets
 
