@@ -169,11 +169,16 @@ def _window_hash(cp: np.ndarray, n: int) -> np.ndarray:
     return h ^ np.uint64(n)
 
 
-def _windows_valid(is_sep: np.ndarray, n: int) -> np.ndarray:
-    m = is_sep.size - n + 1
-    valid = ~is_sep[:m]
-    for k in range(1, n):
-        valid &= ~is_sep[k:m + k]
+def _windows_valid(is_sep: np.ndarray, doc_at: np.ndarray, n: int,
+                   at: np.ndarray | None = None) -> np.ndarray:
+    """Which windows of ``n`` code points (starting at ``at``, else at every position that
+    has ``n``) hold no separator: ``doc_at``, the running count of separators, is flat over
+    them and their first point is not one."""
+    if at is None:
+        m = is_sep.size - n + 1
+        valid: np.ndarray = (doc_at[n - 1:] == doc_at[:m]) & ~is_sep[:m]
+    else:
+        valid = (doc_at[at + n - 1] == doc_at[at]) & ~is_sep[at]
     return valid
 
 
@@ -188,7 +193,7 @@ def _ngram_hashes(texts: Sequence[str], bits: int,
     for n in _NGRAMS:
         if cp.size - n + 1 <= 0:
             continue
-        valid = _windows_valid(is_sep, n)
+        valid = _windows_valid(is_sep, doc_at, n)
         h = _window_hash(cp, n)
         # splitmix64 finaliser: spreads the bits so the top ``bits`` are usable as an index.
         h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
@@ -258,8 +263,7 @@ def lexicon_counts(texts: Sequence[str],
             continue
         h = _window_hash(cp, n)
         at = np.flatnonzero(present[_filter_slot(h)])
-        # no separator in the window: doc_at (a running count of separators) is flat over it
-        at = at[(doc_at[at + n - 1] == doc_at[at]) & ~is_sep[at]]
+        at = at[_windows_valid(is_sep, doc_at, n, at)]
         h = h[at]
         pos = np.minimum(np.searchsorted(key, h), key.size - 1)
         hit = key[pos] == h

@@ -221,10 +221,11 @@ def evaluate(model: SentimentModel, sets: dict[str, tuple[list[Row], list[Row]]]
         out["emotion_macro_f1"] = None
     # Is an emotion's confidence how often it is right (the exact NLPCC name)? On NLPCC dev,
     # and on COVID-era Weibo dev (its scheme mapped onto NLPCC's: more rows, another annotator).
-    for key, name in (("emotion_ece", "nlpcc_emotion"), ("emotion_ece_covid", "covid_emotion")):
-        rows = sets[name][1][:sample] if sample else sets[name][1]
-        found = emotion_calibration(rows, model.score([r.text for r in rows]))
-        out[key] = found[0] if found else None
+    found = emotion_calibration(rows, results)
+    out["emotion_ece"] = found[0] if found else None
+    covid = sets["covid_emotion"][1][:sample] if sample else sets["covid_emotion"][1]
+    found = emotion_calibration(covid, model.score([r.text for r in covid]))
+    out["emotion_ece_covid"] = found[0] if found else None
     return out
 
 
@@ -455,11 +456,8 @@ def _tune_emotions(model: TingfengModel, sets: dict[str, tuple[list[Row], list[R
     temperature = _emotion_temperature(final(fused, bias), [r.label for r in rows])
     threshold = max((0.0, 0.2, 0.25, 0.3, 0.35, 0.4),
                     key=lambda t: (f1(fused, bias, t, temperature), -t))
-    tuned = np.log(oof + 1e-12) + bias
-    tuned = np.exp(tuned - tuned.max(axis=1, keepdims=True))
     return {"power": float(power), "bias": bias, "threshold": float(threshold),
-            "temperature": temperature,
-            "oof": (rows, tuned / tuned.sum(axis=1, keepdims=True)),
+            "temperature": temperature, "oof": (rows, final(oof, bias)),
             "cv_macro_f1": {"head": f1(oof, zero), "fused": f1(fused, zero),
                             "tuned": f1(fused, bias, threshold),
                             "by_power": {str(g): v for g, v in by_power.items()}}}
