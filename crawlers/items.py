@@ -7,6 +7,7 @@ Records:
 * ``Post``      a post, repost, comment, reply, article, answer or thread; key (platform, post_id)
 * ``Author``    an account, keyed by (platform, author_id)
 * ``PostScore`` what scoring writes back onto a post (sentiment, label, emotion, model, risk hits)
+* ``ScoreInput`` what scoring reads of a stored post (key, text, kind)
 * ``CrawlRun``  one crawl (or monitor run) with its stats: the error ledger
 * ``Monitor``   a PR team's topic monitor (user data, kept in the store)
 * ``Alert``     one alert, deduplicated by ``alert_id`` and kept until it is sent
@@ -18,7 +19,7 @@ import dataclasses
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, NamedTuple, TypeAlias
 
 __all__ = [
     "KINDS",
@@ -30,6 +31,7 @@ __all__ = [
     "Post",
     "PostKey",
     "PostScore",
+    "ScoreInput",
     "clean_text",
     "from_dict",
     "to_dict",
@@ -173,6 +175,24 @@ class Author:
     @property
     def key(self) -> AuthorKey:
         return (self.platform, self.author_id)
+
+
+class ScoreInput(NamedTuple):
+    """What scoring reads of a stored post (``Store.score_inputs``): a tuple, since rescoring
+    reads every post of a store and needs nothing else of it.
+
+    >>> ScoreInput("weibo", "1", "好", "comment").key
+    ('weibo', '1')
+    """
+
+    platform: str
+    post_id: str
+    text: str
+    kind: str
+
+    @property
+    def key(self) -> PostKey:
+        return (self.platform, self.post_id)
 
 
 @dataclass

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from crawlers.items import Author, AuthorKey, Post, PostScore
+from crawlers.items import Author, AuthorKey, Post, PostKey, PostScore, ScoreInput
 
 if TYPE_CHECKING:
     from crawlers.storage import Store
@@ -28,6 +28,9 @@ __all__ = [
 ]
 
 Progress = Callable[[int, int | None], None]  # (done, total or None when not counted)
+# Scores per write: 200,000 first scorings in 20,000-post writes took 11.3 s, in 2,000-post
+# writes 16.5 s (SQLite). A write holds the store's write lock for about a second.
+WRITE_SIZE = 20_000
 
 
 def model_from_settings(settings: Any, path: str | None = None) -> SentimentModel:
@@ -94,53 +97,62 @@ def rescore_store(
     *,
     topic: str | None = None,
     batch_size: int = 1000,
+    write_size: int = WRITE_SIZE,
     progress: Progress | None = None,
     lexicon: Lexicon | None = None,
     force: bool = False,
 ) -> int:
     """Score every stored post whose ``sentiment_model`` is not ``model.version`` (all posts with
-    ``force``), writing sentiment, label, emotion, version and risk hits in batches.
+    ``force``), writing sentiment, label, emotion, version and risk hits.
 
-    Posts are read once, in pages, and scored batch by batch as they arrive; no backend
-    cursor stays open while ``set_scores`` writes. ``progress(done, total)`` is called after
-    each batch (total is None: posts are scored as they are read, in one pass).
+    Posts are read once, in pages, as key, text and kind only (``Store.score_inputs``), scored
+    ``batch_size`` at a time and written ``write_size`` at a time: a write's cost is mostly
+    per transaction and per index page touched, so few big writes cost less. No backend
+    cursor stays open while ``set_scores`` writes; a killed rescore loses at most the last
+    unwritten scores, which the next run scores again. ``progress(done, total)`` is called
+    after each write (total is None: posts are scored as they are read, in one pass).
     Returns how many posts were updated.
     """
     from scoring.risk import posts_risk_hits
     from scoring.sentiment import load_model
 
     model = model or load_model()
-    source = store.posts(topic=topic) if force else store.unscored_posts(model.version, topic=topic)
     # One pass: batches are scored as they are read. Every backend reads in pages (SQLite
     # keyset pages, fully fetched; MongoDB a server cursor whose sort key scoring never
     # changes), so writing between batches neither holds a lock open nor skips a post.
+    source = store.score_inputs(None if force else model.version, topic=topic)
     total: int | None = None  # counting first would cost a second read of every post
     done = written = 0
-    batch: list[Post] = []
+    batch: list[ScoreInput] = []
+    pending: dict[PostKey, PostScore] = {}
 
-    def flush() -> int:
-        results = model.score([p.text or "" for p in batch])
+    def score() -> None:
+        results = model.score([p.text for p in batch])
         hits = posts_risk_hits(batch, lexicon)  # the abuse model scores the batch at once
-        scores = {
-            p.key: PostScore(sentiment=r.score, label=r.label, model=r.model or model.version,
-                             emotion=r.emotion, risk_hits=h)
-            for p, r, h in zip(batch, results, hits, strict=True)
-        }
-        return store.set_scores(scores)
+        for p, r, h in zip(batch, results, hits, strict=True):
+            pending[p.key] = PostScore(sentiment=r.score, label=r.label,
+                                       model=r.model or model.version, emotion=r.emotion,
+                                       risk_hits=h)
+        batch.clear()
+
+    def write() -> None:
+        nonlocal done, written
+        written += store.set_scores(pending)
+        done += len(pending)
+        pending.clear()
+        if progress:
+            progress(done, total)
 
     for post in source:
         batch.append(post)
         if len(batch) >= max(batch_size, 1):
-            written += flush()
-            done += len(batch)
-            batch = []
-            if progress:
-                progress(done, total)
+            score()
+            if len(pending) >= max(write_size, 1):
+                write()
     if batch:
-        written += flush()
-        done += len(batch)
-        if progress:
-            progress(done, total)
+        score()
+    if pending:
+        write()
     return written
 
 

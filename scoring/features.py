@@ -127,14 +127,21 @@ def normalize(text: str) -> Normalized:
     if "&" in text:  # HTML entities left by a page or an export (&quot; &gt; &#183;)
         text = html.unescape(text)
     text = unicodedata.normalize("NFKC", text).replace(_SEP, " ").lower()
-    text = _MENTION.sub("", _URL.sub(" ", text))
+    # Each substitution only where it can match: most posts hold no URL, mention or emoji,
+    # and a substitution copies the text even when it changes nothing.
+    if "http" in text or "www." in text:
+        text = _URL.sub(" ", text)
+    if "@" in text:
+        text = _MENTION.sub("", text)
     emoticons = _EMOTICON.findall(text)
-    text = _EMOTICON.sub(" ", text)
-    for ch in _EMOJI.findall(text):
-        if ch not in "\ufe0f\u200d":
-            emoticons.append(EMOJI_ALIASES.get(ch, ch))
-    text = _EMOJI.sub(" ", text)
-    text = close_gaps(text)
+    if emoticons:
+        text = _EMOTICON.sub(" ", text)
+    emoji = _EMOJI.findall(text)
+    if emoji:
+        emoticons += [EMOJI_ALIASES.get(ch, ch) for ch in emoji if ch not in "\ufe0f\u200d"]
+        text = _EMOJI.sub(" ", text)
+    if _SPACE.search(text):
+        text = close_gaps(text)
     text = _REPEAT.sub(r"\1\1\1", text)
     return Normalized(text, emoticons, text.count("!"), text.count("?"))
 

@@ -58,7 +58,7 @@ def _store() -> MemoryStore:
 def test_rescore_writes_scores_versions_and_risk_hits_in_batches():
     store, model = _store(), FakeModel()
     calls = []
-    written = rescore_store(store, model, batch_size=3,
+    written = rescore_store(store, model, batch_size=3, write_size=3,
                             progress=lambda done, total: calls.append((done, total)))
     assert written == 4
     assert model.batches == [3, 1] and calls == [(3, None), (4, None)]
@@ -69,6 +69,18 @@ def test_rescore_writes_scores_versions_and_risk_hits_in_batches():
     assert posts["2"].risk_hits == ["complaint:退款"]
     assert posts["3"].risk_hits == ["abuse:脑残"]  # a comment: abuse counts
     assert posts["1"].risk_hits == []
+
+
+def test_rescore_scores_in_small_batches_and_writes_in_big_ones():
+    store, model = _store(), FakeModel()
+    writes: list[int] = []
+    set_scores = store.set_scores
+    store.set_scores = lambda scores: writes.append(len(scores)) or set_scores(scores)
+    calls = []
+    assert rescore_store(store, model, batch_size=1, write_size=3,
+                         progress=lambda done, total: calls.append(done)) == 4
+    assert model.batches == [1, 1, 1, 1] and writes == [3, 1] and calls == [3, 4]
+    assert [p.sentiment_model for p in store.posts()] == ["fake-1"] * 4
 
 
 def test_rescore_only_touches_posts_of_other_versions_and_topics():

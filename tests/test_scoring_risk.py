@@ -102,3 +102,49 @@ def test_the_default_lexicon_carries_the_shipped_model():
     assert post_risk_hits(comment) == [ABUSE_MODEL_HIT] and is_abusive_reply(comment)
     assert post_risk_hits(thanks) == []
     assert Lexicon.default() == Lexicon.default(abuse_model=None)  # words decide equality
+
+
+def test_find_equals_a_naive_scan_on_real_posts_and_every_word():
+    # The compiled pattern (a first-character guard before the alternation) must find what a
+    # position-by-position scan finds: the longest word starting at each position, ASCII words
+    # as whole tokens, words nested inside an earlier hit dropped.
+    import json
+    import re
+    from pathlib import Path
+
+    from scoring.risk import _fold
+
+    lex = Lexicon.default(abuse_model=None)
+    index = lex._index
+
+    def naive(text: str) -> list[str]:
+        text = _fold(text)
+        hits: dict[str, None] = {}
+        covered = 0
+        for i in range(len(text)):
+            found = [w for w in index if text.startswith(w, i) and (not w.isascii() or (
+                not re.match(r"[a-z0-9]", text[i - 1:i]) and
+                not re.match(r"[a-z0-9]", text[i + len(w):i + len(w) + 1])))]
+            if found:
+                word = max(found, key=len)
+                if i + len(word) > covered:
+                    covered = i + len(word)
+                    hits.setdefault(f"{index[word]}:{word}", None)
+        return list(hits)
+
+    def strings(node):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                yield from ([v] if k == "text" and isinstance(v, str) else strings(v))
+        elif isinstance(node, list):
+            for v in node:
+                yield from strings(v)
+
+    texts = []  # the recorded Weibo responses' texts, then every word in and out of context
+    for path in sorted((Path(__file__).parent / "fixtures" / "weibo").glob("m.weibo.cn-*.json")):
+        texts += list(strings(json.loads(path.read_text("utf-8"))))
+    words = sorted(index)
+    texts += [f"前面{w}后面" for w in words] + [f"x{w}" for w in words] + [" ".join(words)]
+    texts += ["".join(words[i:i + 3]) for i in range(len(words))]
+    assert sum(len(naive(t)) > 0 for t in texts) > len(words)
+    assert [lex.find(t) for t in texts] == [naive(t) for t in texts]

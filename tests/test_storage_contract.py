@@ -221,6 +221,48 @@ def test_set_scores_and_unscored_posts(store):
         0.8, None, "snownlp-2", 4)
 
 
+def test_score_inputs_are_the_unscored_posts_key_text_and_kind(store):
+    many = [post(f"{i:04d}", i % 50, topics=["t"] if i % 3 else []) for i in range(2100)]
+    store.upsert_posts([*many, post("undated", None, kind="comment", topics=["t"]),
+                        post("empty", 7, text="")])
+    store.set_scores({("weibo", "0001"): PostScore(0.5, "neutral", "m")})
+
+    def expect(posts):
+        return [(p.platform, p.post_id, p.text, p.kind) for p in posts]
+
+    got = list(store.score_inputs("m"))
+    assert [tuple(i) for i in got] == expect(store.unscored_posts("m"))
+    assert len(got) == 2101 and got[-1] == ("weibo", "undated", "帖子 undated", "comment")
+    assert got[0].key == ("weibo", "0000") and ("weibo", "empty", "", "original") in got
+    assert [tuple(i) for i in store.score_inputs("m", topic="t")] == expect(
+        store.unscored_posts("m", topic="t"))
+    assert [tuple(i) for i in store.score_inputs(None)] == expect(store.posts())
+    assert [tuple(i) for i in store.score_inputs(None, topic="t")] == expect(
+        store.posts(topic="t"))
+
+
+def test_rescores_that_keep_or_move_labels(store):
+    """A rescore may keep a post's label and emotion (only score, model and risk hits change)
+    or move them; either way the post and its topic's counts read the new scores."""
+    store.upsert_posts([post("1", topics=["t"]), post("2", topics=["t"])])
+    store.set_scores({("weibo", "1"): PostScore(0.2, "negative", "m1", emotion="anger"),
+                      ("weibo", "2"): PostScore(0.9, "positive", "m1")})
+    assert store.set_scores({
+        ("weibo", "1"): PostScore(0.3, "negative", "m2", emotion="anger", risk_hits=["x:y"]),
+        ("weibo", "2"): PostScore(0.1, "negative", "m2", emotion="sadness"),
+    }) == 2
+    got = store.get_posts([("weibo", "1"), ("weibo", "2")])
+    assert [(p.sentiment, p.sentiment_label, p.emotion, p.sentiment_model, p.risk_hits)
+            for p in got.values()] == [(0.3, "negative", "anger", "m2", ["x:y"]),
+                                       (0.1, "negative", "sadness", "m2", [])]
+    rows = store.post_counts(topic="t", bucket=None, by=("sentiment_label", "emotion"))
+    assert sorted(rows, key=lambda r: r["emotion"]) == [
+        {"sentiment_label": "negative", "emotion": "anger", "posts": 1, "engagement": 0},
+        {"sentiment_label": "negative", "emotion": "sadness", "posts": 1, "engagement": 0},
+    ]
+    assert list(store.unscored_posts("m2")) == []
+
+
 def test_scoring_while_reading_unscored_posts(store):
     store.upsert_posts([post(str(i), i) for i in range(5)])
     seen = []

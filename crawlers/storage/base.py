@@ -20,7 +20,17 @@ from typing import TYPE_CHECKING, Any
 from crawlers.errors import BackendUnavailable, IntegrityError, StoreError, UnknownScheme
 
 if TYPE_CHECKING:
-    from crawlers.items import Alert, Author, AuthorKey, CrawlRun, Monitor, Post, PostKey, PostScore
+    from crawlers.items import (
+        Alert,
+        Author,
+        AuthorKey,
+        CrawlRun,
+        Monitor,
+        Post,
+        PostKey,
+        PostScore,
+        ScoreInput,
+    )
 
 __all__ = ["AUTHOR_FIELDS", "AUTHOR_ORDERS", "NET_CLASSES", "AuthorPage", "BackendUnavailable",
            "EventRecord", "IntegrityError", "PostPage", "Store", "StoreError", "UnknownScheme",
@@ -309,6 +319,18 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def unscored_posts(self, model: str, *, topic: str | None = None) -> Iterator[Post]:
         """Posts whose ``sentiment_model`` differs from ``model`` (never scored included)."""
+
+    def score_inputs(self, model: str | None, *, topic: str | None = None
+                     ) -> Iterator[ScoreInput]:
+        """Key, text and kind of each post ``unscored_posts(model, topic=topic)`` returns
+        (``posts(topic=topic)`` when ``model`` is None), in the same order: what rescoring
+        reads. Backends read only those fields (a Post costs ten times more to read back)."""
+        from crawlers.items import ScoreInput
+
+        source = self.posts(topic=topic) if model is None else self.unscored_posts(
+            model, topic=topic)
+        for post in source:
+            yield ScoreInput(post.platform, post.post_id, post.text or "", post.kind)
 
     @abc.abstractmethod
     def authors(self, keys: Iterable[AuthorKey] | None = None) -> dict[AuthorKey, Author]:

@@ -5,7 +5,7 @@ Driver errors, ObjectIds, cursors and naive datetimes stay inside this module.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, overload
@@ -33,7 +33,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without pymongo
     raise ImportError("MongoStore requires pymongo: pip install pymongo") from exc
 
 from crawlers.errors import BackendUnavailable, IntegrityError, StoreError
-from crawlers.items import Alert, Author, CrawlRun, Monitor, Post, from_dict
+from crawlers.items import Alert, Author, CrawlRun, Monitor, Post, ScoreInput, from_dict
 from crawlers.storage import _aggregate as agg
 from crawlers.storage import _mongoindexes as ix
 from crawlers.storage import _pipelines
@@ -393,9 +393,20 @@ class MongoStore(Store):
         return self._ordered(self._post_reads, query, "created_at", ("platform", "post_id"),
                              Post, hint=_window_index(topic))
 
+    def score_inputs(self, model: str | None, *, topic: str | None = None
+                     ) -> Iterator[ScoreInput]:
+        query: dict[str, Any] = {} if model is None else {"sentiment_model": {"$ne": model}}
+        if topic is not None:
+            query["topics"] = topic
+        return self._ordered(self._post_reads, query, "created_at", ("platform", "post_id"),
+                             ScoreInput, hint=_window_index(topic), projection=_SCORE_INPUT,
+                             make=_score_input)
+
     def _ordered(
         self, coll: Collection[Any], query: dict[str, Any], when: str, keys: tuple[str, ...],
         cls: type[Any], *, hint: ix.Keys | None = None,
+        projection: Mapping[str, bool] = _NO_ID,
+        make: Callable[[dict[str, Any]], Any] | None = None,
     ) -> Iterator[Any]:
         """Oldest first by ``when`` then ``keys``; undated last unless ``when`` is bounded.
 
@@ -413,7 +424,7 @@ class MongoStore(Store):
             ]
         for part, sort in parts:
             with self._errors("read"):
-                cursor = coll.find(part, _NO_ID, sort=sort).batch_size(_READ_BATCH)
+                cursor = coll.find(part, dict(projection), sort=sort).batch_size(_READ_BATCH)
                 if hint is not None:
                     cursor = cursor.hint(list(hint))
             try:
@@ -422,7 +433,7 @@ class MongoStore(Store):
                         doc = next(cursor, None)
                     if doc is None:
                         break
-                    yield _record_out(cls, doc)
+                    yield _record_out(cls, doc) if make is None else make(doc)
             finally:
                 cursor.close()
 
@@ -863,6 +874,14 @@ def _set_unset(fields: dict[str, Any]) -> dict[str, Any]:
     if absent:
         update["$unset"] = absent
     return update
+
+
+_SCORE_INPUT = {"_id": False, "platform": True, "post_id": True, "text": True, "kind": True}
+
+
+def _score_input(doc: dict[str, Any]) -> ScoreInput:
+    return ScoreInput(doc["platform"], doc["post_id"], doc.get("text") or "",
+                      doc.get("kind") or "original")
 
 
 def _record_out(cls: type[Any], doc: dict[str, Any]) -> Any:

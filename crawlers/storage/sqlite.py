@@ -9,7 +9,7 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from os import PathLike
@@ -42,7 +42,7 @@ from crawlers.storage.base import (
 )
 
 if TYPE_CHECKING:
-    from crawlers.items import AuthorKey, PostKey, PostScore
+    from crawlers.items import AuthorKey, PostKey, PostScore, ScoreInput
 
 __all__ = ["SCHEMA_VERSION", "SqliteStore", "sqlite_path"]
 
@@ -276,10 +276,11 @@ class SqliteStore(Store):
                 "sentiment_model": score.model,
                 "risk_hits": list(score.risk_hits),
             }), platform, post_id)
-            for (platform, post_id), score in scores.items()
+            for (platform, post_id), score in sorted(scores.items())  # key order: page locality
         ]
         with self._session(write=True) as conn:
-            return conn.executemany(sql.SET_SCORES, rows).rowcount
+            kept = conn.executemany(sql.SET_SCORES_KEPT, rows).rowcount
+            return kept + conn.executemany(sql.SET_SCORES_MOVED, rows).rowcount
 
     def set_author_scores(self, scores: Mapping[AuthorKey, tuple[str | None, float | None]]) -> int:
         rows = [
@@ -356,6 +357,10 @@ class SqliteStore(Store):
     def unscored_posts(self, model: str, *, topic: str | None = None) -> Iterator[Post]:
         return self._select_posts(topic=topic, model=model)
 
+    def score_inputs(self, model: str | None, *, topic: str | None = None
+                     ) -> Iterator[ScoreInput]:
+        return self._select_posts(topic=topic, model=model, lean=True)
+
     def _select_posts(
         self,
         *,
@@ -364,7 +369,8 @@ class SqliteStore(Store):
         until: datetime | None = None,
         platform: str | None = None,
         model: str | None = None,
-    ) -> Iterator[Post]:
+        lean: bool = False,
+    ) -> Iterator[Any]:
         # Keyset pages: each page is one short locked query, so a caller may write to the
         # store between posts (set_scores while reading unscored_posts) and memory stays flat.
         k = "k" if topic is not None else "p"
@@ -383,22 +389,26 @@ class SqliteStore(Store):
         # `since` is the first page's key, so every page starts with an index seek: a separate
         # `created_at >= since` term could lead SQLite to rescan from `since` on each page.
         start = (utc_text(since) if since else "", "", "")
-        yield from self._pages(sql.page_query(source, k, where, dated=True), params, start)
+        columns = sql.SCORE_INPUT_COLUMNS if lean else sql.POST_COLUMNS
+        make = sql.score_input_from_row if lean else sql.post_from_row
+        query = sql.page_query(source, k, where, dated=True, columns=columns)
+        yield from self._pages(query, params, start, make)
         if since is None and until is None:
-            undated = sql.page_query(source, k, where, dated=False)
-            yield from self._pages(undated, params, ("", ""))
+            undated = sql.page_query(source, k, where, dated=False, columns=columns)
+            yield from self._pages(undated, params, ("", ""), make)
 
-    def _pages(self, query: str, params: list[Any], after: tuple[Any, ...]) -> Iterator[Post]:
-        """Run a keyset ``query`` page by page, starting after the key ``after``."""
-        key_from = 6 - len(after)  # rows end with (created_at, platform, post_id)
+    def _pages(self, query: str, params: list[Any], after: tuple[Any, ...],
+               make: Callable[[tuple[Any, ...]], Any]) -> Iterator[Any]:
+        """Run a keyset ``query`` page by page, starting after the key ``after``; rows end
+        with the key's columns, (created_at, platform, post_id) or (platform, post_id)."""
         while True:
             with self._session() as conn:
                 rows = conn.execute(query, (*params, *after, _PAGE)).fetchall()
             for row in rows:
-                yield sql.post_from_row(row)
+                yield make(row)
             if len(rows) < _PAGE:
                 return
-            after = tuple(rows[-1][key_from:6])
+            after = tuple(rows[-1][-len(after):])
 
     def newest_posts(
         self,
