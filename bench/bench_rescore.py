@@ -6,8 +6,9 @@ Builds an SQLite store of ``--n`` posts (bench_store's generator: 20 topics, eac
 then times (1) the model alone on the same texts, (2) ``rescore_store`` over the whole store,
 never scored, (3) ``rescore_store`` of one topic (a tenth of the store) after a model change
 (the first `monitor run` of a big topic), (4) the whole store again after a model change that
-keeps every label (the same weights under a new version: the best case of a retrained model). Targets (issue 10): (2) ≥ 80% of (1)'s texts/s;
-(3) ≤ 120 s. Also prints where (2)'s time goes: reading, the model, risk words, writing.
+keeps every label (the same weights under a new version: the best case of a retrained model).
+Targets (issue 10): (2) ≥ 80% of (1)'s texts/s; (3) ≤ 120 s. Also prints where (2)'s time
+goes: reading, the model, risk words, writing.
 """
 
 from __future__ import annotations
