@@ -68,31 +68,19 @@ def main() -> None:
     alone = len(texts) / (time.perf_counter() - start)
     print(f"model alone: {alone:,.0f} texts/s on {len(texts):,} of the store's texts")
 
-    with open_store(uri) as store:
-        start = time.perf_counter()
-        written = rescore_store(store, model, batch_size=2000)
-        seconds = time.perf_counter() - start
+    written, seconds = _rescore(uri, model)
     rate = written / seconds
     print(f"rescore of the whole store: {written:,} posts in {seconds:.1f} s = {rate:,.0f} "
           f"posts/s = {rate / alone:.0%} of the model alone (target ≥ {TARGET_RATIO:.0%}: "
           f"{'met' if rate / alone >= TARGET_RATIO else 'MISSED'})")
 
-    changed = copy.copy(model)
-    changed.version = model.version + "-next"  # as after `sentiment train`: every post is stale
-    with open_store(uri) as store:
-        start = time.perf_counter()
-        topic_written = rescore_store(store, changed, topic=TOPICS[0], batch_size=2000)
-        seconds = time.perf_counter() - start
+    # as after `sentiment train`: every post is stale
+    topic_written, seconds = _rescore(uri, model, "-next", topic=TOPICS[0])
     print(f"first run of topic {TOPICS[0]} after a model change: {topic_written:,} posts "
           f"rescored in {seconds:.1f} s (target ≤ {TARGET_TOPIC_SECONDS:.0f} s: "
           f"{'met' if seconds <= TARGET_TOPIC_SECONDS else 'MISSED'})")
 
-    again = copy.copy(model)
-    again.version = model.version + "-retrained"  # same weights: every label kept
-    with open_store(uri) as store:
-        start = time.perf_counter()
-        written = rescore_store(store, again, batch_size=2000)
-        seconds = time.perf_counter() - start
+    written, seconds = _rescore(uri, model, "-retrained")  # same weights: every label kept
     rate = written / seconds
     print(f"rescore of the whole store after a model change that keeps the labels: "
           f"{written:,} posts in {seconds:.1f} s = {rate:,.0f} posts/s = {rate / alone:.0%} "
@@ -104,6 +92,18 @@ def main() -> None:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory {peak:,.0f} MB")
     shutil.rmtree(folder, ignore_errors=True)  # the store it built (half a GB per 200k posts)
+
+
+def _rescore(uri: str, model: Any, suffix: str = "", *, topic: str | None = None
+             ) -> tuple[int, float]:
+    """(posts written, seconds) of one rescore, by ``model`` under its version + ``suffix``."""
+    if suffix:
+        model = copy.copy(model)
+        model.version += suffix
+    with open_store(uri) as store:
+        start = time.perf_counter()
+        written = rescore_store(store, model, topic=topic, batch_size=2000)
+        return written, time.perf_counter() - start
 
 
 def _split(path: str, model: Any, n: int) -> dict[str, float]:
