@@ -10,6 +10,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
@@ -160,9 +161,12 @@ def test_jobs_persist_in_the_sqlite_job_store(tmp_path) -> None:
     # Real time here: a started scheduler processes due jobs (even when paused, at shutdown), so
     # every job is made due well in the future.
     now = datetime.now(UTC).replace(microsecond=0)
+    # The daily run half a day away in the monitor's zone (a fixed 09:00 came due, and ran at
+    # start, when the test ran in the 20 minutes after it).
+    hour = (now.astimezone(ZoneInfo("Asia/Shanghai")).hour + 12) % 24
     store = MemoryStore()
     add_monitor(store, Monitor("hourly", "b", ["zhihu"], every=3600), now=now - timedelta(days=1))
-    add_monitor(store, Monitor("daily", "c", ["forum"], cron="0 9 * * *"), now=now)
+    add_monitor(store, Monitor("daily", "c", ["forum"], cron=f"0 {hour} * * *"), now=now)
     for name in ("hourly", "daily"):
         m = store.get_monitor(name)
         m.last_run_at = now - timedelta(minutes=20)
