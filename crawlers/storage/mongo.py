@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any, overload
 
 try:
@@ -382,7 +383,7 @@ class MongoStore(Store):
     ) -> Iterator[Post]:
         query = _window_match(topic, since, until, platform)
         return self._ordered(self._post_reads, query, "created_at", ("platform", "post_id"),
-                             Post, hint=_window_index(topic))
+                             partial(_record_out, Post), hint=_window_index(topic))
 
     def unscored_posts(self, model: str, *, topic: str | None = None) -> Iterator[Post]:
         query: dict[str, Any] = {"sentiment_model": {"$ne": model}}
@@ -391,7 +392,7 @@ class MongoStore(Store):
         # Not an index on sentiment_model: "$ne" selects most posts; the window index keeps
         # the scan in the order asked for (no sort of the whole collection in memory).
         return self._ordered(self._post_reads, query, "created_at", ("platform", "post_id"),
-                             Post, hint=_window_index(topic))
+                             partial(_record_out, Post), hint=_window_index(topic))
 
     def score_inputs(self, model: str | None, *, topic: str | None = None
                      ) -> Iterator[ScoreInput]:
@@ -399,20 +400,19 @@ class MongoStore(Store):
         if topic is not None:
             query["topics"] = topic
         return self._ordered(self._post_reads, query, "created_at", ("platform", "post_id"),
-                             ScoreInput, hint=_window_index(topic), projection=_SCORE_INPUT,
-                             make=_score_input)
+                             _score_input, hint=_window_index(topic), projection=_SCORE_INPUT)
 
     def _ordered(
         self, coll: Collection[Any], query: dict[str, Any], when: str, keys: tuple[str, ...],
-        cls: type[Any], *, hint: ix.Keys | None = None,
+        make: Callable[[dict[str, Any]], Any], *, hint: ix.Keys | None = None,
         projection: Mapping[str, bool] = _NO_ID,
-        make: Callable[[dict[str, Any]], Any] | None = None,
     ) -> Iterator[Any]:
         """Oldest first by ``when`` then ``keys``; undated last unless ``when`` is bounded.
 
         MongoDB sorts missing values first, so dated and undated records are two queries.
         A streamed cursor (``_READ_BATCH`` documents per round trip) on the ``hint`` index,
-        whose order is the sort's for both queries.
+        whose order is the sort's for both queries; each document, read with ``projection``,
+        becomes a record through ``make``.
         """
         order = [(when, ASCENDING), *((k, ASCENDING) for k in keys)]
         if when in query:
@@ -433,7 +433,7 @@ class MongoStore(Store):
                         doc = next(cursor, None)
                     if doc is None:
                         break
-                    yield _record_out(cls, doc) if make is None else make(doc)
+                    yield make(doc)
             finally:
                 cursor.close()
 
@@ -543,7 +543,8 @@ class MongoStore(Store):
         }
         if since is not None:
             query["started_at"] = {"$gte": utc(since)}
-        return list(self._ordered(self._runs, query, "started_at", ("run_id",), CrawlRun))
+        return list(self._ordered(self._runs, query, "started_at", ("run_id",),
+                                  partial(_record_out, CrawlRun)))
 
     def alerts(
         self,
@@ -557,7 +558,8 @@ class MongoStore(Store):
         }
         if since is not None:
             query["created_at"] = {"$gte": utc(since)}
-        return list(self._ordered(self._alerts, query, "created_at", ("alert_id",), Alert))
+        return list(self._ordered(self._alerts, query, "created_at", ("alert_id",),
+                                  partial(_record_out, Alert)))
 
     def monitors(self) -> list[Monitor]:
         with self._errors("read monitors"):
